@@ -1,0 +1,75 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "PaymentsFCGI",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "payments-fcgi", targets: ["PaymentsFCGI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // Thin module maps over the three C libraries; only one folder each wraps them.
+        .systemLibrary(
+            name: "CFCGI",
+            pkgConfig: "fcgi",
+            providers: [.apt(["libfcgi-dev"])]
+        ),
+        .systemLibrary(
+            name: "CMaria",
+            pkgConfig: "libmariadb",
+            providers: [.apt(["libmariadb-dev"])]
+        ),
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .target(
+            name: "MariaStore",
+            dependencies: [
+                "CMaria",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "Handlers",
+            dependencies: [
+                "MariaStore",
+                "COpenSSL",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "PaymentsFCGI",
+            dependencies: [
+                "Handlers",
+                "MariaStore",
+                "CFCGI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Starts the real servers the tests need: a private MariaDB, nginx, Apache.
+        .target(
+            name: "TestSupport",
+            dependencies: ["MariaStore", "Handlers"],
+            path: "Tests/TestSupport"
+        ),
+        .testTarget(
+            name: "HandlersTests",
+            dependencies: ["Handlers", "MariaStore", "TestSupport"]
+        ),
+        .testTarget(
+            name: "MariaStoreTests",
+            dependencies: ["MariaStore", "TestSupport"]
+        ),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["Handlers", "MariaStore", "TestSupport"]
+        ),
+    ]
+)

@@ -1,0 +1,2 @@
+// libfcgi's reentrant API only. Never fcgi_stdio.h: it redefines FILE and printf.
+#include <fcgiapp.h>

@@ -1,0 +1,250 @@
+import Foundation
+import Logging
+import MariaStore
+
+/// Reads the INI file, applies `PFC_SECTION_KEY` environment overrides, validates every value
+/// and reports all problems at once, each naming its key and where it came from.
+///
+/// Secrets (`database.password`) may also come from a file named by `…_file` (or the
+/// `PFC_…_FILE` variable), so they need not sit in the main file or in `ps` output.
+public struct ConfigurationLoader {
+    /// One known key: its documentation lives in README's configuration reference.
+    public struct Key: Sendable {
+        public let name: String
+        public let secret: Bool
+
+        /// The environment variable that overrides it: `database.password` → `PFC_DATABASE_PASSWORD`.
+        public var environmentName: String {
+            "PFC_" + name.uppercased().replacingOccurrences(of: ".", with: "_")
+        }
+    }
+
+    public static let keys: [Key] = [
+        Key(name: "server.listen", secret: false),
+        Key(name: "server.workers", secret: false),
+        Key(name: "server.mount_prefix", secret: false),
+        Key(name: "server.max_body_bytes", secret: false),
+        Key(name: "server.socket_mode", secret: false),
+        Key(name: "server.drain_timeout_seconds", secret: false),
+        Key(name: "database.socket", secret: false),
+        Key(name: "database.host", secret: false),
+        Key(name: "database.port", secret: false),
+        Key(name: "database.name", secret: false),
+        Key(name: "database.user", secret: false),
+        Key(name: "database.password", secret: true),
+        Key(name: "database.table_prefix", secret: false),
+        Key(name: "database.connect_timeout_seconds", secret: false),
+        Key(name: "database.lock_wait_timeout_seconds", secret: false),
+        Key(name: "log.level", secret: false),
+    ]
+
+    /// Where each effective value came from, for `check-config` (secrets shown as "set").
+    public struct Source: Sendable, Equatable {
+        public let key: String
+        public let origin: String
+        public let display: String
+    }
+
+    public let environment: [String: String]
+    public let readFile: @Sendable (String) throws -> String
+
+    public init(environment: [String: String], readFile: @escaping @Sendable (String) throws -> String = { try String(contentsOfFile: $0, encoding: .utf8) }) {
+        self.environment = environment
+        self.readFile = readFile
+    }
+
+    /// Loads the file at `path` (it must exist) and validates it.
+    public func load(path: String) -> Result<(Configuration, [Source], warnings: [String]), ConfigurationError> {
+        let text: String
+        do {
+            text = try readFile(path)
+        } catch {
+            return .failure(ConfigurationError(problems: ["cannot read the configuration file \(path): \(Self.reason(error))"]))
+        }
+        return load(text: text, fileName: path)
+    }
+
+    /// Validates configuration text; `fileName` is only used in messages.
+    public func load(text: String, fileName: String) -> Result<(Configuration, [Source], warnings: [String]), ConfigurationError> {
+        let file: INIFile
+        switch INIFile.parse(text) {
+        case .success(let parsed): file = parsed
+        case .failure(let error):
+            return .failure(ConfigurationError(problems: error.problems.map { "\(fileName) \($0)" }))
+        }
+
+        var problems: [String] = []
+        var warnings: [String] = []
+        let known = Set(Self.keys.map(\.name))
+        let secretFileKeys = Set(Self.keys.filter(\.secret).map { $0.name + "_file" })
+        for key in file.order where !known.contains(key) && !secretFileKeys.contains(key) {
+            let line = file.entries[key]!.line
+            let hint = Self.closest(to: key, in: known.union(secretFileKeys)).map { " (did you mean \($0)?)" } ?? ""
+            problems.append("\(fileName) line \(line): unknown key \(key)\(hint)")
+        }
+        let knownVariables = Set(Self.keys.map(\.environmentName) + Self.keys.filter(\.secret).map { $0.environmentName + "_FILE" } + ["PFC_CONFIG"])
+        for name in environment.keys.sorted() where name.hasPrefix("PFC_") && !name.hasPrefix("PFC_TEST_") && !knownVariables.contains(name) {
+            warnings.append("environment variable \(name) is not a known setting and is ignored")
+        }
+
+        // Resolve each key: environment first, then the file, then a secret's *_file.
+        var values: [String: (value: String, origin: String)] = [:]
+        for key in Self.keys {
+            if let value = environment[key.environmentName] {
+                values[key.name] = (value, "environment \(key.environmentName)")
+            } else if let entry = file.entries[key.name] {
+                values[key.name] = (entry.value, "\(fileName) line \(entry.line)")
+            }
+            if key.secret, values[key.name] == nil {
+                let fileKey = key.name + "_file"
+                let path = environment[key.environmentName + "_FILE"] ?? file.entries[fileKey]?.value
+                if let path, !path.isEmpty {
+                    do {
+                        var secret = try readFile(path)
+                        while secret.hasSuffix("\n") || secret.hasSuffix("\r") { secret.removeLast() }
+                        values[key.name] = (secret, "file \(path)")
+                    } catch {
+                        problems.append("\(key.name): cannot read the secret file \(path): \(Self.reason(error))")
+                    }
+                }
+            }
+        }
+
+        var builder = Builder(values: values)
+        let configuration = builder.build()
+        problems += builder.problems
+        let sources = Self.keys.compactMap { key -> Source? in
+            guard let resolved = values[key.name] else { return nil }
+            let display = key.secret ? (resolved.value.isEmpty ? "(empty)" : "(set)") : resolved.value
+            return Source(key: key.name, origin: resolved.origin, display: display)
+        }
+        if !problems.isEmpty { return .failure(ConfigurationError(problems: problems)) }
+        return .success((configuration!, sources, warnings))
+    }
+
+    /// Turns resolved text values into typed settings, collecting every problem.
+    private struct Builder {
+        let values: [String: (value: String, origin: String)]
+        var problems: [String] = []
+
+        init(values: [String: (value: String, origin: String)]) { self.values = values }
+
+        mutating func build() -> Configuration? {
+            let name = required("database.name")
+            let user = required("database.user")
+            let socket = optional("database.socket")
+            var options = ConnectionOptions(
+                socket: socket, host: optional("database.host") ?? "127.0.0.1",
+                port: integer("database.port", in: 1...65535) ?? 3306,
+                user: user ?? "", password: optional("database.password", allowEmpty: true) ?? "",
+                database: name ?? "")
+            options.connectTimeoutSeconds = integer("database.connect_timeout_seconds", in: 1...120) ?? 5
+            options.lockWaitTimeoutSeconds = integer("database.lock_wait_timeout_seconds", in: 1...300) ?? 10
+
+            var configuration = Configuration(database: options)
+            if let prefix = optional("database.table_prefix") {
+                if let valid = TablePrefix(prefix) {
+                    configuration.tablePrefix = valid
+                } else {
+                    fail("database.table_prefix", "must be 1 to 32 letters, digits or underscores")
+                }
+            }
+            var server = Configuration.Server()
+            server.listen = optional("server.listen")
+            if let listen = server.listen, !listen.hasPrefix("/"), !Self.isHostPort(listen) {
+                fail("server.listen", "must be an absolute unix socket path (/run/payments-fcgi/payments.sock) or host:port (127.0.0.1:9000)")
+            }
+            server.workers = integer("server.workers", in: 1...256) ?? server.workers
+            server.maxBodyBytes = integer("server.max_body_bytes", in: 1024...(16 * 1024 * 1024)) ?? server.maxBodyBytes
+            server.drainTimeoutSeconds = integer("server.drain_timeout_seconds", in: 0...600) ?? server.drainTimeoutSeconds
+            if let prefix = optional("server.mount_prefix", allowEmpty: true) {
+                if prefix.isEmpty || prefix == "/" {
+                    server.mountPrefix = ""
+                } else if prefix.hasPrefix("/"), !prefix.contains("?"), !prefix.contains(" ") {
+                    server.mountPrefix = prefix
+                } else {
+                    fail("server.mount_prefix", "must be a path starting with / (for example /payments), or / for the site root")
+                }
+            }
+            if let mode = optional("server.socket_mode") {
+                if let parsed = Int(mode, radix: 8), (0...0o777).contains(parsed) {
+                    server.socketMode = parsed
+                } else {
+                    fail("server.socket_mode", "must be an octal permission such as 0660")
+                }
+            }
+            configuration.server = server
+            if let level = optional("log.level") {
+                if let parsed = Logger.Level(rawValue: level.lowercased()) {
+                    configuration.logLevel = parsed
+                } else {
+                    fail("log.level", "must be one of trace, debug, info, notice, warning, error, critical")
+                }
+            }
+            return problems.isEmpty ? configuration : nil
+        }
+
+        private mutating func fail(_ key: String, _ message: String) {
+            let origin = values[key]?.origin ?? "default"
+            let shown = ConfigurationLoader.keys.first { $0.name == key }?.secret == true ? "(secret)" : "'\(values[key]?.value ?? "")'"
+            problems.append("\(key) = \(shown) (\(origin)): \(message)")
+        }
+
+        private mutating func required(_ key: String) -> String? {
+            guard let value = values[key]?.value, !value.isEmpty else {
+                problems.append("\(key) is required but not set (set it in the file or in \(ConfigurationLoader.keys.first { $0.name == key }!.environmentName))")
+                return nil
+            }
+            return value
+        }
+
+        private func optional(_ key: String, allowEmpty: Bool = false) -> String? {
+            guard let value = values[key]?.value else { return nil }
+            return value.isEmpty && !allowEmpty ? nil : value
+        }
+
+        private mutating func integer(_ key: String, in range: ClosedRange<Int>) -> Int? {
+            guard let text = optional(key) else { return nil }
+            guard let value = Int(text), range.contains(value) else {
+                fail(key, "must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+                return nil
+            }
+            return value
+        }
+
+        static func isHostPort(_ text: String) -> Bool {
+            guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]) else { return false }
+            return (1...65535).contains(port)
+        }
+    }
+
+    private static func reason(_ error: any Error) -> String {
+        let nsError = error as NSError
+        if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+            return String(cString: strerror(Int32(underlying.code)))
+        }
+        return nsError.localizedDescription
+    }
+
+    /// The known key nearest to a misspelt one (edit distance ≤ 3).
+    static func closest(to key: String, in candidates: Set<String>) -> String? {
+        func distance(_ a: [Character], _ b: [Character]) -> Int {
+            var previous = Array(0...b.count)
+            for (i, x) in a.enumerated() {
+                var current = [i + 1]
+                for (j, y) in b.enumerated() {
+                    current.append(min(previous[j + 1] + 1, current[j] + 1, previous[j] + (x == y ? 0 : 1)))
+                }
+                previous = current
+            }
+            return previous[b.count]
+        }
+        let target = Array(key)
+        var best: (name: String, distance: Int)?
+        for candidate in candidates.sorted() {
+            let d = distance(target, Array(candidate))
+            if d <= 3, d < best?.distance ?? Int.max { best = (candidate, d) }
+        }
+        return best?.name
+    }
+}

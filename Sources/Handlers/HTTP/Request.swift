@@ -1,0 +1,43 @@
+/// An HTTP request as a handler sees it: copied out of the gateway into Swift values.
+public struct Request: Sendable {
+    /// The method in upper case (`GET`, `POST`…).
+    public var method: String
+    /// The percent-decoded path below the mount prefix, always starting with `/`.
+    public var path: String
+    /// The raw query string, without `?` (may be empty).
+    public var query: String
+    public var headers: HTTPHeaders
+    /// The client's address as the web server saw it (`REMOTE_ADDR`).
+    public var clientAddress: String
+    public var body: [UInt8]
+    /// Identifies the request in logs and in the `X-Request-Id` response header.
+    public var requestID: String
+
+    public init(
+        method: String, path: String, query: String = "", headers: HTTPHeaders = HTTPHeaders(),
+        clientAddress: String = "", body: [UInt8] = [], requestID: String = "-"
+    ) {
+        self.method = method
+        self.path = path
+        self.query = query
+        self.headers = headers
+        self.clientAddress = clientAddress
+        self.body = body
+        self.requestID = requestID
+    }
+
+    /// The media type of the body without parameters, lowercased (`application/json`).
+    public var mediaType: String? {
+        guard let contentType = headers["content-type"] else { return nil }
+        let type = contentType.split(separator: ";", maxSplits: 1).first ?? ""
+        let trimmed = type.trimmingCharacters(in: .whitespaces).lowercased()
+        return trimmed.isEmpty ? nil : trimmed
+    }
+
+    /// Decoded `name=value` pairs of the query string, in order.
+    public var queryItems: [(name: String, value: String)] {
+        FormURLEncoding.decode(query)
+    }
+}
+
+import Foundation

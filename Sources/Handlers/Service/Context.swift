@@ -1,0 +1,20 @@
+import Logging
+import MariaStore
+
+/// Everything a handler may use besides the request, owned by one worker thread.
+public struct Context {
+    /// The worker's own database connection.
+    public let store: Store
+    public let clock: any TimeSource
+    public let configuration: Configuration
+    public var logger: Logger
+    public let random: SecureRandom
+
+    public init(store: Store, clock: any TimeSource, configuration: Configuration, logger: Logger, random: SecureRandom = SecureRandom()) {
+        self.store = store
+        self.clock = clock
+        self.configuration = configuration
+        self.logger = logger
+        self.random = random
+    }
+}

@@ -1,0 +1,108 @@
+/// Supplies the request body from the gateway, chunk by chunk (FastCGI's stdin stream or CGI's
+/// standard input), so a body can be refused or bounded before it is held in memory.
+public protocol BodySource {
+    /// Reads up to `maxCount` bytes. An empty array means the body ended; nil means the
+    /// gateway failed (connection reset, protocol error).
+    mutating func read(maxCount: Int) -> [UInt8]?
+}
+
+/// A body already in memory (CGI tests, handler tests).
+public struct BufferedBody: BodySource {
+    private var bytes: ArraySlice<UInt8>
+
+    public init(_ bytes: [UInt8]) { self.bytes = bytes[...] }
+
+    public mutating func read(maxCount: Int) -> [UInt8]? {
+        let chunk = bytes.prefix(maxCount)
+        bytes = bytes.dropFirst(chunk.count)
+        return Array(chunk)
+    }
+}
+
+/// Turns CGI/1.1 meta-variables (what FastCGI's params and a CGI environment carry) into a
+/// `Request`. Pure: the limits come in, the decisions come out.
+public struct GatewayRequestParser: Sendable {
+    /// The path the service is mounted at on the site (`/payments`), or empty for the root.
+    public let mountPrefix: String
+    /// Bodies above this many bytes are refused with 413 before any byte is read.
+    public let maxBodyBytes: Int
+
+    public init(mountPrefix: String, maxBodyBytes: Int) {
+        var prefix = mountPrefix
+        while prefix.hasSuffix("/") { prefix.removeLast() }
+        self.mountPrefix = prefix
+        self.maxBodyBytes = maxBodyBytes
+    }
+
+    /// Everything about the request except the body.
+    public func head(from params: [String: String], requestID: String) throws(APIError) -> Request {
+        guard let method = params["REQUEST_METHOD"], !method.isEmpty,
+              method.utf8.allSatisfy({ $0 >= 65 && $0 <= 90 || $0 == UInt8(ascii: "-") })
+        else {
+            throw .invalidRequest("the request method is missing or malformed")
+        }
+        let rawPath: Substring
+        if let uri = params["REQUEST_URI"], !uri.isEmpty {
+            rawPath = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)[0]
+        } else if let script = params["SCRIPT_NAME"] {
+            // Plain CGI servers may omit REQUEST_URI; the path is then split in two.
+            rawPath = Substring(script + (params["PATH_INFO"] ?? ""))
+        } else {
+            throw .invalidRequest("the web server sent no request path (REQUEST_URI)")
+        }
+        guard let decoded = PercentEncoding.decode(rawPath), !decoded.utf8.contains(0) else {
+            throw .invalidRequest("the request path has a malformed percent-escape")
+        }
+        var headers = HTTPHeaders()
+        for (name, value) in params where name.hasPrefix("HTTP_") {
+            headers.add(name.dropFirst(5).replacingOccurrences(of: "_", with: "-"), value)
+        }
+        if let type = params["CONTENT_TYPE"], !type.isEmpty { headers.add("content-type", type) }
+        if let length = params["CONTENT_LENGTH"], !length.isEmpty { headers.add("content-length", length) }
+
+        return Request(
+            method: method, path: stripMount(decoded), query: params["QUERY_STRING"] ?? "",
+            headers: headers, clientAddress: params["REMOTE_ADDR"] ?? "", requestID: requestID)
+    }
+
+    /// The declared body length: nil when the web server sent none (then the body is read to
+    /// its end, still bounded by the limit).
+    public func declaredLength(of request: Request) throws(APIError) -> Int? {
+        guard let text = request.headers["content-length"] else { return nil }
+        guard text.utf8.count <= 18, let length = Int(text), length >= 0 else {
+            throw .invalidRequest("CONTENT_LENGTH is not a non-negative number")
+        }
+        if length > maxBodyBytes { throw .payloadTooLarge(limit: maxBodyBytes) }
+        return length
+    }
+
+    /// Reads the body: exactly the declared length, or to the end when none was declared.
+    public func readBody(declaredLength: Int?, from source: inout some BodySource) throws(APIError) -> [UInt8] {
+        let wanted = declaredLength ?? (maxBodyBytes + 1)
+        var body: [UInt8] = []
+        body.reserveCapacity(min(wanted, 64 * 1024))
+        while body.count < wanted {
+            guard let chunk = source.read(maxCount: min(wanted - body.count, 64 * 1024)) else {
+                throw .invalidRequest("the request body could not be read (the connection failed)")
+            }
+            if chunk.isEmpty { break }
+            body.append(contentsOf: chunk)
+        }
+        if let declaredLength, body.count < declaredLength {
+            throw .invalidRequest("the request body ended after \(body.count) of \(declaredLength) declared bytes")
+        }
+        if body.count > maxBodyBytes { throw .payloadTooLarge(limit: maxBodyBytes) }
+        return body
+    }
+
+    private func stripMount(_ path: String) -> String {
+        var path = path
+        if !mountPrefix.isEmpty, path.hasPrefix(mountPrefix) {
+            let rest = path.dropFirst(mountPrefix.count)
+            if rest.isEmpty || rest.hasPrefix("/") { path = String(rest) }
+        }
+        return path.hasPrefix("/") ? path : "/" + path
+    }
+}
+
+import Foundation

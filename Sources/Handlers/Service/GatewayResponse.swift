@@ -1,0 +1,32 @@
+/// Writes a `Response` in the CGI response format FastCGI also uses:
+/// `Status: 200 OK`, header lines, a blank line, the body.
+public enum GatewayResponse {
+    public static func encode(_ response: Response, includeContentLength: Bool = true) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(response.body.count + 256)
+        func line(_ name: String, _ value: String) {
+            out.append(contentsOf: name.utf8)
+            out.append(contentsOf: ": ".utf8)
+            // A CR or LF in a value would start a new header; drop them rather than trust callers.
+            out.append(contentsOf: value.utf8.filter { $0 != 13 && $0 != 10 })
+            out.append(contentsOf: "\r\n".utf8)
+        }
+        line("Status", response.status.description)
+        for (name, value) in response.headers {
+            line(canonical(name), value)
+        }
+        if includeContentLength, response.headers["content-length"] == nil {
+            line("Content-Length", String(response.body.count))
+        }
+        out.append(contentsOf: "\r\n".utf8)
+        out.append(contentsOf: response.body)
+        return out
+    }
+
+    /// `content-type` → `Content-Type`, for readable output.
+    private static func canonical(_ name: String) -> String {
+        name.split(separator: "-", omittingEmptySubsequences: false)
+            .map { $0.prefix(1).uppercased() + $0.dropFirst() }
+            .joined(separator: "-")
+    }
+}

@@ -1,0 +1,8 @@
+/// The service's endpoints, as data. Paths are below the mount prefix (`/payments`).
+public enum ServiceRoutes {
+    public static func router() -> Router {
+        Router([
+            Route("GET", "/healthz", handler: HealthCheck.handle),
+        ])
+    }
+}

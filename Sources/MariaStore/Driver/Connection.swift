@@ -1,0 +1,177 @@
+import CMaria
+import Glibc
+
+/// One MariaDB connection, used by one thread at a time (each worker owns one).
+///
+/// The only type that holds a `MYSQL*`. Every C call is checked on the next line and turned
+/// into a `DatabaseError`. Prepared statements are cached by SQL text for the life of the
+/// connection, so the hot path sends only EXECUTE packets.
+public final class Connection {
+    private var handle: UnsafeMutablePointer<MYSQL>?
+    private var statements: [String: PreparedStatement] = [:]
+    private let options: ConnectionOptions
+    /// Round trips made since `resetRoundTrips()`; lets `Store` tell whether a lost connection
+    /// failed the first statement of a unit of work (safe to replay) or a later one (not).
+    private(set) var roundTrips = 0
+
+    /// Opens a connection. Throws `DatabaseError` of kind `.connect` when the server cannot be
+    /// reached or refuses the login.
+    public init(options: ConnectionOptions) throws {
+        self.options = options
+        try open()
+    }
+
+    deinit { close() }
+
+    /// Whether the connection was opened and has not been closed or lost.
+    public var isOpen: Bool { handle != nil }
+
+    private func open() throws {
+        guard let mysql = mysql_init(nil) else {
+            throw DatabaseError(kind: .connect, message: "mysql_init failed: out of memory")
+        }
+        var connectTimeout = UInt32(options.connectTimeoutSeconds)
+        var ioTimeout = UInt32(options.ioTimeoutSeconds)
+        var noLocalInfile: my_bool = 0
+        mysql_options(mysql, MYSQL_OPT_CONNECT_TIMEOUT, &connectTimeout)
+        mysql_options(mysql, MYSQL_OPT_READ_TIMEOUT, &ioTimeout)
+        mysql_options(mysql, MYSQL_OPT_WRITE_TIMEOUT, &ioTimeout)
+        mysql_options(mysql, MYSQL_OPT_LOCAL_INFILE, &noLocalInfile)
+        _ = "utf8mb4".withCString { mysql_options(mysql, MYSQL_SET_CHARSET_NAME, $0) }
+
+        let connected = options.user.withCString { user in
+            options.password.withCString { password in
+                options.database.withCString { database in
+                    if let socket = options.socket {
+                        return socket.withCString {
+                            mysql_real_connect(mysql, nil, user, password, database, 0, $0, 0)
+                        }
+                    }
+                    return options.host.withCString {
+                        mysql_real_connect(mysql, $0, user, password, database, UInt32(options.port), nil, 0)
+                    }
+                }
+            }
+        }
+        guard connected != nil else {
+            let error = DatabaseError(
+                code: mysql_errno(mysql), sqlState: String(cString: mysql_sqlstate(mysql)),
+                message: String(cString: mysql_error(mysql)), connecting: true)
+            mysql_close(mysql)
+            throw error
+        }
+        handle = mysql
+        // Session settings are fixed text (no input), so plain queries are fine here.
+        // UTC everywhere; strict mode so bad data fails loudly; READ COMMITTED so concurrent
+        // inserts of distinct business keys do not deadlock on InnoDB gap locks.
+        try control("SET time_zone = '+00:00', sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ENGINE_SUBSTITUTION', innodb_lock_wait_timeout = \(options.lockWaitTimeoutSeconds)")
+        try control("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
+        roundTrips = 0
+    }
+
+    /// Closes the connection and frees its statements. Safe to call twice.
+    public func close() {
+        statements.removeAll()  // closes each MYSQL_STMT before the connection goes
+        if let handle { mysql_close(handle) }
+        handle = nil
+    }
+
+    /// Runs a statement that returns no rows, binding `parameters` to its `?` placeholders.
+    @discardableResult
+    public func execute(_ sql: String, _ parameters: [any SQLBindable] = []) throws -> ExecutionResult {
+        try run(sql, parameters).result
+    }
+
+    /// Runs a query, binding `parameters` to its `?` placeholders, and returns all rows.
+    public func query(_ sql: String, _ parameters: [any SQLBindable] = []) throws -> [Row] {
+        try run(sql, parameters).rows
+    }
+
+    /// Runs a query expected to return at most one row.
+    public func queryOne(_ sql: String, _ parameters: [any SQLBindable] = []) throws -> Row? {
+        try run(sql, parameters).rows.first
+    }
+
+    /// Checks that the server answers (one round trip).
+    public func ping() throws {
+        let mysql = try liveHandle()
+        roundTrips += 1
+        guard mysql_ping(mysql) == 0 else { throw fail(mysql) }
+    }
+
+    private func run(_ sql: String, _ parameters: [any SQLBindable]) throws -> (rows: [Row], result: ExecutionResult) {
+        let mysql = try liveHandle()
+        roundTrips += 1
+        do {
+            let statement: PreparedStatement
+            if let cached = statements[sql] {
+                statement = cached
+            } else {
+                statement = try PreparedStatement(connection: mysql, sql: sql)
+                statements[sql] = statement
+            }
+            return try statement.run(parameters.map(\.sqlValue))
+        } catch let error as DatabaseError {
+            if error.kind == .connectionLost { close() }
+            throw error
+        }
+    }
+
+    // MARK: Transactions (used by Store)
+
+    func begin() throws { try control("START TRANSACTION") }
+
+    func commit() throws {
+        let mysql = try liveHandle()
+        roundTrips += 1
+        guard mysql_commit(mysql) == 0 else { throw fail(mysql) }
+    }
+
+    /// Rolls back; a failure here only means the connection is gone, which ends the
+    /// transaction anyway, so the connection is closed and nothing is thrown.
+    func rollback() {
+        guard let mysql = handle else { return }
+        if mysql_rollback(mysql) != 0 { close() }
+    }
+
+    func resetRoundTrips() { roundTrips = 0 }
+
+    /// A fixed control statement with no parameters (session settings, START TRANSACTION).
+    private func control(_ sql: String) throws {
+        let mysql = try liveHandle()
+        roundTrips += 1
+        let status = sql.withCString { mysql_real_query(mysql, $0, UInt(strlen($0))) }
+        guard status == 0 else { throw fail(mysql) }
+    }
+
+    private func liveHandle() throws -> UnsafeMutablePointer<MYSQL> {
+        guard let handle else {
+            throw DatabaseError(kind: .connectionLost, message: "the connection is closed")
+        }
+        return handle
+    }
+
+    /// Reads the connection's error and closes the connection if it was lost.
+    private func fail(_ mysql: UnsafeMutablePointer<MYSQL>) -> DatabaseError {
+        let error = DatabaseError(
+            code: mysql_errno(mysql), sqlState: String(cString: mysql_sqlstate(mysql)),
+            message: String(cString: mysql_error(mysql)))
+        if error.kind == .connectionLost { close() }
+        return error
+    }
+}
+
+/// Process-wide Connector/C set-up: once before any thread opens a connection, and once per
+/// thread that uses one.
+public enum MariaLibrary {
+    /// `mysql_library_init` is a macro Swift cannot import; `mysql_server_init` is what it calls.
+    public static func initialize() {
+        _ = mysql_server_init(0, nil, nil)
+    }
+
+    /// Call on each worker thread before it opens a connection.
+    public static func threadStarted() { _ = mysql_thread_init() }
+
+    /// Call on each worker thread after it closed its connection.
+    public static func threadFinished() { mysql_thread_end() }
+}

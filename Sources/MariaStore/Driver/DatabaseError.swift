@@ -1,0 +1,68 @@
+/// A failure reported by MariaDB Connector/C or the server, carried as a Swift value.
+///
+/// `description` holds the library's own message. Statement parameters are never part of it,
+/// so no secret or license key can reach a log through this type.
+public struct DatabaseError: Error, Sendable, CustomStringConvertible {
+    /// What kind of failure this is, as the rest of the program needs to tell them apart.
+    public enum Kind: Sendable, Equatable {
+        /// The server could not be reached or refused the login.
+        case connect
+        /// The connection dropped ("server has gone away", "lost connection").
+        case connectionLost
+        /// InnoDB chose this transaction as a deadlock victim (1213).
+        case deadlock
+        /// A row lock was not granted in time (1205).
+        case lockWaitTimeout
+        /// A unique or primary key already holds this value (1062).
+        case duplicateKey
+        /// Any other error the server reported for a statement.
+        case server
+        /// A result column could not be read as the requested Swift type.
+        case decoding
+        /// The program used the driver wrongly (a bug, not an outage).
+        case misuse
+    }
+
+    public let kind: Kind
+    /// The MariaDB error number (`mysqld_error.h` / `errmsg.h`), 0 where none applies.
+    public let code: UInt32
+    /// The SQLSTATE the server reported, or an empty string.
+    public let sqlState: String
+    /// The library's message.
+    public let message: String
+
+    public init(kind: Kind, code: UInt32 = 0, sqlState: String = "", message: String) {
+        self.kind = kind
+        self.code = code
+        self.sqlState = sqlState
+        self.message = message
+    }
+
+    /// Builds the error from an error number, choosing its kind from the number.
+    public init(code: UInt32, sqlState: String, message: String, connecting: Bool = false) {
+        let kind: Kind
+        switch code {
+        case 1213: kind = .deadlock
+        case 1205: kind = .lockWaitTimeout
+        case 1062: kind = .duplicateKey
+        // 2006 gone away, 2013 lost during query, 2055 lost (extended), 1927 killed,
+        // 4031 idle disconnect (MySQL 8): the connection is unusable from here on.
+        case 2006, 2013, 2055, 1927, 4031: kind = .connectionLost
+        // 2002/2003 cannot connect, 2005 unknown host, 1045 access denied, 1049 unknown database,
+        // 1040 too many connections.
+        case 2002, 2003, 2005, 1045, 1049, 1040: kind = .connect
+        default: kind = connecting ? .connect : .server
+        }
+        self.init(kind: kind, code: code, sqlState: sqlState, message: message)
+    }
+
+    /// True when the whole transaction may simply be run again.
+    public var isTransient: Bool { kind == .deadlock || kind == .lockWaitTimeout }
+
+    /// True when the database cannot be used right now (the caller should answer 503).
+    public var isUnavailable: Bool { kind == .connect || kind == .connectionLost }
+
+    public var description: String {
+        code == 0 ? "database: \(message)" : "database error \(code) (\(sqlState)): \(message)"
+    }
+}

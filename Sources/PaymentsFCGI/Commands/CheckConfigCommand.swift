@@ -1,0 +1,41 @@
+import ArgumentParser
+import Foundation
+import Handlers
+import Logging
+import MariaStore
+
+/// `payments-fcgi check-config`: validate the configuration and try the database.
+struct CheckConfigCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-config",
+        abstract: "Validate the configuration file and environment, then try the database connection.")
+
+    @OptionGroup var options: ConfigurationOptions
+
+    @Flag(help: "Only validate; do not connect to the database.")
+    var offline = false
+
+    func run() throws {
+        let (configuration, sources, warnings) = try options.load()
+        print("configuration \(options.path) is valid")
+        for source in sources {
+            print("  \(source.key) = \(source.display)    [\(source.origin)]")
+        }
+        for warning in warnings { print("warning: \(warning)") }
+        guard !offline else { return }
+        MariaLibrary.initialize()
+        var logger = Logger(label: "check-config")
+        logger.logLevel = .critical
+        let store = Store(options: configuration.database, prefix: configuration.tablePrefix, logger: logger)
+        defer { store.close() }
+        do {
+            try store.ping()
+            let applied = try Migrator(store: store).appliedVersions()
+            let pending = Schema.migrations.map(\.version).filter { !applied.contains($0) }
+            print("database \(configuration.database): reachable; \(pending.isEmpty ? "schema up to date" : "\(pending.count) migrations pending (run payments-fcgi migrate)")")
+        } catch {
+            StandardError.write("database \(configuration.database): \(error)\n")
+            throw ExitCode(1)
+        }
+    }
+}

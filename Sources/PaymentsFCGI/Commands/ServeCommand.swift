@@ -1,0 +1,137 @@
+import ArgumentParser
+import CFCGI
+import Foundation
+import Handlers
+import Logging
+import MariaStore
+
+/// `payments-fcgi serve`: answer FastCGI requests until SIGTERM or SIGINT.
+struct ServeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve FastCGI requests (the default command).",
+        discussion: """
+            Listens on server.listen (a unix socket path or host:port). Without one, it uses the \
+            listening socket inherited on file descriptor 0 (Apache mod_fcgid, spawn-fcgi), or, \
+            started as a CGI program, answers the one request and exits.
+            """)
+
+    @OptionGroup var options: ConfigurationOptions
+
+    @Option(help: "Listen here instead of server.listen (unix socket path or host:port).")
+    var listen: String?
+
+    @Option(help: "Worker threads instead of server.workers.")
+    var workers: Int?
+
+    func run() throws {
+        var (configuration, _, warnings) = try options.load()
+        if let listen { configuration.server.listen = listen }
+        if let workers { configuration.server.workers = max(1, workers) }
+        let logger = Bootstrap.logging(level: configuration.logLevel)
+        for warning in warnings { logger.warning("\(warning)") }
+        do {
+            try Server(configuration: configuration, logger: logger, listenGivenOnCommandLine: listen != nil).run()
+        } catch {
+            logger.critical("\(error.description)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// Runs the service in whichever mode the process was started in.
+struct Server {
+    let configuration: Configuration
+    let logger: Logger
+    var listenGivenOnCommandLine = false
+
+    func run() throws(StartupError) {
+        MariaLibrary.initialize()
+        guard FCGX_Init() == 0 else { throw StartupError("libfcgi failed to initialise") }
+        // A web server that hangs up mid-response must not kill the process with SIGPIPE;
+        // the failed write is reported instead.
+        signal(SIGPIPE, SIG_IGN)
+
+        // A listening socket on fd 0 means a process manager (mod_fcgid, spawn-fcgi) started
+        // us and expects us to use it, whatever the file says; --listen still wins.
+        let listener: FastCGIListener
+        if !listenGivenOnCommandLine, let inherited = FastCGIListener.inherited() {
+            listener = inherited
+        } else if let address = configuration.server.listen {
+            listener = try FastCGIListener.open(address, mode: configuration.server.socketMode)
+        } else {
+            throw StartupError("no listen address: set server.listen (or --listen), or start payments-fcgi from a FastCGI process manager such as mod_fcgid or spawn-fcgi")
+        }
+        try serve(on: listener)
+    }
+
+    private func serve(on listener: FastCGIListener) throws(StartupError) {
+        // Block the stop signals in every thread (threads inherit the mask) so that only
+        // sigwait below receives them; libfcgi's own handlers would merely set a flag.
+        var stopSignals = sigset_t()
+        sigemptyset(&stopSignals)
+        sigaddset(&stopSignals, SIGTERM)
+        sigaddset(&stopSignals, SIGINT)
+        pthread_sigmask(SIG_BLOCK, &stopSignals, nil)
+
+        let responder = Responder(
+            router: ServiceRoutes.router(),
+            parser: GatewayRequestParser(mountPrefix: configuration.server.mountPrefix, maxBodyBytes: configuration.server.maxBodyBytes))
+        let pool = WorkerPool(listener: listener, responder: responder, configuration: configuration, logger: logger)
+        try pool.start(count: configuration.server.workers)
+        logger.info("serving", metadata: [
+            "listen": "\(listener.describe)", "workers": "\(configuration.server.workers)",
+            "database": "\(configuration.database)", "mount_prefix": "\(configuration.server.mountPrefix)",
+        ])
+
+        var received: Int32 = 0
+        sigwait(&stopSignals, &received)
+        logger.info("stopping: finishing requests in flight", metadata: ["signal": "\(received == SIGINT ? "SIGINT" : "SIGTERM")"])
+        pool.stop()
+        let drained = pool.waitForWorkers(seconds: configuration.server.drainTimeoutSeconds)
+        listener.close()
+        if drained {
+            logger.info("stopped")
+        } else {
+            logger.warning("stopped with requests still running after the drain timeout", metadata: ["workers": "\(pool.runningWorkers)"])
+        }
+    }
+}
+
+/// Plain CGI: one request from the environment and standard input, then exit.
+enum CGIMode {
+    static func run() -> Never {
+        let loader = ConfigurationLoader(environment: ProcessInfo.processInfo.environment)
+        let path = ProcessInfo.processInfo.environment["PFC_CONFIG"] ?? ConfigurationOptions.defaultPath
+        guard case .success(let (configuration, _, _)) = loader.load(path: path) else {
+            // Details go to the web server's error log; the client gets a plain 503.
+            if case .failure(let error) = loader.load(path: path) {
+                StandardError.write("payments-fcgi: the configuration is not valid: \(error.problems.joined(separator: "; "))\n")
+            }
+            CGIGateway.write(GatewayResponse.encode(APIError.unavailable("the service is not configured").response))
+            exit(0)
+        }
+        let logger = Bootstrap.logging(level: configuration.logLevel)
+        MariaLibrary.initialize()
+        let store = Store(options: configuration.database, prefix: configuration.tablePrefix, logger: logger)
+        let context = Context(store: store, clock: SystemTime(), configuration: configuration, logger: logger)
+        let responder = Responder(
+            router: ServiceRoutes.router(),
+            parser: GatewayRequestParser(mountPrefix: configuration.server.mountPrefix, maxBodyBytes: configuration.server.maxBodyBytes))
+        var body = CGIGateway.StandardInput()
+        let response = responder.respond(params: CGIGateway.params(), body: &body, context: context)
+        CGIGateway.write(GatewayResponse.encode(response))
+        store.close()
+        exit(0)
+    }
+}
+
+enum Bootstrap {
+    private static let once: Void = ()
+
+    /// Routes swift-log to standard error at `level`. Call once, before threads start.
+    static func logging(level: Logger.Level) -> Logger {
+        LoggingSystem.bootstrap { label in LineLogHandler(label: label, level: level) }
+        return Logger(label: "payments-fcgi")
+    }
+}

@@ -1,0 +1,80 @@
+import CFCGI
+import Handlers
+
+/// One worker's FastCGI request slot, reused for every request the worker serves.
+///
+/// The `FCGX_Request` lives in memory allocated here (its streams point back into it, so it
+/// must never move). Everything libfcgi lends — params, body bytes — is copied into Swift
+/// values before the next libfcgi call, because `FCGX_Accept_r`/`FCGX_Finish_r` free them.
+final class FastCGIRequest {
+    private let request: UnsafeMutablePointer<FCGX_Request>
+
+    init(listener: FastCGIListener) {
+        request = .allocate(capacity: 1)
+        request.initialize(to: FCGX_Request())
+        FCGX_InitRequest(request, listener.fileDescriptor, 0)
+    }
+
+    deinit {
+        // Closes a connection still held (keep-alive) and frees libfcgi's buffers.
+        FCGX_Free(request, 1)
+        request.deinitialize(count: 1)
+        request.deallocate()
+    }
+
+    /// Waits for the next request. Returns 0, or a negative errno when accepting failed
+    /// (which is how a stopped listener wakes the worker).
+    func accept() -> Int32 {
+        FCGX_Accept_r(request)
+    }
+
+    /// The request's CGI/1.1 variables, copied.
+    func params() -> [String: String] {
+        var params: [String: String] = [:]
+        guard var cursor = request.pointee.envp else { return params }
+        while let entry = cursor.pointee {
+            let pair = String(cString: entry)
+            if let equals = pair.firstIndex(of: "=") {
+                params[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
+            } else {
+                params[pair] = ""
+            }
+            cursor += 1
+        }
+        return params
+    }
+
+    /// The request body as a stream.
+    var body: FastCGIBody { FastCGIBody(stream: request.pointee.in) }
+
+    /// Writes the whole response; false when the web server went away mid-write.
+    @discardableResult
+    func write(_ bytes: [UInt8]) -> Bool {
+        guard let out = request.pointee.out else { return false }
+        let written = bytes.withUnsafeBytes { raw in
+            FCGX_PutStr(raw.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(raw.count), out)
+        }
+        return written == Int32(bytes.count) && FCGX_FFlush(out) == 0
+    }
+
+    /// Ends the request (sends FCGI_END_REQUEST; closes the connection unless kept alive).
+    func finish() {
+        FCGX_Finish_r(request)
+    }
+}
+
+/// Reads FCGI_STDIN records as a `BodySource`.
+struct FastCGIBody: BodySource {
+    let stream: UnsafeMutablePointer<FCGX_Stream>?
+
+    mutating func read(maxCount: Int) -> [UInt8]? {
+        guard let stream else { return nil }
+        var buffer = [UInt8](repeating: 0, count: maxCount)
+        let count = buffer.withUnsafeMutableBytes { raw in
+            FCGX_GetStr(raw.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(maxCount), stream)
+        }
+        if count < maxCount, FCGX_GetError(stream) != 0 { return nil }
+        buffer.removeLast(maxCount - Int(count))
+        return buffer
+    }
+}

@@ -1,0 +1,166 @@
+import Handlers
+import MariaStore
+import Testing
+
+@Suite("Configuration file and environment")
+struct ConfigurationTests {
+    static let minimal = """
+        [database]
+        name = wordpress
+        user = payments
+        """
+
+    func load(_ text: String, environment: [String: String] = [:], files: [String: String] = [:])
+        -> Result<(Configuration, [ConfigurationLoader.Source], warnings: [String]), ConfigurationError>
+    {
+        let loader = ConfigurationLoader(environment: environment) { path in
+            guard let content = files[path] else { throw CocoaError(.fileNoSuchFile) }
+            return content
+        }
+        return loader.load(text: text, fileName: "payments.ini")
+    }
+
+    func problems(_ text: String, environment: [String: String] = [:]) -> [String] {
+        if case .failure(let error) = load(text, environment: environment) { return error.problems }
+        return []
+    }
+
+    @Test func minimalFileGetsTheDocumentedDefaults() throws {
+        let (configuration, _, warnings) = try load(Self.minimal).get()
+        #expect(configuration.server.listen == nil)
+        #expect(configuration.server.workers == 8)
+        #expect(configuration.server.mountPrefix == "/payments")
+        #expect(configuration.server.maxBodyBytes == 262_144)
+        #expect(configuration.server.socketMode == 0o660)
+        #expect(configuration.database.host == "127.0.0.1")
+        #expect(configuration.database.port == 3306)
+        #expect(configuration.database.socket == nil)
+        #expect(configuration.tablePrefix == .standard)
+        #expect(configuration.logLevel == .info)
+        #expect(warnings.isEmpty)
+    }
+
+    @Test func everyKeyIsRead() throws {
+        let text = """
+            # PaymentsFCGI
+            [server]
+            listen = /run/payments-fcgi/payments.sock
+            workers = 16
+            mount_prefix = /shop/payments
+            max_body_bytes = 65536
+            socket_mode = 0600
+            drain_timeout_seconds = 5
+
+            ; the WordPress database
+            [database]
+            socket = /run/mysqld/mysqld.sock
+            name = wordpress
+            user = payments
+            password = "  p#ss word  "
+            table_prefix = wp_pfc_
+            connect_timeout_seconds = 3
+            lock_wait_timeout_seconds = 7
+
+            [log]
+            level = debug
+            """
+        let (configuration, _, _) = try load(text).get()
+        #expect(configuration.server.listen == "/run/payments-fcgi/payments.sock")
+        #expect(configuration.server.workers == 16)
+        #expect(configuration.server.mountPrefix == "/shop/payments")
+        #expect(configuration.server.maxBodyBytes == 65536)
+        #expect(configuration.server.socketMode == 0o600)
+        #expect(configuration.server.drainTimeoutSeconds == 5)
+        #expect(configuration.database.socket == "/run/mysqld/mysqld.sock")
+        #expect(configuration.database.password == "  p#ss word  ")
+        #expect(configuration.tablePrefix.value == "wp_pfc_")
+        #expect(configuration.database.connectTimeoutSeconds == 3)
+        #expect(configuration.database.lockWaitTimeoutSeconds == 7)
+        #expect(configuration.logLevel == .debug)
+    }
+
+    @Test func environmentOverridesTheFile() throws {
+        let (configuration, sources, _) = try load(Self.minimal + "\npassword = from-file\n",
+                                                   environment: ["PFC_DATABASE_PASSWORD": "from-env", "PFC_SERVER_WORKERS": "2"]).get()
+        #expect(configuration.database.password == "from-env")
+        #expect(configuration.server.workers == 2)
+        #expect(sources.first { $0.key == "database.password" }?.origin == "environment PFC_DATABASE_PASSWORD")
+    }
+
+    @Test func secretsCanComeFromAFile() throws {
+        let (configuration, sources, _) = try load(Self.minimal + "\npassword_file = /etc/payments-fcgi/db-password\n",
+                                                   files: ["/etc/payments-fcgi/db-password": "s3cret\n"]).get()
+        #expect(configuration.database.password == "s3cret")
+        #expect(sources.first { $0.key == "database.password" }?.display == "(set)")
+    }
+
+    @Test func secretsAreNeverShown() throws {
+        let (_, sources, _) = try load(Self.minimal + "\npassword = hunter2\n").get()
+        #expect(!sources.contains { $0.display.contains("hunter2") })
+        let bad = problems(Self.minimal + "\npassword = hunter2\n[server]\nworkers = lots\n")
+        #expect(!bad.joined().contains("hunter2"))
+    }
+
+    @Test func unknownKeysAreReportedWithASuggestion() {
+        let found = problems(Self.minimal + "\n[server]\nwokers = 4\nfavourite_colour = blue\n")
+        #expect(found.contains("payments.ini line 5: unknown key server.wokers (did you mean server.workers?)"))
+        #expect(found.contains("payments.ini line 6: unknown key server.favourite_colour"))
+    }
+
+    @Test func unknownEnvironmentSettingsAreWarnings() throws {
+        let (_, _, warnings) = try load(Self.minimal, environment: ["PFC_SERVER_WORKRES": "3"]).get()
+        #expect(warnings == ["environment variable PFC_SERVER_WORKRES is not a known setting and is ignored"])
+    }
+
+    @Test func everyBadValueIsReportedAtOnce() {
+        let found = problems("""
+            [server]
+            workers = 0
+            listen = somewhere
+            socket_mode = 999
+            mount_prefix = payments
+            [database]
+            port = http
+            table_prefix = wp-pfc
+            [log]
+            level = loud
+            """)
+        #expect(found.count == 9)
+        #expect(found.contains("database.name is required but not set (set it in the file or in PFC_DATABASE_NAME)"))
+        #expect(found.contains("database.user is required but not set (set it in the file or in PFC_DATABASE_USER)"))
+        #expect(found.contains("server.workers = '0' (payments.ini line 2): must be a whole number from 1 to 256"))
+        #expect(found.contains { $0.hasPrefix("server.listen = 'somewhere'") })
+        #expect(found.contains { $0.hasPrefix("server.socket_mode = '999'") })
+        #expect(found.contains { $0.hasPrefix("server.mount_prefix = 'payments'") })
+        #expect(found.contains { $0.hasPrefix("database.port = 'http'") })
+        #expect(found.contains { $0.hasPrefix("database.table_prefix = 'wp-pfc'") })
+        #expect(found.contains { $0.hasPrefix("log.level = 'loud'") })
+    }
+
+    @Test func syntaxErrorsNameTheLine() {
+        let found = problems("[database\nname wordpress\nname = a\nname = b\n")
+        #expect(found == [
+            "payments.ini line 1: a section header must look like [name]",
+            "payments.ini line 2: expected 'key = value'",
+            "payments.ini line 4: name is already set on line 3",
+        ])
+    }
+
+    @Test func rootMountIsAllowed() throws {
+        let (configuration, _, _) = try load("[server]\nmount_prefix = /\n" + Self.minimal).get()
+        #expect(configuration.server.mountPrefix == "")
+    }
+
+    @Test func hostAndPortListenIsAccepted() throws {
+        let (configuration, _, _) = try load("[server]\nlisten = 127.0.0.1:9000\n" + Self.minimal).get()
+        #expect(configuration.server.listen == "127.0.0.1:9000")
+    }
+
+    @Test func missingSecretFileIsReported() {
+        let found = problems(Self.minimal + "\npassword_file = /nope\n")
+        #expect(found.count == 1)
+        #expect(found.first?.hasPrefix("database.password: cannot read the secret file /nope") == true)
+    }
+}
+
+import Foundation

@@ -1,0 +1,166 @@
+import Foundation
+
+/// Renders a deployment file from `nginx/` or `apache/` for a test: the file is used as it is,
+/// only its default paths and ports replaced.
+public enum DeploymentFile {
+    public static func render(_ relativePath: String, replacing replacements: [String: String]) throws -> String {
+        var text = try String(contentsOf: TestPaths.repositoryRoot.appendingPathComponent(relativePath), encoding: .utf8)
+        for (original, replacement) in replacements {
+            guard text.contains(original) else { throw TestSupportError("\(relativePath) no longer mentions \(original)") }
+            text = text.replacingOccurrences(of: original, with: replacement)
+        }
+        return text
+    }
+}
+
+/// A real nginx serving `nginx/wordpress-site.conf` with `nginx/payments-fcgi.conf` included,
+/// on a loopback port, in front of a service socket.
+public final class NginxServer: @unchecked Sendable {
+    public let port: Int
+    public let directory: String
+    private let child: ChildProcess
+
+    public init(serviceSocket: String) throws {
+        (directory, port, child) = try WebServerStart.retryingOnPortClash { try Self.start(serviceSocket: serviceSocket) }
+    }
+
+    private static func start(serviceSocket: String) throws -> (String, Int, ChildProcess) {
+        let directory = TestPaths.scratchDirectory("nginx")
+        let port = TestPaths.freePort()
+        let snippet = try DeploymentFile.render("nginx/payments-fcgi.conf", replacing: [
+            "unix:/run/payments-fcgi/payments.sock": "unix:\(serviceSocket)",
+        ])
+        try snippet.write(toFile: directory + "/payments-fcgi.conf", atomically: true, encoding: .utf8)
+        let site = try DeploymentFile.render("nginx/wordpress-site.conf", replacing: [
+            "listen 80;": "listen 127.0.0.1:\(port);",
+            "/etc/nginx/snippets/payments-fcgi.conf": directory + "/payments-fcgi.conf",
+            "/var/log/nginx/wordpress.access.log": directory + "/access.log",
+            "/var/log/nginx/wordpress.error.log": directory + "/error.log",
+        ])
+        try site.write(toFile: directory + "/site.conf", atomically: true, encoding: .utf8)
+        let user = geteuid() == 0 ? "user root;\n" : ""
+        let main = """
+            \(user)worker_processes 2;
+            pid \(directory)/nginx.pid;
+            error_log \(directory)/error.log info;
+            events { worker_connections 1024; }
+            http {
+                default_type application/octet-stream;
+                access_log \(directory)/access.log;
+                client_body_temp_path \(directory)/client_body;
+                fastcgi_temp_path \(directory)/fastcgi;
+                proxy_temp_path \(directory)/proxy;
+                uwsgi_temp_path \(directory)/uwsgi;
+                scgi_temp_path \(directory)/scgi;
+                include \(directory)/site.conf;
+            }
+            """
+        try main.write(toFile: directory + "/nginx.conf", atomically: true, encoding: .utf8)
+        let child = try ChildProcess("/usr/sbin/nginx", ["-p", directory, "-c", directory + "/nginx.conf", "-g", "daemon off;"],
+                                     logPath: directory + "/stderr.log")
+        try WebServerStart.waitForPort(port, child: child, name: "nginx")
+        return (directory, port, child)
+    }
+
+    /// nginx's access log (what a site operator would see).
+    public var accessLog: String { (try? String(contentsOfFile: directory + "/access.log", encoding: .utf8)) ?? "" }
+
+    public func stop() { child.stop(signal: SIGQUIT) }
+
+    deinit { child.stop(signal: SIGTERM, seconds: 5) }
+}
+
+/// A real Apache serving one of the `apache/` configurations on a loopback port.
+public final class ApacheServer: @unchecked Sendable {
+    public enum Mode {
+        /// `apache/payments-proxy-fcgi.conf` in front of a running service's socket.
+        case proxyFCGI(socket: String)
+        /// `apache/payments-fcgid.conf`: Apache spawns the binary itself with this config file.
+        case fcgid(configPath: String)
+    }
+
+    public let port: Int
+    public let directory: String
+    private let child: ChildProcess
+
+    public init(_ mode: Mode) throws {
+        (directory, port, child) = try WebServerStart.retryingOnPortClash { try Self.start(mode) }
+    }
+
+    private static func start(_ mode: Mode) throws -> (String, Int, ChildProcess) {
+        let directory = TestPaths.scratchDirectory("apache")
+        let port = TestPaths.freePort()
+        let modules = "/usr/lib/apache2/modules"
+        var loads = ["mpm_event", "authz_core", "alias", "headers"]
+        let include: String
+        switch mode {
+        case .proxyFCGI(let socket):
+            loads += ["proxy", "proxy_fcgi"]
+            include = try DeploymentFile.render("apache/payments-proxy-fcgi.conf", replacing: [
+                "unix:/run/payments-fcgi/payments.sock": "unix:\(socket)",
+            ])
+        case .fcgid(let configPath):
+            loads += ["fcgid"]
+            let binary = URL(fileURLWithPath: TestPaths.binary)
+            include = try DeploymentFile.render("apache/payments-fcgid.conf", replacing: [
+                "/etc/payments-fcgi/payments.ini": configPath,
+                "\"/usr/local/bin/payments-fcgi\"": "\"\(binary.path)\"",
+                "\"/usr/local/bin\"": "\"\(binary.deletingLastPathComponent().path)\"",
+            ])
+            try FileManager.default.createDirectory(atPath: directory + "/fcgid", withIntermediateDirectories: true)
+            if geteuid() == 0 { _ = try? ChildProcess.run("/bin/chown", ["www-data:www-data", directory + "/fcgid"]) }
+        }
+        try include.write(toFile: directory + "/payments.conf", atomically: true, encoding: .utf8)
+        let user = geteuid() == 0 ? "User www-data\nGroup www-data\n" : ""
+        let main = """
+            ServerRoot \(directory)
+            ServerName localhost
+            Listen 127.0.0.1:\(port)
+            PidFile \(directory)/apache.pid
+            DefaultRuntimeDir \(directory)
+            Mutex file:\(directory) default
+            ErrorLog \(directory)/error.log
+            LogLevel info
+            LogFormat "%h %r %>s" plain
+            CustomLog \(directory)/access.log plain
+            \(user)\(loads.map { "LoadModule \($0)_module \(modules)/mod_\($0).so" }.joined(separator: "\n"))
+            <IfModule fcgid_module>
+                FcgidIPCDir \(directory)/fcgid
+                FcgidProcessTableFile \(directory)/fcgid/table
+            </IfModule>
+            Include \(directory)/payments.conf
+            """
+        try main.write(toFile: directory + "/apache.conf", atomically: true, encoding: .utf8)
+        let child = try ChildProcess("/usr/sbin/apache2", ["-f", directory + "/apache.conf", "-DFOREGROUND"],
+                                     logPath: directory + "/stderr.log")
+        try WebServerStart.waitForPort(port, child: child, name: "apache")
+        return (directory, port, child)
+    }
+
+    public var errorLog: String { (try? String(contentsOfFile: directory + "/error.log", encoding: .utf8)) ?? "" }
+
+    public func stop() { child.stop(signal: SIGTERM) }
+
+    deinit { child.stop(signal: SIGTERM, seconds: 5) }
+}
+
+/// Starting a web server on a port picked a moment earlier can lose a race with another
+/// program; such a start is simply tried again on another port.
+enum WebServerStart {
+    struct PortClash: Error {}
+
+    static func retryingOnPortClash<T>(_ start: () throws -> T) throws -> T {
+        for _ in 0..<4 {
+            do { return try start() } catch is PortClash { continue }
+        }
+        return try start()
+    }
+
+    static func waitForPort(_ port: Int, child: ChildProcess, name: String) throws {
+        let up = TestPaths.waitUntil(seconds: 10) { HTTPClient.canConnect(port: port) || !child.isRunning }
+        if up && child.isRunning { return }
+        child.stop(signal: SIGKILL, seconds: 2)
+        if child.output.contains("Address already in use") { throw PortClash() }
+        throw TestSupportError("\(name) did not start: \(child.output)")
+    }
+}
