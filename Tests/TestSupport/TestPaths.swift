@@ -18,8 +18,10 @@ public enum TestPaths {
 
     /// A new empty folder under /tmp, world-readable (nginx, Apache and mod_fcgid's children
     /// run as other users and must reach sockets and files in it).
+    /// Under `$PFC_TEST_SCRATCH` when the test script sets it (and removes it afterwards).
     public static func scratchDirectory(_ name: String) -> String {
-        let path = "/tmp/pfc-test-\(name)-\(UUID().uuidString.prefix(8).lowercased())"
+        let base = ProcessInfo.processInfo.environment["PFC_TEST_SCRATCH"] ?? "/tmp"
+        let path = "\(base)/pfc-test-\(name)-\(UUID().uuidString.prefix(8).lowercased())"
         try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         chmod(path, 0o755)
         return path
