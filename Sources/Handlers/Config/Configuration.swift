@@ -17,7 +17,33 @@ public struct Configuration: Sendable {
         public var drainTimeoutSeconds: Int = 30
     }
 
+    /// Stripe: the webhook endpoint's secrets and the API the service calls.
+    public struct Stripe: Sendable {
+        public enum Mode: String, Sendable { case test, live }
+        /// Endpoint secrets (`whsec_…`); several while a rolled secret is still valid.
+        public var webhookSecrets: [String] = []
+        /// Events from the other mode are recorded and answered `other_mode`, never applied.
+        public var mode: Mode = .test
+        public var toleranceSeconds: Int64 = 300
+        /// The API secret key (`sk_…` or a restricted `rk_…`); nil: no API calls possible.
+        public var secretKey: String?
+        /// Stripe's API; tests point it at a local fake that speaks the same wire format.
+        public var apiBase: String = "https://api.stripe.com"
+        /// The API version every request pins (`Stripe-Version`).
+        public var apiVersion: String = "2026-05-27.dahlia"
+        public var timeoutSeconds: Int = 10
+    }
+
+    /// License keys.
+    public struct Licensing: Sendable {
+        /// Keys are stored only as HMAC-SHA256 under this pepper; nil: no key can be issued.
+        public var keyPepper: String?
+        public var keyPrefix: String = "PFC"
+    }
+
     public var server = Server()
+    public var stripe = Stripe()
+    public var licensing = Licensing()
     public var database: ConnectionOptions
     public var tablePrefix: TablePrefix = .standard
     public var logLevel: Logger.Level = .info

@@ -35,6 +35,15 @@ public struct ConfigurationLoader {
         Key(name: "database.table_prefix", secret: false),
         Key(name: "database.connect_timeout_seconds", secret: false),
         Key(name: "database.lock_wait_timeout_seconds", secret: false),
+        Key(name: "stripe.webhook_secret", secret: true),
+        Key(name: "stripe.mode", secret: false),
+        Key(name: "stripe.tolerance_seconds", secret: false),
+        Key(name: "stripe.secret_key", secret: true),
+        Key(name: "stripe.api_base", secret: false),
+        Key(name: "stripe.api_version", secret: false),
+        Key(name: "stripe.timeout_seconds", secret: false),
+        Key(name: "licensing.key_pepper", secret: true),
+        Key(name: "licensing.key_prefix", secret: false),
         Key(name: "log.level", secret: false),
     ]
 
@@ -113,6 +122,17 @@ public struct ConfigurationLoader {
         var builder = Builder(values: values)
         let configuration = builder.build()
         problems += builder.problems
+        if let configuration {
+            if configuration.stripe.webhookSecrets.isEmpty {
+                warnings.append("stripe.webhook_secret is not set: every webhook delivery will be answered 503 until it is")
+            }
+            if configuration.licensing.keyPepper == nil {
+                warnings.append("licensing.key_pepper is not set: no license key can be issued until it is")
+            }
+            if configuration.stripe.secretKey == nil {
+                warnings.append("stripe.secret_key is not set: sessions that need Stripe's API (line items) cannot be fulfilled until it is")
+            }
+        }
         let sources = Self.keys.compactMap { key -> Source? in
             guard let resolved = values[key.name] else { return nil }
             let display = key.secret ? (resolved.value.isEmpty ? "(empty)" : "(set)") : resolved.value
@@ -174,6 +194,8 @@ public struct ConfigurationLoader {
                 }
             }
             configuration.server = server
+            configuration.stripe = stripe()
+            configuration.licensing = licensing()
             if let level = optional("log.level") {
                 if let parsed = Logger.Level(rawValue: level.lowercased()) {
                     configuration.logLevel = parsed
@@ -182,6 +204,57 @@ public struct ConfigurationLoader {
                 }
             }
             return problems.isEmpty ? configuration : nil
+        }
+
+        private mutating func stripe() -> Configuration.Stripe {
+            var stripe = Configuration.Stripe()
+            if let secrets = optional("stripe.webhook_secret") {
+                stripe.webhookSecrets = secrets.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+                if !stripe.webhookSecrets.allSatisfy({ $0.hasPrefix("whsec_") }) {
+                    fail("stripe.webhook_secret", "must be the endpoint's signing secret (whsec_…); separate several with commas")
+                }
+            }
+            if let mode = optional("stripe.mode") {
+                if let parsed = Configuration.Stripe.Mode(rawValue: mode.lowercased()) { stripe.mode = parsed } else { fail("stripe.mode", "must be test or live") }
+            }
+            stripe.toleranceSeconds = Int64(integer("stripe.tolerance_seconds", in: 1...86_400) ?? 300)
+            stripe.timeoutSeconds = integer("stripe.timeout_seconds", in: 1...120) ?? stripe.timeoutSeconds
+            if let key = optional("stripe.secret_key") {
+                let modeOfKey = key.hasPrefix("sk_live_") || key.hasPrefix("rk_live_") ? "live" : key.hasPrefix("sk_test_") || key.hasPrefix("rk_test_") ? "test" : nil
+                if modeOfKey == nil {
+                    fail("stripe.secret_key", "must be a Stripe secret key (sk_test_…, sk_live_…) or restricted key (rk_…)")
+                } else if modeOfKey != stripe.mode.rawValue {
+                    fail("stripe.secret_key", "is a \(modeOfKey!) key but stripe.mode is \(stripe.mode.rawValue)")
+                }
+                stripe.secretKey = key
+            }
+            if let base = optional("stripe.api_base") {
+                if base.hasPrefix("https://") || base.hasPrefix("http://127.0.0.1") || base.hasPrefix("http://localhost") {
+                    stripe.apiBase = base.hasSuffix("/") ? String(base.dropLast()) : base
+                } else {
+                    fail("stripe.api_base", "must be an https:// URL (plain http only for a local test server)")
+                }
+            }
+            if let version = optional("stripe.api_version") { stripe.apiVersion = version }
+            return stripe
+        }
+
+        private mutating func licensing() -> Configuration.Licensing {
+            var licensing = Configuration.Licensing()
+            if let pepper = optional("licensing.key_pepper") {
+                if pepper.utf8.count < 32 {
+                    fail("licensing.key_pepper", "must be at least 32 characters of random text (openssl rand -hex 32)")
+                }
+                licensing.keyPepper = pepper
+            }
+            if let prefix = optional("licensing.key_prefix") {
+                if (2...8).contains(prefix.count), prefix.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) {
+                    licensing.keyPrefix = prefix.uppercased()
+                } else {
+                    fail("licensing.key_prefix", "must be 2 to 8 letters or digits")
+                }
+            }
+            return licensing
         }
 
         private mutating func fail(_ key: String, _ message: String) {

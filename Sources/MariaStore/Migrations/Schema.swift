@@ -19,5 +19,125 @@ public enum Schema {
             ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
             """,
         ]),
+        Migration(version: 2, name: "webhook ledger, catalogue, orders, licenses, credits", statements: [
+            // Every Stripe event we were sent, once: the primary key is what makes delivery
+            // exactly-once. The payload is kept so a failed event can be replayed after an upgrade.
+            """
+            CREATE TABLE IF NOT EXISTS {prefix}events (
+                id VARCHAR(255) CHARACTER SET ascii NOT NULL PRIMARY KEY,
+                type VARCHAR(100) NOT NULL,
+                livemode TINYINT(1) NOT NULL,
+                api_version VARCHAR(64) NULL,
+                created_at BIGINT NOT NULL,
+                received_at DATETIME(6) NOT NULL,
+                outcome VARCHAR(16) NOT NULL,
+                error TEXT NULL,
+                payload MEDIUMBLOB NULL,
+                KEY {prefix}events_outcome (outcome, received_at)
+            ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
+            """,
+            // What a Stripe price grants. `product` is the seller's own name for it.
+            """
+            CREATE TABLE IF NOT EXISTS {prefix}products (
+                id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+                product VARCHAR(64) CHARACTER SET ascii NOT NULL,
+                name VARCHAR(191) NOT NULL,
+                kind VARCHAR(16) NOT NULL,
+                stripe_price_id VARCHAR(255) CHARACTER SET ascii NULL,
+                tier VARCHAR(64) NULL,
+                activation_limit INT NULL,
+                duration_days INT NULL,
+                credits BIGINT NULL,
+                entitlement VARCHAR(191) NULL,
+                UNIQUE KEY {prefix}products_product (product),
+                UNIQUE KEY {prefix}products_price (stripe_price_id)
+            ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
+            """,
+            """
+            CREATE TABLE IF NOT EXISTS {prefix}customers (
+                id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+                email VARCHAR(191) NULL,
+                stripe_customer_id VARCHAR(255) CHARACTER SET ascii NULL,
+                created_at DATETIME(6) NOT NULL,
+                UNIQUE KEY {prefix}customers_stripe (stripe_customer_id),
+                KEY {prefix}customers_email (email)
+            ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
+            """,
+            // One row per Checkout Session: the session id is the order's business key.
+            """
+            CREATE TABLE IF NOT EXISTS {prefix}orders (
+                id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+                session_id VARCHAR(255) CHARACTER SET ascii NOT NULL,
+                customer_id BIGINT UNSIGNED NULL,
+                status VARCHAR(24) NOT NULL,
+                mode VARCHAR(16) NOT NULL,
+                payment_intent VARCHAR(255) CHARACTER SET ascii NULL,
+                subscription VARCHAR(255) CHARACTER SET ascii NULL,
+                amount_total BIGINT NOT NULL,
+                amount_refunded BIGINT NOT NULL DEFAULT 0,
+                currency CHAR(3) CHARACTER SET ascii NOT NULL,
+                client_reference_id VARCHAR(255) NULL,
+                metadata TEXT NULL,
+                attention TEXT NULL,
+                livemode TINYINT(1) NOT NULL,
+                created_at DATETIME(6) NOT NULL,
+                updated_at DATETIME(6) NOT NULL,
+                UNIQUE KEY {prefix}orders_session (session_id),
+                KEY {prefix}orders_payment_intent (payment_intent),
+                KEY {prefix}orders_customer (customer_id)
+            ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
+            """,
+            // One grant per order line: (order, line) is unique, so no delivery or event
+            // about the same session can grant twice.
+            """
+            CREATE TABLE IF NOT EXISTS {prefix}grants (
+                id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+                order_id BIGINT UNSIGNED NOT NULL,
+                line INT NOT NULL,
+                product VARCHAR(64) CHARACTER SET ascii NOT NULL,
+                kind VARCHAR(16) NOT NULL,
+                quantity INT NOT NULL,
+                license_id BIGINT UNSIGNED NULL,
+                credits BIGINT NULL,
+                entitlement VARCHAR(191) NULL,
+                created_at DATETIME(6) NOT NULL,
+                UNIQUE KEY {prefix}grants_line (order_id, line)
+            ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
+            """,
+            // Keys are never stored: only a selector (to find the row) and a keyed hash of
+            // the whole key (to check it), so a dump of this table reveals no usable key.
+            """
+            CREATE TABLE IF NOT EXISTS {prefix}licenses (
+                id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+                selector CHAR(16) CHARACTER SET ascii NOT NULL,
+                verifier BINARY(32) NOT NULL,
+                product VARCHAR(64) CHARACTER SET ascii NOT NULL,
+                tier VARCHAR(64) NULL,
+                activation_limit INT NOT NULL,
+                status VARCHAR(16) NOT NULL,
+                expires_at DATETIME(6) NULL,
+                customer_id BIGINT UNSIGNED NULL,
+                order_id BIGINT UNSIGNED NULL,
+                created_at DATETIME(6) NOT NULL,
+                updated_at DATETIME(6) NOT NULL,
+                UNIQUE KEY {prefix}licenses_selector (selector),
+                KEY {prefix}licenses_order (order_id)
+            ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
+            """,
+            // Append-only: a balance is the sum; (source, source_id) makes each entry once-only.
+            """
+            CREATE TABLE IF NOT EXISTS {prefix}credit_ledger (
+                id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+                customer_id BIGINT UNSIGNED NOT NULL,
+                delta BIGINT NOT NULL,
+                kind VARCHAR(16) NOT NULL,
+                source VARCHAR(32) NOT NULL,
+                source_id VARCHAR(255) NOT NULL,
+                created_at DATETIME(6) NOT NULL,
+                UNIQUE KEY {prefix}credit_source (source, source_id),
+                KEY {prefix}credit_customer (customer_id)
+            ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
+            """,
+        ]),
     ]
 }

@@ -1,0 +1,54 @@
+/// The catalogue table: products by their name or by Stripe price id.
+public struct ProductRepository {
+    let connection: Connection
+    let table: String
+
+    public init(_ connection: Connection, prefix: TablePrefix) {
+        self.connection = connection
+        self.table = prefix.table("products")
+    }
+
+    private static let columns = "product, name, kind, stripe_price_id, tier, activation_limit, duration_days, credits, entitlement"
+
+    /// Adds the product, or replaces the one with the same `product` name.
+    public func save(_ product: Product) throws {
+        try connection.execute("""
+            INSERT INTO \(table) (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON DUPLICATE KEY UPDATE name = VALUES(name), kind = VALUES(kind), stripe_price_id = VALUES(stripe_price_id),
+                tier = VALUES(tier), activation_limit = VALUES(activation_limit), duration_days = VALUES(duration_days),
+                credits = VALUES(credits), entitlement = VALUES(entitlement)
+            """, [product.product, product.name, product.kind.rawValue, product.stripePriceID, product.tier,
+                  product.activationLimit, product.durationDays, product.credits, product.entitlement])
+    }
+
+    /// Removes a product; returns whether it existed. Orders and licenses keep its name.
+    @discardableResult
+    public func remove(_ product: String) throws -> Bool {
+        try connection.execute("DELETE FROM \(table) WHERE product = ?", [product]).affectedRows > 0
+    }
+
+    public func all() throws -> [Product] {
+        try connection.query("SELECT \(Self.columns) FROM \(table) ORDER BY product").map(Self.decode)
+    }
+
+    public func named(_ product: String) throws -> Product? {
+        try connection.queryOne("SELECT \(Self.columns) FROM \(table) WHERE product = ?", [product]).map(Self.decode)
+    }
+
+    public func forPrice(_ priceID: String) throws -> Product? {
+        try connection.queryOne("SELECT \(Self.columns) FROM \(table) WHERE stripe_price_id = ?", [priceID]).map(Self.decode)
+    }
+
+    static func decode(_ row: Row) throws -> Product {
+        let kindText = try row.string("kind")
+        guard let kind = Product.Kind(rawValue: kindText) else {
+            throw DatabaseError(kind: .decoding, message: "unknown product kind '\(kindText)'")
+        }
+        return Product(
+            product: try row.string("product"), name: try row.string("name"), kind: kind,
+            stripePriceID: try row.optionalString("stripe_price_id"), tier: try row.optionalString("tier"),
+            activationLimit: try row.optionalInt("activation_limit").map(Int.init),
+            durationDays: try row.optionalInt("duration_days").map(Int.init),
+            credits: try row.optionalInt("credits"), entitlement: try row.optionalString("entitlement"))
+    }
+}
