@@ -15,6 +15,8 @@ public struct Configuration: Sendable {
         public var socketMode: Int = 0o660
         /// Seconds to let requests in flight finish after SIGTERM before exiting anyway.
         public var drainTimeoutSeconds: Int = 30
+
+        public init() {}
     }
 
     /// Stripe: the webhook endpoint's secrets and the API the service calls.
@@ -32,6 +34,8 @@ public struct Configuration: Sendable {
         /// The API version every request pins (`Stripe-Version`).
         public var apiVersion: String = "2026-05-27.dahlia"
         public var timeoutSeconds: Int = 10
+
+        public init() {}
     }
 
     /// License keys.
@@ -39,6 +43,8 @@ public struct Configuration: Sendable {
         /// Keys are stored only as HMAC-SHA256 under this pepper; nil: no key can be issued.
         public var keyPepper: String?
         public var keyPrefix: String = "PFC"
+
+        public init() {}
     }
 
     public var server = Server()

@@ -1,0 +1,187 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// Calls Stripe's REST API: form-encoded bodies, `Authorization: Bearer`, a pinned
+/// `Stripe-Version`, an `Idempotency-Key` on every POST, timeouts, and retries with backoff
+/// (0.5 s doubling to 5 s, with jitter) on network errors, 409, 429 and 5xx — reusing the same
+/// idempotency key, and honouring `Stripe-Should-Retry`. The secret key never reaches a log or
+/// an error message.
+///
+/// Blocking by design: it is called from worker threads, never from the concurrency pool.
+public struct StripeClient: Sendable {
+    public let configuration: Configuration.Stripe
+    /// Attempts per call, the first included.
+    public var maxAttempts = 3
+    /// Pauses between attempts; tests shorten them.
+    public var backoff: @Sendable (Int) -> Double = { attempt in
+        let base = min(0.5 * pow(2, Double(attempt - 1)), 5)
+        return base / 2 + Double.random(in: 0...(base / 2))
+    }
+
+    public init(configuration: Configuration.Stripe) {
+        self.configuration = configuration
+    }
+
+    /// A failed call, in terms the caller can act on.
+    public enum Failure: Error, CustomStringConvertible {
+        /// No secret key is configured.
+        case notConfigured
+        /// Stripe could not be reached or did not answer in time, after retries.
+        case unreachable(String)
+        /// Stripe answered with its error object.
+        case api(status: Int, type: String, code: String?, message: String, param: String?, declineCode: String?)
+        /// Stripe answered something that is not its JSON.
+        case invalidResponse(status: Int)
+
+        public var description: String {
+            switch self {
+            case .notConfigured: return "stripe.secret_key is not configured"
+            case .unreachable(let reason): return "Stripe could not be reached: \(reason)"
+            case let .api(status, type, code, message, param, decline):
+                var text = "Stripe answered \(status) \(type)"
+                if let code { text += " (\(code))" }
+                if let param { text += " for \(param)" }
+                if let decline { text += ", decline code \(decline)" }
+                return text + ": \(message)"
+            case .invalidResponse(let status): return "Stripe answered \(status) with a body that is not its JSON"
+            }
+        }
+    }
+
+    /// GET `path` with query parameters; returns the JSON object.
+    public func get(_ path: String, query: [(String, String)] = []) throws(Failure) -> JSONObject {
+        try send(method: "GET", path: path, query: query, form: [], idempotencyKey: nil)
+    }
+
+    /// POST a form to `path` with an idempotency key derived from our own request.
+    public func post(_ path: String, form: [(String, String)], idempotencyKey: String) throws(Failure) -> JSONObject {
+        try send(method: "POST", path: path, query: [], form: form, idempotencyKey: idempotencyKey)
+    }
+
+    /// The line items of a Checkout Session, every page of them.
+    public func checkoutSessionLineItems(_ sessionID: String) throws(Failure) -> [JSONObject] {
+        var items: [JSONObject] = []
+        var after: String?
+        repeat {
+            var query = [("limit", "100")]
+            if let after { query.append(("starting_after", after)) }
+            let page = try get("/v1/checkout/sessions/\(FormEncoding.escape(sessionID))/line_items", query: query)
+            let data: [JSONObject]
+            do { data = try page.array("data") } catch { throw .invalidResponse(status: 200) }
+            items += data
+            let hasMore = (try? page.optionalBool("has_more")) ?? false
+            after = hasMore ? (try? data.last?.optionalString("id")) ?? nil : nil
+        } while after != nil
+        return items
+    }
+
+    private func send(method: String, path: String, query: [(String, String)], form: [(String, String)], idempotencyKey: String?) throws(Failure) -> JSONObject {
+        guard let secretKey = configuration.secretKey else { throw .notConfigured }
+        var urlText = configuration.apiBase + path
+        if !query.isEmpty { urlText += "?" + FormEncoding.encode(query) }
+        guard let url = URL(string: urlText) else { throw .unreachable("the URL for \(path) is not valid") }
+        var request = URLRequest(url: url, timeoutInterval: TimeInterval(configuration.timeoutSeconds))
+        request.httpMethod = method
+        request.setValue("Bearer \(secretKey)", forHTTPHeaderField: "Authorization")
+        request.setValue(configuration.apiVersion, forHTTPHeaderField: "Stripe-Version")
+        request.setValue("PaymentsFCGI/1", forHTTPHeaderField: "User-Agent")
+        if method == "POST" {
+            request.setValue("application/x-www-form-urlencoded", forHTTPHeaderField: "Content-Type")
+            request.httpBody = Data(FormEncoding.encode(form).utf8)
+            if let idempotencyKey { request.setValue(idempotencyKey, forHTTPHeaderField: "Idempotency-Key") }
+        }
+
+        var attempt = 1
+        while true {
+            let outcome = HTTPExchange.perform(request)
+            var retryable: Bool
+            let failure: Failure
+            switch outcome {
+            case .failure(let reason):
+                retryable = true
+                failure = .unreachable(reason)
+            case .success(let status, let headers, let body):
+                let json = try? JSONObject.parse(body)
+                if (200..<300).contains(status) {
+                    guard let json else { throw .invalidResponse(status: status) }
+                    return json
+                }
+                retryable = status == 409 || status == 429 || status >= 500
+                if let should = headers["stripe-should-retry"] { retryable = should == "true" }
+                if let error = try? json?.object("error") {
+                    failure = .api(status: status, type: (try? error.optionalString("type")) ?? nil ?? "api_error",
+                                   code: (try? error.optionalString("code")) ?? nil,
+                                   message: (try? error.optionalString("message")) ?? nil ?? "no message",
+                                   param: (try? error.optionalString("param")) ?? nil,
+                                   declineCode: (try? error.optionalString("decline_code")) ?? nil)
+                } else {
+                    failure = .invalidResponse(status: status)
+                }
+            }
+            guard retryable, attempt < maxAttempts else { throw failure }
+            Thread.sleep(forTimeInterval: backoff(attempt))
+            attempt += 1
+        }
+    }
+}
+
+/// Stripe's form encoding: `a=1&metadata[key]=v&line_items[0][price]=p`, percent-encoded.
+public enum FormEncoding {
+    public static func encode(_ pairs: [(String, String)]) -> String {
+        pairs.map { "\(escape($0.0))=\(escape($0.1))" }.joined(separator: "&")
+    }
+
+    /// Escapes everything but unreserved characters (brackets too, as Stripe's libraries do).
+    public static func escape(_ text: String) -> String {
+        var out = ""
+        for byte in text.utf8 {
+            switch byte {
+            case 48...57, 65...90, 97...122, UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                out += "%" + String(byte, radix: 16, uppercase: true).leftPadded(2)
+            }
+        }
+        return out
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(_ width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
+}
+
+/// One blocking HTTP exchange through URLSession (libcurl underneath: TLS, proxies, timeouts).
+enum HTTPExchange {
+    enum Outcome {
+        case success(status: Int, headers: [String: String], body: [UInt8])
+        case failure(String)
+    }
+
+    /// Holds the completion's result until the waiting thread reads it.
+    private final class Box: @unchecked Sendable {
+        // Written once by URLSession's delegate queue before `done` is signalled, read after.
+        var outcome: Outcome = .failure("no answer")
+        let done = DispatchSemaphore(value: 0)
+    }
+
+    static func perform(_ request: URLRequest) -> Outcome {
+        let box = Box()
+        let task = URLSession.shared.dataTask(with: request) { data, response, error in
+            if let error {
+                box.outcome = .failure((error as NSError).localizedDescription)
+            } else if let http = response as? HTTPURLResponse {
+                var headers: [String: String] = [:]
+                for (name, value) in http.allHeaderFields {
+                    if let name = name as? String, let value = value as? String { headers[name.lowercased()] = value }
+                }
+                box.outcome = .success(status: http.statusCode, headers: headers, body: Array(data ?? Data()))
+            }
+            box.done.signal()
+        }
+        task.resume()
+        box.done.wait()
+        return box.outcome
+    }
+}
