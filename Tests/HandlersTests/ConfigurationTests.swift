@@ -173,12 +173,14 @@ struct ConfigurationTests {
             [licensing]
             key_pepper = 0123456789abcdef0123456789abcdef
             key_prefix = shop
+            key_encryption_key = 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff
             """
         let (configuration, sources, warnings) = try load(Self.minimal + "\n" + good).get()
         #expect(configuration.stripe.webhookSecrets == ["whsec_current", "whsec_previous"])
         #expect(configuration.stripe.mode == .live)
         #expect(configuration.stripe.apiBase == "http://127.0.0.1:12111")
         #expect(configuration.licensing.keyPrefix == "SHOP")
+        #expect(configuration.licensing.keyEncryptionKey?.count == 32)
         #expect(warnings.isEmpty)
         #expect(sources.first { $0.key == "stripe.webhook_secret" }?.display == "(set)")
 

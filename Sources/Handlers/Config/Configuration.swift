@@ -43,6 +43,8 @@ public struct Configuration: Sendable {
         /// Keys are stored only as HMAC-SHA256 under this pepper; nil: no key can be issued.
         public var keyPepper: String?
         public var keyPrefix: String = "PFC"
+        /// 32 bytes that seal a new key while it waits for its email; nil: no key can be issued.
+        public var keyEncryptionKey: [UInt8]?
 
         public init() {}
     }

@@ -44,6 +44,7 @@ public struct ConfigurationLoader {
         Key(name: "stripe.timeout_seconds", secret: false),
         Key(name: "licensing.key_pepper", secret: true),
         Key(name: "licensing.key_prefix", secret: false),
+        Key(name: "licensing.key_encryption_key", secret: true),
         Key(name: "log.level", secret: false),
     ]
 
@@ -126,8 +127,8 @@ public struct ConfigurationLoader {
             if configuration.stripe.webhookSecrets.isEmpty {
                 warnings.append("stripe.webhook_secret is not set: every webhook delivery will be answered 503 until it is")
             }
-            if configuration.licensing.keyPepper == nil {
-                warnings.append("licensing.key_pepper is not set: no license key can be issued until it is")
+            if configuration.licensing.keyPepper == nil || configuration.licensing.keyEncryptionKey == nil {
+                warnings.append("licensing.key_pepper or licensing.key_encryption_key is not set: no license key can be issued until both are")
             }
             if configuration.stripe.secretKey == nil {
                 warnings.append("stripe.secret_key is not set: sessions that need Stripe's API (line items) cannot be fulfilled until it is")
@@ -246,6 +247,13 @@ public struct ConfigurationLoader {
                     fail("licensing.key_pepper", "must be at least 32 characters of random text (openssl rand -hex 32)")
                 }
                 licensing.keyPepper = pepper
+            }
+            if let key = optional("licensing.key_encryption_key") {
+                if let bytes = Hex.decode(key), bytes.count == 32 {
+                    licensing.keyEncryptionKey = bytes
+                } else {
+                    fail("licensing.key_encryption_key", "must be 64 hexadecimal characters (openssl rand -hex 32)")
+                }
             }
             if let prefix = optional("licensing.key_prefix") {
                 if (2...8).contains(prefix.count), prefix.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) {

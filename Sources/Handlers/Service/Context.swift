@@ -9,6 +9,8 @@ public struct Context {
     public let configuration: Configuration
     public var logger: Logger
     public let random: SecureRandom
+    /// Stripe's REST API, as configured.
+    public var stripe: StripeClient
 
     public init(store: Store, clock: any TimeSource, configuration: Configuration, logger: Logger, random: SecureRandom = SecureRandom()) {
         self.store = store
@@ -16,5 +18,6 @@ public struct Context {
         self.configuration = configuration
         self.logger = logger
         self.random = random
+        self.stripe = StripeClient(configuration: configuration.stripe)
     }
 }

@@ -3,6 +3,7 @@ public enum ServiceRoutes {
     public static func router() -> Router {
         Router([
             Route("GET", "/healthz", handler: HealthCheck.handle),
+            Route("POST", "/stripe/webhook", accepts: ["application/json"], handler: StripeWebhook.handle),
         ])
     }
 }

@@ -139,5 +139,30 @@ public enum Schema {
             ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
             """,
         ]),
+        Migration(version: 3, name: "outbox", statements: [
+            // Messages to send (license emails, notifications to WordPress), written in the same
+            // transaction as what they announce, delivered later by the outbox deliverer.
+            // `sealed` holds a secret (a license key) encrypted until delivery, then erased.
+            """
+            CREATE TABLE IF NOT EXISTS {prefix}outbox (
+                id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+                kind VARCHAR(32) NOT NULL,
+                dedupe_key VARCHAR(191) CHARACTER SET ascii NOT NULL,
+                recipient VARCHAR(191) NULL,
+                payload TEXT NOT NULL,
+                sealed VARBINARY(512) NULL,
+                created_at DATETIME(6) NOT NULL,
+                next_attempt_at DATETIME(6) NOT NULL,
+                attempts INT NOT NULL DEFAULT 0,
+                claimed_by VARCHAR(64) NULL,
+                claimed_until DATETIME(6) NULL,
+                delivered_at DATETIME(6) NULL,
+                dead_at DATETIME(6) NULL,
+                last_error TEXT NULL,
+                UNIQUE KEY {prefix}outbox_dedupe (dedupe_key),
+                KEY {prefix}outbox_due (delivered_at, dead_at, next_attempt_at)
+            ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
+            """,
+        ]),
     ]
 }

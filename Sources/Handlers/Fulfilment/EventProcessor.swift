@@ -1,0 +1,149 @@
+import Foundation
+import MariaStore
+
+/// Applies one verified Stripe event exactly once: the event id enters the ledger in the same
+/// transaction as every change it causes, so a second delivery — even one arriving at the
+/// same moment on another worker — finds it there and changes nothing.
+public struct EventProcessor {
+    /// What the webhook answers (HTTP 200 with `{"status": …}`).
+    public enum Result: String, Sendable {
+        case processed, duplicate, ignored
+        case otherMode = "other_mode"
+    }
+
+    /// An event that was recorded as failed and must be answered non-2xx so Stripe retries.
+    public struct Unprocessed: Error, CustomStringConvertible {
+        public let reason: String
+        public var description: String { reason }
+    }
+
+    /// Event types this version applies.
+    static let checkoutTypes: [String: OrderRepository.Status?] = [
+        "checkout.session.completed": nil,  // paid → paid, unpaid → pending
+        "checkout.session.async_payment_succeeded": .paid,
+        "checkout.session.async_payment_failed": .failed,
+        "checkout.session.expired": .expired,
+    ]
+
+    /// Event types that change our records but are not applied by this version yet: they are
+    /// recorded as failed (with their payload) and answered 500, so Stripe keeps retrying and
+    /// `payments-fcgi events replay` applies them after an upgrade. Never silently acknowledged.
+    static let pendingTypes: Set<String> = [
+        "payment_intent.succeeded", "payment_intent.payment_failed", "charge.refunded",
+        "charge.dispute.created", "charge.dispute.closed",
+        "customer.subscription.created", "customer.subscription.updated", "customer.subscription.deleted",
+        "invoice.paid", "invoice.payment_failed",
+    ]
+
+    let context: Context
+
+    public init(context: Context) {
+        self.context = context
+    }
+
+    public func process(_ event: StripeEvent, rawBody: [UInt8]) throws -> Result {
+        let store = context.store
+        let ledger = { (connection: Connection) in EventLedger(connection, prefix: store.prefix) }
+
+        // A cheap look first: a redelivery of a finished event needs no further work.
+        if let outcome = try store.unitOfWork({ try ledger($0).outcome(of: event.id) }), outcome != .failed {
+            return .duplicate
+        }
+        let liveMode = context.configuration.stripe.mode == .live
+        if event.livemode != liveMode {
+            context.logger.notice("event from the other mode recorded, not applied", metadata: ["event": "\(event.id)", "type": "\(event.type)"])
+            return try record(event, outcome: .otherMode, result: .otherMode)
+        }
+        if Self.pendingTypes.contains(event.type) {
+            throw try fail(event, rawBody: rawBody, reason: "event type \(event.type) is not applied by this version yet")
+        }
+        guard let implied = Self.checkoutTypes[event.type] else {
+            return try record(event, outcome: .ignored, result: .ignored)
+        }
+
+        // Everything that needs the network happens before the transaction opens.
+        let fulfilment = CheckoutFulfilment(context: context, actor: "stripe:\(event.id)")
+        let session: CheckoutFulfilment.Session
+        let proposed: OrderRepository.Status
+        var lines: [CheckoutFulfilment.Line]?
+        do {
+            session = try CheckoutFulfilment.Session(event.object)
+            proposed = implied ?? (session.isPaid ? .paid : .pending)
+            if proposed == .paid, try !alreadyGranted(session.id) {
+                lines = try fulfilment.lines(of: session)
+            }
+        } catch let error as JSONObject.ShapeError {
+            throw try fail(event, rawBody: rawBody, reason: "the event's shape cannot be read: \(error)")
+        }
+
+        return try exactlyOnce(event) { connection in
+            // Granted lines are skipped inside apply, so `lines` may be nil when all were done.
+            try fulfilment.apply(session, proposed: proposed, lines: lines, on: connection)
+        }
+    }
+
+    /// Runs `apply` and records the event as processed in one transaction, unless the ledger
+    /// already holds it. Two deliveries racing to create the same rows: the loser's insert
+    /// fails on a unique key after the winner commits, and its rerun finds the event done.
+    private func exactlyOnce(_ event: StripeEvent, apply: @escaping (Connection) throws -> Void) throws -> Result {
+        let store = context.store
+        let now = context.clock.now
+        let run = {
+            try store.transaction { connection -> Result in
+                let ledger = EventLedger(connection, prefix: store.prefix)
+                if let outcome = try ledger.lockedOutcome(of: event.id), outcome != .failed { return .duplicate }
+                try apply(connection)
+                try ledger.record(id: event.id, type: event.type, livemode: event.livemode, apiVersion: event.apiVersion,
+                                  created: event.created, receivedAt: now, outcome: .processed)
+                return .processed
+            }
+        }
+        do {
+            return try run()
+        } catch let error as DatabaseError where error.kind == .duplicateKey {
+            return try run()
+        }
+    }
+
+    private func record(_ event: StripeEvent, outcome: EventLedger.Outcome, result: Result) throws -> Result {
+        try exactlyOnceRecord(event, outcome: outcome) ? result : .duplicate
+    }
+
+    /// Records an outcome that changes nothing else; false when the event was already there.
+    private func exactlyOnceRecord(_ event: StripeEvent, outcome: EventLedger.Outcome) throws -> Bool {
+        let store = context.store
+        let now = context.clock.now
+        let run = {
+            try store.transaction { connection -> Bool in
+                let ledger = EventLedger(connection, prefix: store.prefix)
+                if let existing = try ledger.lockedOutcome(of: event.id), existing != .failed { return false }
+                try ledger.record(id: event.id, type: event.type, livemode: event.livemode, apiVersion: event.apiVersion,
+                                  created: event.created, receivedAt: now, outcome: outcome)
+                return true
+            }
+        }
+        do { return try run() } catch let error as DatabaseError where error.kind == .duplicateKey { return try run() }
+    }
+
+    /// Records the event as failed, with its payload and the reason, and returns the error to throw.
+    private func fail(_ event: StripeEvent, rawBody: [UInt8], reason: String) throws -> Unprocessed {
+        context.logger.error("event not processed", metadata: ["event": "\(event.id)", "type": "\(event.type)", "reason": "\(reason)"])
+        let store = context.store
+        let now = context.clock.now
+        try store.transaction { connection in
+            let ledger = EventLedger(connection, prefix: store.prefix)
+            if let existing = try ledger.lockedOutcome(of: event.id), existing != .failed { return }
+            try ledger.record(id: event.id, type: event.type, livemode: event.livemode, apiVersion: event.apiVersion,
+                              created: event.created, receivedAt: now, outcome: .failed, error: reason, payload: rawBody)
+        }
+        return Unprocessed(reason: reason)
+    }
+
+    private func alreadyGranted(_ sessionID: String) throws -> Bool {
+        let store = context.store
+        return try store.unitOfWork { connection in
+            guard let order = try OrderRepository(connection, prefix: store.prefix).find(sessionID: sessionID), order.status == .paid else { return false }
+            return try !GrantRepository(connection, prefix: store.prefix).grants(orderID: order.id).isEmpty && order.attention == nil
+        }
+    }
+}

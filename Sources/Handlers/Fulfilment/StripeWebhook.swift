@@ -1,0 +1,43 @@
+import Foundation
+import MariaStore
+
+/// `POST /stripe/webhook` — Stripe's event deliveries: verify the signature over the raw
+/// bytes, then apply the event exactly once (`EventProcessor`), or answer non-2xx so that
+/// Stripe retries. Nothing is written for a delivery whose signature does not verify.
+public enum StripeWebhook {
+    public static func handle(_ request: Request, _ context: Context) throws -> Response {
+        let settings = context.configuration.stripe
+        guard !settings.webhookSecrets.isEmpty else {
+            // Never process an unsigned event: refuse until the secret is configured.
+            throw APIError.unavailable("the webhook signing secret (stripe.webhook_secret) is not configured", retryAfterSeconds: 60)
+        }
+        do {
+            try WebhookSignature.verify(payload: request.body, header: request.headers["stripe-signature"],
+                                        secrets: settings.webhookSecrets, toleranceSeconds: settings.toleranceSeconds, now: context.clock.now)
+        } catch {
+            context.logger.warning("webhook signature refused", metadata: ["reason": "\(error.description)"])
+            throw APIError(.badRequest, code: "invalid_signature", message: error.description)
+        }
+        let event: StripeEvent
+        do {
+            event = try StripeEvent.parse(request.body)
+        } catch {
+            throw APIError.invalidRequest("the event cannot be read: \(error)")
+        }
+
+        let result: EventProcessor.Result
+        do {
+            result = try EventProcessor(context: context).process(event, rawBody: request.body)
+        } catch let error as EventProcessor.Unprocessed {
+            throw APIError(.internalServerError, code: "event_not_processed", message: error.reason)
+        } catch let error as StripeClient.Failure {
+            context.logger.error("Stripe API call failed while processing an event", metadata: ["event": "\(event.id)", "error": "\(error)"])
+            throw APIError(.badGateway, code: "upstream_error", message: "Stripe's API could not be used to complete this event; it will be retried")
+        } catch let error as FulfilmentError {
+            context.logger.error("event cannot be applied until configured", metadata: ["event": "\(event.id)", "error": "\(error)"])
+            throw APIError.unavailable("the service is not fully configured to apply this event", retryAfterSeconds: 60)
+        }
+        context.logger.info("stripe event", metadata: ["event": "\(event.id)", "type": "\(event.type)", "result": "\(result.rawValue)"])
+        return .json(.object(["status": .string(result.rawValue)]))
+    }
+}

@@ -1,0 +1,43 @@
+import Foundation
+
+/// Buyers, found by Stripe customer id first, then by email.
+public struct CustomerRepository {
+    let connection: Connection
+    let table: String
+
+    public init(_ connection: Connection, prefix: TablePrefix) {
+        self.connection = connection
+        self.table = prefix.table("customers")
+    }
+
+    /// The customer's id, creating the customer on first sight. A customer without an email
+    /// (possible with some payment methods) is still a customer.
+    public func findOrCreate(stripeCustomerID: String?, email: String?, now: Date) throws -> Int64 {
+        if let stripeCustomerID {
+            if let row = try connection.queryOne("SELECT id, email FROM \(table) WHERE stripe_customer_id = ? FOR UPDATE", [stripeCustomerID]) {
+                let id = try row.int("id")
+                if try row.optionalString("email") == nil, let email {
+                    try connection.execute("UPDATE \(table) SET email = ? WHERE id = ?", [email, id])
+                }
+                return id
+            }
+        } else if let email, let row = try connection.queryOne(
+            "SELECT id FROM \(table) WHERE email = ? AND stripe_customer_id IS NULL ORDER BY id LIMIT 1 FOR UPDATE", [email]) {
+            return try row.int("id")
+        }
+        do {
+            return Int64(try connection.execute(
+                "INSERT INTO \(table) (email, stripe_customer_id, created_at) VALUES (?, ?, ?)",
+                [email, stripeCustomerID, SQLTimestamp.string(from: now)]).lastInsertID)
+        } catch let error as DatabaseError where error.kind == .duplicateKey && stripeCustomerID != nil {
+            // Another transaction created the same Stripe customer a moment ago: use it.
+            return try connection.queryOne("SELECT id FROM \(table) WHERE stripe_customer_id = ?", [stripeCustomerID])!.int("id")
+        }
+    }
+
+    /// The customer with this email or Stripe customer id.
+    public func find(reference: String) throws -> Int64? {
+        let column = reference.hasPrefix("cus_") ? "stripe_customer_id" : "email"
+        return try connection.queryOne("SELECT id FROM \(table) WHERE \(column) = ? ORDER BY id LIMIT 1", [reference])?.int("id")
+    }
+}

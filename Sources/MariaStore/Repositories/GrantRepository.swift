@@ -1,0 +1,73 @@
+import Foundation
+
+/// What was granted for each order line, and the licenses and credit entries behind it.
+/// `(order, line)` is unique, so a line can be granted once only.
+public struct GrantRepository {
+    let connection: Connection
+    let grants: String
+    let licenses: String
+    let credits: String
+
+    public init(_ connection: Connection, prefix: TablePrefix) {
+        self.connection = connection
+        grants = prefix.table("grants")
+        licenses = prefix.table("licenses")
+        credits = prefix.table("credit_ledger")
+    }
+
+    /// The lines of an order already granted.
+    public func grantedLines(orderID: Int64) throws -> Set<Int> {
+        Set(try connection.query("SELECT line FROM \(grants) WHERE order_id = ?", [orderID]).map { Int(try $0.int("line")) })
+    }
+
+    public struct Grant: Sendable, Equatable {
+        public let line: Int
+        public let product: String
+        public let kind: String
+        public let quantity: Int
+        public let licenseID: Int64?
+        public let credits: Int64?
+        public let entitlement: String?
+    }
+
+    public func grants(orderID: Int64) throws -> [Grant] {
+        try connection.query("SELECT line, product, kind, quantity, license_id, credits, entitlement FROM \(grants) WHERE order_id = ? ORDER BY line", [orderID]).map { row in
+            Grant(line: Int(try row.int("line")), product: try row.string("product"), kind: try row.string("kind"),
+                  quantity: Int(try row.int("quantity")), licenseID: try row.optionalInt("license_id"),
+                  credits: try row.optionalInt("credits"), entitlement: try row.optionalString("entitlement"))
+        }
+    }
+
+    public func recordGrant(orderID: Int64, line: Int, product: String, kind: String, quantity: Int,
+                            licenseID: Int64?, credits: Int64?, entitlement: String?, now: Date) throws {
+        try connection.execute("""
+            INSERT INTO \(grants) (order_id, line, product, kind, quantity, license_id, credits, entitlement, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, [orderID, line, product, kind, quantity, licenseID, credits, entitlement, SQLTimestamp.string(from: now)])
+    }
+
+    /// Stores a new license by selector and verifier (never the key). Throws `.duplicateKey`
+    /// if the selector is taken (the caller draws a new key).
+    public func insertLicense(selector: String, verifier: [UInt8], product: String, tier: String?, activationLimit: Int,
+                              expiresAt: Date?, customerID: Int64?, orderID: Int64?, now: Date) throws -> Int64 {
+        let stamp = SQLTimestamp.string(from: now)
+        return Int64(try connection.execute("""
+            INSERT INTO \(licenses) (selector, verifier, product, tier, activation_limit, status, expires_at, customer_id, order_id, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?, ?, ?)
+            """, [selector, verifier, product, tier, activationLimit, expiresAt.map(SQLTimestamp.string(from:)), customerID, orderID, stamp, stamp]).lastInsertID)
+    }
+
+    /// Appends to the credit ledger once per `(source, sourceID)`; false if that entry exists.
+    @discardableResult
+    public func appendCredits(customerID: Int64, delta: Int64, kind: String, source: String, sourceID: String, now: Date) throws -> Bool {
+        try connection.execute("""
+            INSERT INTO \(credits) (customer_id, delta, kind, source, source_id, created_at) VALUES (?, ?, ?, ?, ?, ?)
+            ON DUPLICATE KEY UPDATE id = id
+            """, [customerID, delta, kind, source, sourceID, SQLTimestamp.string(from: now)]).affectedRows == 1
+    }
+
+    /// A customer's credit balance: the sum of the ledger.
+    public func creditBalance(customerID: Int64) throws -> Int64 {
+        try connection.queryOne("SELECT COALESCE(SUM(delta), 0) AS balance FROM \(credits) WHERE customer_id = ?", [customerID])?.int("balance") ?? 0
+    }
+}
