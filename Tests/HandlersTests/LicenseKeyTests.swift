@@ -49,10 +49,13 @@ struct LicenseKeyTests {
         }
     }
 
-    @Test func everySwapOfNeighboursIsCaught() {
+    @Test func nearlyEverySwapOfNeighboursIsCaught() {
+        // The hybrid symbol misses about 1 swap in 470 (those that wrap modulo 33); the hashed
+        // symbol catches 31 in 32 of those: about 1 in 13,000 slips through (measured 6 in
+        // 78,442). Allow 1 in 2,000 so the bound is loose but still fails a weak scheme.
         var missed = 0
         var tried = 0
-        for _ in 0..<200 {
+        for _ in 0..<800 {
             let canonical = Array(LicenseKey.generate(using: random).canonical)
             for position in 0..<(canonical.count - 1) where canonical[position] != canonical[position + 1] {
                 var swapped = canonical
@@ -61,8 +64,8 @@ struct LicenseKeyTests {
                 if LicenseKey(parsing: String(swapped)) != nil { missed += 1 }
             }
         }
-        #expect(tried > 4000)
-        #expect(missed == 0)
+        #expect(tried > 16_000)
+        #expect(missed <= tried / 2000)
     }
 
     @Test func garbageIsNotAKey() {

@@ -76,53 +76,37 @@ public struct EventProcessor {
             throw try fail(event, rawBody: rawBody, reason: "the event's shape cannot be read: \(error)")
         }
 
-        return try exactlyOnce(event) { connection in
+        let applied = try exactlyOnce(event) { connection in
             // Granted lines are skipped inside apply, so `lines` may be nil when all were done.
             try fulfilment.apply(session, proposed: proposed, lines: lines, on: connection)
         }
+        return applied ? .processed : .duplicate
     }
 
-    /// Runs `apply` and records the event as processed in one transaction, unless the ledger
-    /// already holds it. Two deliveries racing to create the same rows: the loser's insert
-    /// fails on a unique key after the winner commits, and its rerun finds the event done.
-    private func exactlyOnce(_ event: StripeEvent, apply: @escaping (Connection) throws -> Void) throws -> Result {
+    /// Runs `apply` and records the event as `outcome` in one transaction, unless the ledger
+    /// already holds it. The ledger row is claimed first (`EventLedger.claim`), so of two
+    /// deliveries racing, the second waits for the first and then sees it done.
+    private func exactlyOnce(_ event: StripeEvent, outcome: EventLedger.Outcome = .processed, apply: @escaping (Connection) throws -> Void) throws -> Bool {
         let store = context.store
         let now = context.clock.now
-        let run = {
-            try store.transaction { connection -> Result in
-                let ledger = EventLedger(connection, prefix: store.prefix)
-                if let outcome = try ledger.lockedOutcome(of: event.id), outcome != .failed { return .duplicate }
-                try apply(connection)
-                try ledger.record(id: event.id, type: event.type, livemode: event.livemode, apiVersion: event.apiVersion,
-                                  created: event.created, receivedAt: now, outcome: .processed)
-                return .processed
+        return try store.transaction { connection -> Bool in
+            let ledger = EventLedger(connection, prefix: store.prefix)
+            do {
+                try ledger.claim(id: event.id, type: event.type, livemode: event.livemode, apiVersion: event.apiVersion,
+                                 created: event.created, receivedAt: now, outcome: outcome)
+            } catch let error as DatabaseError where error.kind == .duplicateKey {
+                // Only an event that failed before may be applied again.
+                guard try ledger.lockedOutcome(of: event.id) == .failed else { return false }
             }
-        }
-        do {
-            return try run()
-        } catch let error as DatabaseError where error.kind == .duplicateKey {
-            return try run()
+            try apply(connection)
+            try ledger.record(id: event.id, type: event.type, livemode: event.livemode, apiVersion: event.apiVersion,
+                              created: event.created, receivedAt: now, outcome: outcome)
+            return true
         }
     }
 
     private func record(_ event: StripeEvent, outcome: EventLedger.Outcome, result: Result) throws -> Result {
-        try exactlyOnceRecord(event, outcome: outcome) ? result : .duplicate
-    }
-
-    /// Records an outcome that changes nothing else; false when the event was already there.
-    private func exactlyOnceRecord(_ event: StripeEvent, outcome: EventLedger.Outcome) throws -> Bool {
-        let store = context.store
-        let now = context.clock.now
-        let run = {
-            try store.transaction { connection -> Bool in
-                let ledger = EventLedger(connection, prefix: store.prefix)
-                if let existing = try ledger.lockedOutcome(of: event.id), existing != .failed { return false }
-                try ledger.record(id: event.id, type: event.type, livemode: event.livemode, apiVersion: event.apiVersion,
-                                  created: event.created, receivedAt: now, outcome: outcome)
-                return true
-            }
-        }
-        do { return try run() } catch let error as DatabaseError where error.kind == .duplicateKey { return try run() }
+        try exactlyOnce(event, outcome: outcome) { _ in } ? result : .duplicate
     }
 
     /// Records the event as failed, with its payload and the reason, and returns the error to throw.

@@ -40,6 +40,16 @@ public struct EventLedger {
             .flatMap { Outcome(rawValue: try $0.string("outcome")) }
     }
 
+    /// Claims an event for this transaction by inserting its row. A concurrent transaction
+    /// claiming the same id waits on this row until we commit or roll back, then fails with
+    /// `.duplicateKey` (we committed) or succeeds (we rolled back) — the one gate that makes
+    /// simultaneous deliveries apply once.
+    public func claim(id: String, type: String, livemode: Bool, apiVersion: String?, created: Int64, receivedAt: Date, outcome: Outcome) throws {
+        try connection.execute("""
+            INSERT INTO \(table) (id, type, livemode, api_version, created_at, received_at, outcome) VALUES (?, ?, ?, ?, ?, ?, ?)
+            """, [id, type, livemode, apiVersion, created, SQLTimestamp.string(from: receivedAt), outcome.rawValue])
+    }
+
     /// Records (or re-records, after a failure) an event's outcome. The payload is kept only
     /// for failed events, so an operator can replay them after an upgrade.
     public func record(id: String, type: String, livemode: Bool, apiVersion: String?, created: Int64,

@@ -1,0 +1,186 @@
+import Foundation
+import MariaStore
+import Testing
+import TestSupport
+
+/// Stripe deliveries through nginx to the real binary, many workers at once.
+@Suite("Stripe webhook through nginx")
+struct WebhookEndToEndTests {
+    static let secret = "whsec_e2e_endpoint_secret"
+    static let cardSession = "cs_test_a1PayCardOneOffLicence0001xYz9Qw2Er4Ty6Ui8Op0As2Df4Gh6Jk8"
+
+    static func settings(stripe: FakeStripeServer) -> String {
+        """
+
+        [stripe]
+        webhook_secret = \(secret)
+        secret_key = \(FakeStripeServer.secretKey)
+        api_base = \(stripe.baseURL)
+        timeout_seconds = 3
+
+        [licensing]
+        key_pepper = e2e-pepper-0123456789abcdef0123456789
+        key_encryption_key = 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f
+
+        """
+    }
+
+    static let catalogue = """
+        [pro-license]
+        name = Pro license
+        kind = license
+        stripe_price_id = price_1Pro
+        tier = pro
+        activation_limit = 3
+        duration_days = 365
+
+        [credit-pack]
+        name = 100 credits
+        kind = credits
+        stripe_price_id = price_1Credits
+        credits = 100
+        """
+
+    let stripe: FakeStripeServer
+    let stack: Stack
+    let nginx: NginxServer
+
+    init() throws {
+        try self.init(database: nil)
+    }
+
+    init(database: ConnectionOptions?) throws {
+        stripe = try FakeStripeServer()
+        stripe.lineItems(session: Self.cardSession, [("price_1Pro", 1)])
+        stack = try Stack(workers: 8, database: database, extra: Self.settings(stripe: stripe))
+        let catalogue = stack.service.directory + "/catalogue.ini"
+        try Self.catalogue.write(toFile: catalogue, atomically: true, encoding: .utf8)
+        let imported = try ChildProcess.run(TestPaths.binary, ["catalog", "import", "--config", stack.service.configPath, catalogue])
+        guard imported.status == 0 else { throw TestSupportError("catalog import failed: \(imported.output)") }
+        nginx = try NginxServer(serviceSocket: stack.service.socketPath)
+    }
+
+    func deliver(_ body: [UInt8]) throws -> HTTPClient.Reply {
+        try HTTPClient.send(port: nginx.port, method: "POST", path: "/payments/stripe/webhook",
+                            headers: [("Content-Type", "application/json; charset=utf-8"),
+                                      ("Stripe-Signature", StripeFixtures.signature(body, secret: Self.secret))],
+                            body: body)
+    }
+
+    func count(_ table: String, _ condition: String = "1 = 1") throws -> Int64 {
+        let store = Store(options: stack.database, prefix: .standard, logger: .init(label: "test"))
+        defer { store.close() }
+        return try store.unitOfWork { try $0.queryOne("SELECT COUNT(*) AS n FROM pfc_\(table) WHERE \(condition)")!.int("n") }
+    }
+
+    @Test func realCheckoutEventIsFulfilledThroughNginx() throws {
+        let reply = try deliver(try StripeFixtures.load("checkout.session.completed.payment_card"))
+        #expect(reply.status == 200, "\(reply.text) \(stack.service.log)")
+        #expect(reply.json["status"] as? String == "processed")
+        #expect(try count("licenses") == 1)
+        #expect(try count("orders", "status = 'paid'") == 1)
+        #expect(try count("outbox", "kind = 'license_email'") == 1)
+        #expect(stack.service.log.contains("result=processed"))
+    }
+
+    @Test func fiftySimultaneousDeliveriesOfOneEventGrantOnce() throws {
+        let body = try StripeFixtures.load("checkout.session.completed.payment_card")
+        let statuses = Statuses()
+        DispatchQueue.concurrentPerform(iterations: 50) { _ in
+            let reply = try? deliver(body)
+            statuses.add("\(reply?.status ?? 0) \(reply?.json["status"] as? String ?? reply?.text ?? "no reply")")
+        }
+        #expect(statuses.all.filter { $0 == "200 processed" }.count == 1, "\(statuses.all)")
+        #expect(statuses.all.filter { $0 == "200 duplicate" }.count == 49, "\(statuses.all)")
+        #expect(try count("licenses") == 1)
+        #expect(try count("grants") == 1)
+        #expect(try count("events") == 1)
+        #expect(try count("outbox", "kind = 'license_email'") == 1)
+    }
+
+    @Test func simultaneousDistinctEventsForOneSessionGrantOnce() throws {
+        let statuses = Statuses()
+        DispatchQueue.concurrentPerform(iterations: 20) { index in
+            guard let body = try? StripeFixtures.variant("checkout.session.completed.payment_card", event: ["id": "evt_concurrent_\(index)"]) else { return }
+            let reply = try? deliver(body)
+            statuses.add("\(reply?.status ?? 0) \(reply?.json["status"] as? String ?? reply?.text ?? "no reply")")
+        }
+        #expect(statuses.all.filter { $0 == "200 processed" }.count == 20, "\(statuses.all)")
+        #expect(try count("licenses") == 1)
+        #expect(try count("grants") == 1)
+        #expect(try count("events", "outcome = 'processed'") == 20)
+    }
+
+    @Test func wrongSignatureThroughNginxIs400AndWritesNothing() throws {
+        let body = try StripeFixtures.load("checkout.session.completed.payment_card")
+        let reply = try HTTPClient.send(port: nginx.port, method: "POST", path: "/payments/stripe/webhook",
+                                        headers: [("Content-Type", "application/json"), ("Stripe-Signature", StripeFixtures.signature(body, secret: "whsec_wrong"))],
+                                        body: body)
+        #expect(reply.status == 400)
+        #expect(reply.errorCode == "invalid_signature")
+        #expect(try count("events") == 0)
+    }
+
+    @Test func failedEventsAreListedForTheOperator() throws {
+        let reply = try deliver(try StripeFixtures.load("charge.refunded.full"))
+        #expect(reply.status == 500)
+        #expect(reply.errorCode == "event_not_processed")
+        let list = try ChildProcess.run(TestPaths.binary, ["events", "list", "--failed", "--config", stack.service.configPath])
+        #expect(list.status == 0)
+        #expect(list.output.contains("evt_3SnKchRefunded0001\tcharge.refunded\tfailed"))
+        let replay = try ChildProcess.run(TestPaths.binary, ["events", "replay", "evt_3SnKchRefunded0001", "--config", stack.service.configPath])
+        #expect(replay.status == 1)
+        #expect(replay.output.contains("still not processed"))
+    }
+
+    @Test func catalogueCommandsManageProducts() throws {
+        let config = stack.service.configPath
+        let list = try ChildProcess.run(TestPaths.binary, ["catalog", "list", "--config", config])
+        #expect(list.output.contains("pro-license\tPro license\tlicense, price_1Pro, tier pro, 3 sites, 365 days"))
+        #expect(list.output.contains("credit-pack\t100 credits\tcredits, price_1Credits, 100 credits"))
+        let add = try ChildProcess.run(TestPaths.binary, ["catalog", "add", "course", "--kind", "entitlement", "--entitlement", "course-101",
+                                                          "--price", "price_1Course", "--config", config])
+        #expect(add.status == 0, "\(add.output)")
+        let bad = try ChildProcess.run(TestPaths.binary, ["catalog", "add", "broken", "--kind", "credits", "--config", config])
+        #expect(bad.status != 0)
+        #expect(bad.output.contains("a credits product needs credits"))
+        #expect(try ChildProcess.run(TestPaths.binary, ["catalog", "remove", "course", "--config", config]).status == 0)
+        #expect(try ChildProcess.run(TestPaths.binary, ["catalog", "remove", "course", "--config", config]).status == 1)
+        #expect(try count("products") == 2)
+    }
+}
+
+@Suite("Stripe webhook while the database goes away", .serialized)
+struct WebhookOutageTests {
+    @Test func databaseStoppedMidRunLosesNothing() throws {
+        let server = try MariaDBServer.start()
+        defer { try? server.down() }
+        let test = try WebhookEndToEndTests(database: try server.createDatabase("whdown"))
+        let first = try StripeFixtures.load("checkout.session.completed.payment_card")
+        #expect(try test.deliver(first).status == 200)
+
+        try server.down()
+        let second = try StripeFixtures.variant("checkout.session.completed.payment_card",
+                                                 event: ["id": "evt_during_outage"], object: ["id": "cs_test_outage", "metadata": ["product": "credit-pack"]])
+        for _ in 0..<3 {
+            let reply = try test.deliver(second)
+            #expect(reply.status == 503)
+            #expect(reply.errorCode == "unavailable")
+        }
+        try server.up()
+        // Stripe redelivers both: the new one is applied once, the old one is a duplicate.
+        #expect(try test.deliver(second).json["status"] as? String == "processed")
+        #expect(try test.deliver(second).json["status"] as? String == "duplicate")
+        #expect(try test.deliver(first).json["status"] as? String == "duplicate")
+        #expect(try test.count("events") == 2)
+        #expect(try test.count("credit_ledger") == 1)
+        #expect(try test.count("licenses") == 1)
+    }
+}
+
+final class Statuses: @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: [String] = []
+    func add(_ item: String) { lock.lock(); items.append(item); lock.unlock() }
+    var all: [String] { lock.lock(); defer { lock.unlock() }; return items }
+}

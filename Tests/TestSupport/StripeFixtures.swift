@@ -1,0 +1,34 @@
+import Foundation
+import Handlers
+
+/// The real Stripe event payloads in `../shared/stripe-fixtures/`, and signing as Stripe does.
+public enum StripeFixtures {
+    public static let directory = TestPaths.repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/stripe-fixtures")
+
+    /// The raw bytes of a fixture (`checkout.session.completed.payment_card`).
+    public static func load(_ name: String) throws -> [UInt8] {
+        let url = directory.appendingPathComponent(name + ".json")
+        guard let data = FileManager.default.contents(atPath: url.path) else {
+            throw TestSupportError("fixture \(url.path) is missing (shared/ must sit beside the repository)")
+        }
+        return Array(data)
+    }
+
+    /// A fixture with some top-level or `data.object` fields replaced (a new event id, say),
+    /// re-serialised: still a real Stripe shape.
+    public static func variant(_ name: String, event: [String: Any] = [:], object: [String: Any] = [:]) throws -> [UInt8] {
+        var root = try JSONSerialization.jsonObject(with: Data(load(name))) as! [String: Any]
+        for (key, value) in event { root[key] = value }
+        var data = root["data"] as! [String: Any]
+        var inner = data["object"] as! [String: Any]
+        for (key, value) in object { inner[key] = value }
+        data["object"] = inner
+        root["data"] = data
+        return Array(try JSONSerialization.data(withJSONObject: root, options: [.sortedKeys]))
+    }
+
+    /// The `Stripe-Signature` header Stripe would send for `body`.
+    public static func signature(_ body: [UInt8], secret: String, at date: Date = Date()) -> String {
+        WebhookSignature.header(payload: body, secret: secret, timestamp: Int64(date.timeIntervalSince1970))
+    }
+}
