@@ -45,6 +45,9 @@ public struct Configuration: Sendable {
         public var keyPrefix: String = "PFC"
         /// 32 bytes that seal a new key while it waits for its email; nil: no key can be issued.
         public var keyEncryptionKey: [UInt8]?
+        /// Days a subscription's license stays valid past its period end while a renewal
+        /// payment is retried (`past_due`).
+        public var pastDueGraceDays: Int = 7
 
         public init() {}
     }

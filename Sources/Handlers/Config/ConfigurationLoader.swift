@@ -45,6 +45,7 @@ public struct ConfigurationLoader {
         Key(name: "licensing.key_pepper", secret: true),
         Key(name: "licensing.key_prefix", secret: false),
         Key(name: "licensing.key_encryption_key", secret: true),
+        Key(name: "licensing.past_due_grace_days", secret: false),
         Key(name: "log.level", secret: false),
     ]
 
@@ -255,6 +256,7 @@ public struct ConfigurationLoader {
                     fail("licensing.key_encryption_key", "must be 64 hexadecimal characters (openssl rand -hex 32)")
                 }
             }
+            licensing.pastDueGraceDays = integer("licensing.past_due_grace_days", in: 0...90) ?? licensing.pastDueGraceDays
             if let prefix = optional("licensing.key_prefix") {
                 if (2...8).contains(prefix.count), prefix.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) {
                     licensing.keyPrefix = prefix.uppercased()

@@ -21,6 +21,24 @@ public struct CheckoutFulfilment {
         public let metadata: [String: String]
         public let livemode: Bool
 
+        /// A purchase that is not a Checkout Session (a PaymentIntent from Stripe Elements).
+        public init(id: String, mode: String, paymentStatus: String, amountTotal: Int64, currency: String, stripeCustomerID: String?,
+                    email: String?, clientReferenceID: String?, paymentIntent: String?, subscription: String?,
+                    metadata: [String: String], livemode: Bool) {
+            self.id = id
+            self.mode = mode
+            self.paymentStatus = paymentStatus
+            self.amountTotal = amountTotal
+            self.currency = currency
+            self.stripeCustomerID = stripeCustomerID
+            self.email = email
+            self.clientReferenceID = clientReferenceID
+            self.paymentIntent = paymentIntent
+            self.subscription = subscription
+            self.metadata = metadata
+            self.livemode = livemode
+        }
+
         public init(_ object: JSONObject) throws(JSONObject.ShapeError) {
             id = try object.string("id")
             mode = try object.string("mode")
@@ -111,6 +129,8 @@ public struct CheckoutFulfilment {
         }
         guard order.status == .paid, let lines else { return }
         try grant(lines, order: order, customerID: customerID, email: session.email, connection: connection)
+        // Refunds, disputes or subscription changes that arrived before the order did.
+        try OrderAdjustments(context: context, connection: connection, actor: actor).catchUp(order)
     }
 
     private func grant(_ lines: [Line], order: OrderRepository.Order, customerID: Int64, email: String?, connection: Connection) throws {

@@ -25,12 +25,13 @@ public struct EventProcessor {
         "checkout.session.expired": .expired,
     ]
 
-    /// Event types that change our records but are not applied by this version yet: they are
-    /// recorded as failed (with their payload) and answered 500, so Stripe keeps retrying and
-    /// `payments-fcgi events replay` applies them after an upgrade. Never silently acknowledged.
-    static let pendingTypes: Set<String> = [
-        "payment_intent.succeeded", "payment_intent.payment_failed", "charge.refunded",
-        "charge.dispute.created", "charge.dispute.closed",
+    /// Payment, refund and risk facts.
+    static let paymentTypes: Set<String> = [
+        "payment_intent.succeeded", "payment_intent.payment_failed", "payment_intent.processing", "payment_intent.canceled",
+        "charge.succeeded", "charge.failed", "charge.refunded",
+    ]
+    static let disputeTypes: Set<String> = ["charge.dispute.created", "charge.dispute.updated", "charge.dispute.closed"]
+    static let subscriptionTypes: Set<String> = [
         "customer.subscription.created", "customer.subscription.updated", "customer.subscription.deleted",
         "invoice.paid", "invoice.payment_failed",
     ]
@@ -54,33 +55,39 @@ public struct EventProcessor {
             context.logger.notice("event from the other mode recorded, not applied", metadata: ["event": "\(event.id)", "type": "\(event.type)"])
             return try record(event, outcome: .otherMode, result: .otherMode)
         }
-        if Self.pendingTypes.contains(event.type) {
-            throw try fail(event, rawBody: rawBody, reason: "event type \(event.type) is not applied by this version yet")
-        }
-        guard let implied = Self.checkoutTypes[event.type] else {
-            return try record(event, outcome: .ignored, result: .ignored)
-        }
-
-        // Everything that needs the network happens before the transaction opens.
-        let fulfilment = CheckoutFulfilment(context: context, actor: "stripe:\(event.id)")
-        let session: CheckoutFulfilment.Session
-        let proposed: OrderRepository.Status
-        var lines: [CheckoutFulfilment.Line]?
+        let apply: (Connection) throws -> Void
         do {
-            session = try CheckoutFulfilment.Session(event.object)
-            proposed = implied ?? (session.isPaid ? .paid : .pending)
-            if proposed == .paid, try !alreadyGranted(session.id) {
-                lines = try fulfilment.lines(of: session)
+            if let implied = Self.checkoutTypes[event.type] {
+                apply = try prepareCheckout(event, implied: implied)
+            } else if Self.paymentTypes.contains(event.type) {
+                apply = try PaymentEvents(context: context, event: event).prepare()
+            } else if Self.disputeTypes.contains(event.type) {
+                apply = try DisputeEvents(context: context, event: event).prepare()
+            } else if Self.subscriptionTypes.contains(event.type) {
+                apply = try SubscriptionEvents(context: context, event: event).prepare()
+            } else {
+                return try record(event, outcome: .ignored, result: .ignored)
             }
         } catch let error as JSONObject.ShapeError {
             throw try fail(event, rawBody: rawBody, reason: "the event's shape cannot be read: \(error)")
         }
+        return try exactlyOnce(event, apply: apply) ? .processed : .duplicate
+    }
 
-        let applied = try exactlyOnce(event) { connection in
+    /// Reads the session and, when it is paid and not yet granted, fetches its lines from
+    /// Stripe — everything that needs the network happens before the transaction opens.
+    private func prepareCheckout(_ event: StripeEvent, implied: OrderRepository.Status?) throws -> (Connection) throws -> Void {
+        let fulfilment = CheckoutFulfilment(context: context, actor: "stripe:\(event.id)")
+        let session = try CheckoutFulfilment.Session(event.object)
+        let proposed = implied ?? (session.isPaid ? .paid : .pending)
+        var lines: [CheckoutFulfilment.Line]?
+        if proposed == .paid, try !alreadyGranted(session.id) {
+            lines = try fulfilment.lines(of: session)
+        }
+        return { connection in
             // Granted lines are skipped inside apply, so `lines` may be nil when all were done.
             try fulfilment.apply(session, proposed: proposed, lines: lines, on: connection)
         }
-        return applied ? .processed : .duplicate
     }
 
     /// Runs `apply` and records the event as `outcome` in one transaction, unless the ledger

@@ -164,5 +164,70 @@ public enum Schema {
             ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
             """,
         ]),
+        Migration(version: 4, name: "payments, disputes, subscriptions", statements: [
+            // One row per PaymentIntent (its business key), with the latest state by Stripe's
+            // event time; `payment_history` keeps every status seen.
+            """
+            CREATE TABLE IF NOT EXISTS {prefix}payments (
+                id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+                payment_intent VARCHAR(255) CHARACTER SET ascii NOT NULL,
+                status VARCHAR(32) NOT NULL,
+                amount BIGINT NOT NULL,
+                currency CHAR(3) CHARACTER SET ascii NOT NULL,
+                amount_refunded BIGINT NOT NULL DEFAULT 0,
+                stripe_customer_id VARCHAR(255) CHARACTER SET ascii NULL,
+                failure_code VARCHAR(64) NULL,
+                failure_message TEXT NULL,
+                receipt_url TEXT NULL,
+                risk_level VARCHAR(32) NULL,
+                risk_score INT NULL,
+                status_event_created BIGINT NOT NULL DEFAULT 0,
+                created_at DATETIME(6) NOT NULL,
+                updated_at DATETIME(6) NOT NULL,
+                UNIQUE KEY {prefix}payments_intent (payment_intent)
+            ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
+            """,
+            """
+            CREATE TABLE IF NOT EXISTS {prefix}payment_history (
+                id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+                payment_intent VARCHAR(255) CHARACTER SET ascii NOT NULL,
+                event_id VARCHAR(255) CHARACTER SET ascii NOT NULL,
+                status VARCHAR(32) NOT NULL,
+                event_created BIGINT NOT NULL,
+                UNIQUE KEY {prefix}payment_history_event (event_id),
+                KEY {prefix}payment_history_intent (payment_intent, event_created)
+            ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
+            """,
+            """
+            CREATE TABLE IF NOT EXISTS {prefix}disputes (
+                id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+                dispute VARCHAR(255) CHARACTER SET ascii NOT NULL,
+                payment_intent VARCHAR(255) CHARACTER SET ascii NULL,
+                status VARCHAR(32) NOT NULL,
+                amount BIGINT NOT NULL,
+                currency CHAR(3) CHARACTER SET ascii NOT NULL,
+                reason VARCHAR(64) NULL,
+                status_event_created BIGINT NOT NULL DEFAULT 0,
+                created_at DATETIME(6) NOT NULL,
+                updated_at DATETIME(6) NOT NULL,
+                UNIQUE KEY {prefix}disputes_dispute (dispute),
+                KEY {prefix}disputes_intent (payment_intent)
+            ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
+            """,
+            """
+            CREATE TABLE IF NOT EXISTS {prefix}subscriptions (
+                id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+                subscription VARCHAR(255) CHARACTER SET ascii NOT NULL,
+                stripe_customer_id VARCHAR(255) CHARACTER SET ascii NULL,
+                status VARCHAR(32) NOT NULL,
+                current_period_end DATETIME(6) NULL,
+                cancel_at_period_end TINYINT(1) NOT NULL DEFAULT 0,
+                status_event_created BIGINT NOT NULL DEFAULT 0,
+                created_at DATETIME(6) NOT NULL,
+                updated_at DATETIME(6) NOT NULL,
+                UNIQUE KEY {prefix}subscriptions_subscription (subscription)
+            ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
+            """,
+        ]),
     ]
 }
