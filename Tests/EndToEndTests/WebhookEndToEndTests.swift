@@ -39,6 +39,13 @@ struct WebhookEndToEndTests {
         kind = credits
         stripe_price_id = price_1Credits
         credits = 100
+
+        [pro-monthly]
+        name = Pro monthly
+        kind = subscription
+        stripe_price_id = price_1SnKmonthlyLic0001
+        activation_limit = 2
+        credits = 50
         """
 
     let stripe: FakeStripeServer
@@ -52,6 +59,9 @@ struct WebhookEndToEndTests {
     init(database: ConnectionOptions?) throws {
         stripe = try FakeStripeServer()
         stripe.lineItems(session: Self.cardSession, [("price_1Pro", 1)])
+        stripe.lineItems(session: "cs_test_a1PayAsyncSepaLicence0002xYz9Qw2Er4Ty6Ui8Op0As2Df4Gh6Jk8", [("price_1Pro", 1)])
+        stripe.lineItems(session: "cs_test_b1SubscriptionMonthly0004xYz9Qw2Er4Ty6Ui8Op0As2Df4Gh6Jk8", [("price_1SnKmonthlyLic0001", 1)])
+        stripe.lineItems(session: "cs_test_a1UejXx8ebIdTzFolicVypUAZpOBVkoQKDbaarXoPlPVtj8p0zujPEEhjT", [("price_1Credits", 1)])
         stack = try Stack(workers: 8, database: database, extra: Self.settings(stripe: stripe))
         let catalogue = stack.service.directory + "/catalogue.ini"
         try Self.catalogue.write(toFile: catalogue, atomically: true, encoding: .utf8)
@@ -81,6 +91,43 @@ struct WebhookEndToEndTests {
         #expect(try count("orders", "status = 'paid'") == 1)
         #expect(try count("outbox", "kind = 'license_email'") == 1)
         #expect(stack.service.log.contains("result=processed"))
+    }
+
+    @Test func everyFixtureEndsInTheRightRecords() throws {
+        let expected: [(String, String)] = [
+            ("checkout.session.completed.payment_card", "processed"), ("payment_intent.succeeded", "processed"),
+            ("charge.succeeded", "processed"), ("checkout.session.completed.payment_async_unpaid", "processed"),
+            ("payment_intent.processing", "processed"), ("checkout.session.async_payment_succeeded", "processed"),
+            ("checkout.session.async_payment_failed", "processed"), ("payment_intent.payment_failed", "processed"),
+            ("charge.failed", "processed"), ("checkout.session.expired", "processed"),
+            ("checkout.session.completed.subscription", "processed"), ("customer.subscription.created", "processed"),
+            ("invoice.paid", "processed"), ("invoice.payment_succeeded", "ignored"),
+            ("customer.subscription.updated.cancel_at_period_end", "processed"), ("invoice.payment_failed", "processed"),
+            ("customer.subscription.updated.past_due", "processed"), ("customer.subscription.deleted", "processed"),
+            ("charge.refunded.partial", "processed"), ("refund.created", "ignored"), ("charge.refunded.full", "processed"),
+            ("charge.dispute.created", "processed"), ("charge.dispute.closed.lost", "processed"),
+            ("pay-rails.checkout.session.completed.subscription.2020-08-27", "processed"),
+        ]
+        for (fixture, status) in expected {
+            let reply = try deliver(try StripeFixtures.load(fixture))
+            #expect(reply.status == 200, "\(fixture): \(reply.text)")
+            #expect(reply.json["status"] as? String == status, "\(fixture): \(reply.text)")
+        }
+        #expect(try count("events") == Int64(expected.count))
+        #expect(try count("orders") == 5)
+        #expect(try count("orders", "session_id = '\(Self.cardSession)' AND status = 'refunded' AND amount_refunded = 4900") == 1)
+        #expect(try count("orders", "session_id LIKE 'cs_test_a1PayAsyncSepa%' AND status = 'paid'") == 1)
+        #expect(try count("orders", "session_id LIKE 'cs_test_a1Expired%' AND status = 'expired'") == 1)
+        #expect(try count("licenses") == 3)  // card (refunded), SEPA, subscription
+        #expect(try count("licenses", "status = 'refunded'") == 1)
+        #expect(try count("subscriptions", "status = 'canceled'") == 1)
+        #expect(try count("payments", "payment_intent = 'pi_3SnKpayFail0000003' AND failure_code = 'generic_decline'") == 1)
+        #expect(try count("payments", "payment_intent = 'pi_3SnKpayCard0000001' AND risk_level = 'normal' AND amount_refunded = 4900") == 1)
+        #expect(try count("disputes", "status = 'lost'") == 1)
+        #expect(try count("credit_ledger", "source = 'invoice' AND delta = 50") == 1)
+        #expect(try count("credit_ledger", "source = 'order' AND delta = 100") == 1)  // the 2020-08-27 session
+        #expect(try count("outbox", "kind = 'license_email'") == 3)
+        #expect(try count("outbox", "kind = 'payment_failed_email'") == 1)
     }
 
     @Test func fiftySimultaneousDeliveriesOfOneEventGrantOnce() throws {
@@ -161,7 +208,7 @@ struct WebhookEndToEndTests {
         #expect(bad.output.contains("a credits product needs credits"))
         #expect(try ChildProcess.run(TestPaths.binary, ["catalog", "remove", "course", "--config", config]).status == 0)
         #expect(try ChildProcess.run(TestPaths.binary, ["catalog", "remove", "course", "--config", config]).status == 1)
-        #expect(try count("products") == 2)
+        #expect(try count("products") == 3)
     }
 }
 

@@ -52,7 +52,16 @@ public struct Configuration: Sendable {
         public init() {}
     }
 
+    /// Server-to-server callers (the WordPress site).
+    public struct API: Sendable {
+        /// The key the WordPress site sends as `Authorization: Bearer …`; nil: those endpoints answer 401.
+        public var key: String?
+
+        public init() {}
+    }
+
     public var server = Server()
+    public var api = API()
     public var stripe = Stripe()
     public var licensing = Licensing()
     public var database: ConnectionOptions

@@ -46,6 +46,7 @@ public struct ConfigurationLoader {
         Key(name: "licensing.key_prefix", secret: false),
         Key(name: "licensing.key_encryption_key", secret: true),
         Key(name: "licensing.past_due_grace_days", secret: false),
+        Key(name: "api.key", secret: true),
         Key(name: "log.level", secret: false),
     ]
 
@@ -198,6 +199,10 @@ public struct ConfigurationLoader {
             configuration.server = server
             configuration.stripe = stripe()
             configuration.licensing = licensing()
+            if let key = optional("api.key") {
+                if key.utf8.count < 24 { fail("api.key", "must be at least 24 characters of random text (openssl rand -hex 24)") }
+                configuration.api.key = key
+            }
             if let level = optional("log.level") {
                 if let parsed = Logger.Level(rawValue: level.lowercased()) {
                     configuration.logLevel = parsed

@@ -167,6 +167,10 @@ public struct CheckoutFulfilment {
                 try audit.record(subject: "credits", id: String(customerID), action: "granted", before: nil, after: String(credits!), actor: actor,
                                  detail: "order \(order.sessionID) line \(index)", now: now)
             }
+            context.logger.info("granted", metadata: [
+                "order": "\(order.sessionID)", "line": "\(index)", "product": "\(product.product)", "kind": "\(product.kind.rawValue)",
+                "quantity": "\(line.quantity)",
+            ])
             try grants.recordGrant(orderID: order.id, line: index, product: product.product, kind: product.kind.rawValue, quantity: line.quantity,
                                    licenseID: licenseID, credits: credits, entitlement: product.entitlement, now: now)
             try outbox.enqueue(kind: "notification", dedupeKey: "grant.created:\(order.id):\(index)", recipient: nil,
@@ -177,6 +181,10 @@ public struct CheckoutFulfilment {
                                    "license_id": licenseID.map(JSONValue.int) ?? .null, "credits": credits.map(JSONValue.int) ?? .null,
                                    "entitlement": product.entitlement.map(JSONValue.string) ?? .null,
                                ]).serialized(), as: UTF8.self), sealed: nil, now: now)
+        }
+        if unknown.isEmpty, order.attention != nil {
+            try OrderRepository(connection, prefix: prefix).clearAttention(order.id, now: now)
+            try audit.record(subject: "order", id: order.sessionID, action: "attention_cleared", before: nil, after: nil, actor: actor, now: now)
         }
         if !unknown.isEmpty {
             // Never dropped: the order is flagged for the operator, who adds the product
@@ -191,13 +199,10 @@ public struct CheckoutFulfilment {
     /// Issues a key: stored as selector + keyed hash; the key itself only sealed in the outbox
     /// for its email (and erased once delivered).
     private func issueLicense(_ product: Product, quantity: Int, order: OrderRepository.Order, customerID: Int64, email: String?, connection: Connection) throws -> Int64 {
-        let settings = context.configuration.licensing
-        guard let pepper = settings.keyPepper, let sealingKey = settings.keyEncryptionKey, let box = SecretBox(key: sealingKey) else {
-            throw FulfilmentError.notConfigured("licensing.key_pepper and licensing.key_encryption_key are needed to issue license keys")
-        }
+        let issuer = LicenseKeyIssuer(context: context)
+        let (hasher, box) = try issuer.secrets()
         let prefix = context.store.prefix
         let now = context.clock.now
-        let hasher = LicenseKeyHasher(pepper: pepper)
         let expiresAt = product.kind == .license ? product.durationDays.map { now.addingTimeInterval(Double($0) * 86_400) } : nil
         var attempt = 0
         while true {
@@ -208,20 +213,28 @@ public struct CheckoutFulfilment {
                     selector: key.selector, verifier: hasher.verifier(for: key), product: product.product, tier: product.tier,
                     activationLimit: (product.activationLimit ?? 1) * quantity, expiresAt: expiresAt, customerID: customerID,
                     orderID: order.id, now: now)
-                let sealed = box.seal(Array(key.formatted(prefix: settings.keyPrefix).utf8), context: Array("license:\(id)".utf8), random: context.random)
-                try Outbox(connection, prefix: prefix).enqueue(
-                    kind: "license_email", dedupeKey: "license-email:\(id)", recipient: email,
-                    payload: String(decoding: JSONValue.object([
-                        "license_id": .int(id), "product": .string(product.product), "product_name": .string(product.name),
-                        "order": .string(order.sessionID),
-                    ]).serialized(), as: UTF8.self),
-                    sealed: sealed, now: now)
+                try issuer.queueEmail(key, licenseID: id, product: product.product, productName: product.name, order: order.sessionID,
+                                      email: email, dedupeKey: "license-email:\(id)", box: box, connection: connection)
                 try AuditLog(connection, prefix: prefix).record(subject: "license", id: String(id), action: "issued", before: nil, after: "active",
                                                                 actor: actor, detail: "order \(order.sessionID), product \(product.product)", now: now)
                 return id
             } catch let error as DatabaseError where error.kind == .duplicateKey && attempt < 3 {
                 continue  // the selector was taken by another key: draw again
             }
+        }
+    }
+
+    /// Fetches a Checkout Session from Stripe and fulfils it through the same idempotent
+    /// path as the webhook (for an operator after fixing the catalogue; later also the
+    /// success page and reconciliation).
+    public func fulfil(sessionID: String) throws -> OrderRepository.Order? {
+        let session = try Session(context.stripe.get("/v1/checkout/sessions/\(FormEncoding.escape(sessionID))"))
+        let proposed: OrderRepository.Status = session.isPaid ? .paid : .pending
+        let lines = proposed == .paid ? try lines(of: session) : nil
+        let store = context.store
+        return try store.transaction { connection in
+            try apply(session, proposed: proposed, lines: lines, on: connection)
+            return try OrderRepository(connection, prefix: store.prefix).find(sessionID: session.id)
         }
     }
 

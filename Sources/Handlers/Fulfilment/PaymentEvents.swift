@@ -27,7 +27,12 @@ struct PaymentEvents {
             let purchase = try elementsPurchase(object)
             let event = self.event
             return { connection in
-                try PaymentRepository(connection, prefix: prefix).report(paymentIntent, state, eventID: event.id, eventCreated: event.created, now: now)
+                let before = try PaymentRepository(connection, prefix: prefix).lock(paymentIntent)?.status
+                if try PaymentRepository(connection, prefix: prefix).report(paymentIntent, state, eventID: event.id, eventCreated: event.created, now: now),
+                   before != state.status {
+                    try AuditLog(connection, prefix: prefix).record(subject: "payment", id: paymentIntent, action: "status", before: before,
+                                                                    after: state.status, actor: actor, now: now)
+                }
                 if let purchase, state.status == "succeeded" {
                     let fulfilment = CheckoutFulfilment(context: context, actor: actor)
                     try fulfilment.apply(purchase, proposed: .paid, lines: [CheckoutFulfilment.Line(reference: .product(purchase.productFromMetadata!.product),
@@ -50,7 +55,6 @@ struct PaymentEvents {
                 failureMessage: try object.optionalString("failure_message"), receiptURL: try object.optionalString("receipt_url"),
                 riskLevel: try outcome?.optionalString("risk_level"), riskScore: try outcome?.optionalInt("risk_score"))
             let isRefund = event.type == "charge.refunded"
-            let event = self.event
             return { connection in
                 let payments = PaymentRepository(connection, prefix: prefix)
                 if isRefund {
@@ -60,7 +64,7 @@ struct PaymentEvents {
                             .refund(order, amountRefunded: amountRefunded, chargeAmount: amount)
                     }
                 } else {
-                    try payments.report(paymentIntent, state, eventID: event.id, eventCreated: event.created, now: now)
+                    try payments.reportCharge(paymentIntent, state, now: now)
                 }
             }
         }
@@ -107,7 +111,10 @@ struct DisputeEvents {
             let applied = try DisputeRepository(connection, prefix: prefix).report(
                 dispute: dispute, paymentIntent: paymentIntent, status: status, amount: amount, currency: currency, reason: reason,
                 eventCreated: event.created, now: context.clock.now)
-            guard applied, let paymentIntent, let order = try OrderRepository(connection, prefix: prefix).lock(paymentIntent: paymentIntent) else { return }
+            guard applied else { return }
+            try AuditLog(connection, prefix: prefix).record(subject: "dispute", id: dispute, action: "status", before: nil, after: status,
+                                                            actor: "stripe:\(event.id)", now: context.clock.now)
+            guard let paymentIntent, let order = try OrderRepository(connection, prefix: prefix).lock(paymentIntent: paymentIntent) else { return }
             try OrderAdjustments(context: context, connection: connection, actor: "stripe:\(event.id)").disputeChanged(order, status: status)
         }
     }
@@ -144,6 +151,8 @@ struct SubscriptionEvents {
                     cancelAtPeriodEnd: cancelAtPeriodEnd, eventCreated: event.created, now: context.clock.now)
                 // An older state than the one stored is recorded in the ledger, not applied.
                 guard applied else { return }
+                try AuditLog(connection, prefix: prefix).record(subject: "subscription", id: subscription, action: "status", before: nil, after: status,
+                                                                actor: actor, now: context.clock.now)
                 let stored = try SubscriptionRepository(connection, prefix: prefix).find(subscription)
                 try OrderAdjustments(context: context, connection: connection, actor: actor)
                     .subscriptionChanged(subscription, status: status, periodEnd: stored?.currentPeriodEnd)

@@ -4,6 +4,8 @@ public enum ServiceRoutes {
         Router([
             Route("GET", "/healthz", handler: HealthCheck.handle),
             Route("POST", "/stripe/webhook", accepts: ["application/json"], handler: StripeWebhook.handle),
+            Route("GET", "/credits/balance", handler: CreditEndpoints.balance),
+            Route("POST", "/credits/consume", accepts: ["application/json", "application/x-www-form-urlencoded"], handler: CreditEndpoints.consume),
         ])
     }
 }

@@ -66,6 +66,23 @@ public struct GrantRepository {
             """, [customerID, delta, kind, source, sourceID, SQLTimestamp.string(from: now)]).affectedRows == 1
     }
 
+    /// A spend recorded under an idempotency key, with the balance right after it.
+    public struct Consumption: Sendable {
+        public let customerID: Int64
+        public let delta: Int64
+        public let balanceAfter: Int64
+    }
+
+    public func consumption(idempotencyKey: String) throws -> Consumption? {
+        guard let row = try connection.queryOne("SELECT id, customer_id, delta FROM \(credits) WHERE source = 'consume' AND source_id = ?", [idempotencyKey]) else {
+            return nil
+        }
+        let customer = try row.int("customer_id")
+        let after = try connection.queryOne("SELECT COALESCE(SUM(delta), 0) AS balance FROM \(credits) WHERE customer_id = ? AND id <= ?",
+                                            [customer, try row.int("id")])!.int("balance")
+        return Consumption(customerID: customer, delta: try row.int("delta"), balanceAfter: after)
+    }
+
     /// A customer's credit balance: the sum of the ledger.
     public func creditBalance(customerID: Int64) throws -> Int64 {
         try connection.queryOne("SELECT COALESCE(SUM(delta), 0) AS balance FROM \(credits) WHERE customer_id = ?", [customerID])?.int("balance") ?? 0

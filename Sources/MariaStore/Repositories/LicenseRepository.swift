@@ -5,11 +5,13 @@ public struct LicenseRepository {
     let connection: Connection
     let table: String
     let orders: String
+    let customers: String
 
     public init(_ connection: Connection, prefix: TablePrefix) {
         self.connection = connection
         table = prefix.table("licenses")
         orders = prefix.table("orders")
+        customers = prefix.table("customers")
     }
 
     /// The statuses a license can have; the license API answers with them.
@@ -40,6 +42,21 @@ public struct LicenseRepository {
 
     public func find(_ id: Int64) throws -> License? {
         try connection.queryOne("SELECT \(Self.columns) FROM \(table) l WHERE l.id = ?", [id]).map(Self.decode)
+    }
+
+    /// Replaces the key of a license (the old key stops working at commit). Throws
+    /// `.duplicateKey` if the new selector is taken.
+    public func replaceKey(_ id: Int64, selector: String, verifier: [UInt8], now: Date) throws {
+        try connection.execute("UPDATE \(table) SET selector = ?, verifier = ?, updated_at = ? WHERE id = ?",
+                               [selector, verifier, SQLTimestamp.string(from: now), id])
+    }
+
+    /// A license locked, with its product and the buyer's email (for the key's email).
+    public func lockForKeyChange(_ id: Int64) throws -> (license: License, email: String?)? {
+        guard let row = try connection.queryOne("""
+            SELECT \(Self.columns), c.email FROM \(table) l LEFT JOIN \(customers) c ON c.id = l.customer_id WHERE l.id = ? FOR UPDATE
+            """, [id]) else { return nil }
+        return (try Self.decode(row), try row.optionalString("email"))
     }
 
     public func update(_ id: Int64, status: Status, expiresAt: Date?, now: Date) throws {

@@ -112,6 +112,10 @@ public struct OrderRepository {
         try connection.execute("UPDATE \(table) SET attention = ?, updated_at = ? WHERE id = ?", [attention, SQLTimestamp.string(from: now), id])
     }
 
+    public func clearAttention(_ id: Int64, now: Date) throws {
+        try connection.execute("UPDATE \(table) SET attention = NULL, updated_at = ? WHERE id = ?", [SQLTimestamp.string(from: now), id])
+    }
+
     /// Orders that need an operator.
     public func needingAttention() throws -> [Order] {
         try connection.query("SELECT \(Self.columns) FROM \(table) WHERE attention IS NOT NULL ORDER BY id").map(Self.decode)

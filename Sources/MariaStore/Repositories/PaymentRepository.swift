@@ -91,6 +91,21 @@ public struct PaymentRepository {
                   state.receiptURL, state.riskLevel, state.riskScore, eventCreated, stamp, paymentIntent, eventCreated]).affectedRows > 0
     }
 
+    /// Adds what a charge event knows (receipt, Radar risk). The PaymentIntent's own events
+    /// own the status and failure; a charge only sets them while no PaymentIntent event came.
+    public func reportCharge(_ paymentIntent: String, _ state: State, now: Date) throws {
+        let stamp = SQLTimestamp.string(from: now)
+        try connection.execute("""
+            INSERT INTO \(table) (payment_intent, status, amount, currency, stripe_customer_id, failure_code, failure_message,
+                receipt_url, risk_level, risk_score, status_event_created, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)
+            ON DUPLICATE KEY UPDATE receipt_url = COALESCE(VALUES(receipt_url), receipt_url),
+                risk_level = COALESCE(VALUES(risk_level), risk_level), risk_score = COALESCE(VALUES(risk_score), risk_score),
+                stripe_customer_id = COALESCE(stripe_customer_id, VALUES(stripe_customer_id)), updated_at = VALUES(updated_at)
+            """, [paymentIntent, state.status, state.amount, state.currency, state.stripeCustomerID, state.failureCode, state.failureMessage,
+                  state.receiptURL, state.riskLevel, state.riskScore, stamp, stamp])
+    }
+
     /// Records the refunded total; it only ever grows (refund events may arrive in any order).
     /// Creates the payment if no event about it arrived yet.
     public func reportRefunded(_ paymentIntent: String, amountRefunded: Int64, amount: Int64, currency: String, now: Date) throws {

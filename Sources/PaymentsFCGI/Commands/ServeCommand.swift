@@ -29,7 +29,10 @@ struct ServeCommand: ParsableCommand {
         if let listen { configuration.server.listen = listen }
         if let workers { configuration.server.workers = max(1, workers) }
         let logger = Bootstrap.logging(level: configuration.logLevel)
-        for warning in warnings { logger.warning("\(warning)") }
+        for warning in warnings {
+            // Without a webhook secret no payment can be fulfilled: that is an error to see.
+            if warning.hasPrefix("stripe.webhook_secret") { logger.error("configuration error: \(warning)") } else { logger.warning("\(warning)") }
+        }
         do {
             try Server(configuration: configuration, logger: logger, listenGivenOnCommandLine: listen != nil).run()
         } catch {

@@ -1,0 +1,64 @@
+import Foundation
+import MariaStore
+
+/// The credit balance endpoints the WordPress site calls (server side, with the API key).
+/// The balance is the sum of the append-only ledger; spending is one more ledger entry.
+public enum CreditEndpoints {
+    /// `GET /credits/balance?customer=EMAIL|cus_…` — the customer's balance (0 for a stranger).
+    public static func balance(_ request: Request, _ context: Context) throws -> Response {
+        try APIKeyCheck.require(request, context)
+        guard let reference = request.queryItems.first(where: { $0.name == "customer" })?.value, !reference.isEmpty else {
+            throw APIError.invalidRequest("customer is required (an email address or a Stripe customer id)")
+        }
+        let store = context.store
+        let balance = try store.unitOfWork { connection -> Int64 in
+            guard let customer = try CustomerRepository(connection, prefix: store.prefix).find(reference: reference) else { return 0 }
+            return try GrantRepository(connection, prefix: store.prefix).creditBalance(customerID: customer)
+        }
+        return .json(.object(["customer": .string(reference), "balance": .int(balance)]))
+    }
+
+    /// `POST /credits/consume` — spends `amount` credits once per `idempotency_key`: atomic,
+    /// never below zero (402 `insufficient_credits`); a repeated key answers the first result.
+    public static func consume(_ request: Request, _ context: Context) throws -> Response {
+        try APIKeyCheck.require(request, context)
+        let fields = try RequestFields(request)
+        let reference = try fields.string("customer")
+        let amount = try fields.integer("amount", in: 1...1_000_000_000)
+        let key = try request.headers["idempotency-key"].map { value throws(APIError) in
+            guard !value.isEmpty, value.count <= 191 else { throw APIError.invalidRequest("Idempotency-Key must be 1 to 191 characters") }
+            return value
+        } ?? fields.string("idempotency_key")
+
+        let store = context.store
+        let now = context.clock.now
+        return try store.transaction { connection -> Response in
+            let ledger = GrantRepository(connection, prefix: store.prefix)
+            guard let customer = try CustomerRepository(connection, prefix: store.prefix).find(reference: reference) else {
+                throw APIError(.paymentRequired, code: "insufficient_credits", message: "the customer has no credits")
+            }
+            // Every spend for a customer is serialised on the customer's row.
+            _ = try connection.queryOne("SELECT id FROM \(store.prefix.table("customers")) WHERE id = ? FOR UPDATE", [customer])
+            if let first = try ledger.consumption(idempotencyKey: key) {
+                guard first.customerID == customer, first.delta == -amount else {
+                    throw APIError(.conflict, code: "idempotency_key_reused", message: "this idempotency_key was used for a different customer or amount")
+                }
+                return answer(reference, consumed: amount, balance: first.balanceAfter, replayed: true)
+            }
+            let balance = try ledger.creditBalance(customerID: customer)
+            guard balance >= amount else {
+                throw APIError(.paymentRequired, code: "insufficient_credits", message: "the balance is \(balance), less than \(amount)")
+            }
+            try ledger.appendCredits(customerID: customer, delta: -amount, kind: "consumption", source: "consume", sourceID: key, now: now)
+            try AuditLog(connection, prefix: store.prefix).record(subject: "credits", id: String(customer), action: "consumed", before: String(balance),
+                                                                  after: String(balance - amount), actor: "api", now: now)
+            return answer(reference, consumed: amount, balance: balance - amount, replayed: false)
+        }
+    }
+
+    private static func answer(_ customer: String, consumed: Int64, balance: Int64, replayed: Bool) -> Response {
+        var response = Response.json(.object(["status": "consumed", "customer": .string(customer), "consumed": .int(consumed), "balance": .int(balance)]))
+        if replayed { response.headers.add("Idempotent-Replayed", "true") }
+        return response
+    }
+}
