@@ -28,6 +28,11 @@ let package = Package(
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]
         ),
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
         .target(
             name: "MariaStore",
             dependencies: [
@@ -40,6 +45,7 @@ let package = Package(
             dependencies: [
                 "MariaStore",
                 "COpenSSL",
+                "CCurl",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -1,3 +1,5 @@
+// Links libcurl, which URLSession uses on Linux (see Sources/CCurl/shim.h).
+import CCurl
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -111,11 +113,10 @@ public struct StripeClient: Sendable {
                 retryable = status == 409 || status == 429 || status >= 500
                 if let should = headers["stripe-should-retry"] { retryable = should == "true" }
                 if let error = try? json?.object("error") {
-                    failure = .api(status: status, type: (try? error.optionalString("type")) ?? nil ?? "api_error",
-                                   code: (try? error.optionalString("code")) ?? nil,
-                                   message: (try? error.optionalString("message")) ?? nil ?? "no message",
-                                   param: (try? error.optionalString("param")) ?? nil,
-                                   declineCode: (try? error.optionalString("decline_code")) ?? nil)
+                    // Stripe's error object; a field of the wrong type is treated as absent.
+                    func field(_ name: String) -> String? { (try? error.optionalString(name)) ?? nil }
+                    failure = .api(status: status, type: field("type") ?? "api_error", code: field("code"),
+                                   message: field("message") ?? "no message", param: field("param"), declineCode: field("decline_code"))
                 } else {
                     failure = .invalidResponse(status: status)
                 }

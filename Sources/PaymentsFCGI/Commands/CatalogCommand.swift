@@ -114,15 +114,13 @@ struct CatalogCommand: ParsableCommand {
     }
 
     static func withStore<T>(_ options: ConfigurationOptions, _ body: (Store) throws -> T) throws -> T {
-        let (configuration, _, _) = try options.load()
-        MariaLibrary.initialize()
-        let store = Store(options: configuration.database, prefix: configuration.tablePrefix, logger: Bootstrap.quietLogger())
-        defer { store.close() }
-        do {
-            return try body(store)
-        } catch let error as DatabaseError {
-            StandardError.write("database \(configuration.database): \(error)\n")
-            throw ExitCode(1)
+        try options.withContext { context in
+            do {
+                return try body(context.store)
+            } catch let error as DatabaseError {
+                StandardError.write("database \(context.store.options): \(error)\n")
+                throw ExitCode(1)
+            }
         }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Handlers
+import MariaStore
 
 /// The `--config` option every command shares.
 struct ConfigurationOptions: ParsableArguments {
@@ -23,6 +24,19 @@ struct ConfigurationOptions: ParsableArguments {
             StandardError.write("payments-fcgi: the configuration is not valid:\n" + error.problems.map { "  - \($0)" }.joined(separator: "\n") + "\n")
             throw ExitCode(78)
         }
+    }
+}
+
+extension ConfigurationOptions {
+    /// Runs an operator command's work with a context like a worker's (its own connection,
+    /// errors-only logging), closing the connection afterwards.
+    func withContext<T>(_ body: (Context) throws -> T) throws -> T {
+        let (configuration, _, _) = try load()
+        MariaLibrary.initialize()
+        let logger = Bootstrap.quietLogger()
+        let store = Store(options: configuration.database, prefix: configuration.tablePrefix, logger: logger)
+        defer { store.close() }
+        return try body(Context(store: store, clock: SystemTime(), configuration: configuration, logger: logger))
     }
 }
 

@@ -33,12 +33,11 @@ struct EventsCommand: ParsableCommand {
         @Argument(help: "The event id (evt_…).") var id: String
 
         func run() throws {
-            let (configuration, _, _) = try options.load()
-            MariaLibrary.initialize()
-            let logger = Bootstrap.quietLogger()
-            let store = Store(options: configuration.database, prefix: configuration.tablePrefix, logger: logger)
-            defer { store.close() }
-            let context = Context(store: store, clock: SystemTime(), configuration: configuration, logger: logger)
+            try options.withContext { context in try replay(context) }
+        }
+
+        private func replay(_ context: Context) throws {
+            let store = context.store
             guard let payload = try store.unitOfWork({ try EventLedger($0, prefix: store.prefix).payload(of: id) }) else {
                 StandardError.write("no stored payload for \(id) (only failed events keep theirs)\n")
                 throw ExitCode(1)

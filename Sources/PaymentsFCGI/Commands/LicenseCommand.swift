@@ -17,18 +17,14 @@ struct LicenseCommand: ParsableCommand {
         @Argument(help: "The license id.") var id: Int64
 
         func run() throws {
-            let (configuration, _, _) = try options.load()
-            MariaLibrary.initialize()
-            let logger = Bootstrap.quietLogger()
-            let store = Store(options: configuration.database, prefix: configuration.tablePrefix, logger: logger)
-            defer { store.close() }
-            let context = Context(store: store, clock: SystemTime(), configuration: configuration, logger: logger)
-            do {
-                try LicenseKeyIssuer(context: context).rotate(licenseID: id, actor: "operator:cli")
-                print("license \(id): new key issued and queued for email; the old key no longer works")
-            } catch {
-                StandardError.write("license \(id): \(error)\n")
-                throw ExitCode(1)
+            try options.withContext { context in
+                do {
+                    try LicenseKeyIssuer(context: context).rotate(licenseID: id, actor: "operator:cli")
+                    print("license \(id): new key issued and queued for email; the old key no longer works")
+                } catch {
+                    StandardError.write("license \(id): \(error)\n")
+                    throw ExitCode(1)
+                }
             }
         }
     }

@@ -34,18 +34,14 @@ struct OrdersCommand: ParsableCommand {
         @Argument(help: "The Checkout Session id (cs_…).") var session: String
 
         func run() throws {
-            let (configuration, _, _) = try options.load()
-            MariaLibrary.initialize()
-            let logger = Bootstrap.quietLogger()
-            let store = Store(options: configuration.database, prefix: configuration.tablePrefix, logger: logger)
-            defer { store.close() }
-            let context = Context(store: store, clock: SystemTime(), configuration: configuration, logger: logger)
-            do {
-                let order = try CheckoutFulfilment(context: context, actor: "operator:cli").fulfil(sessionID: session)
-                print("\(session): \(order?.status.rawValue ?? "no order")" + (order?.attention.map { ", still needs attention: \($0)" } ?? ""))
-            } catch {
-                StandardError.write("\(session): \(error)\n")
-                throw ExitCode(1)
+            try options.withContext { context in
+                do {
+                    let order = try CheckoutFulfilment(context: context, actor: "operator:cli").fulfil(sessionID: session)
+                    print("\(session): \(order?.status.rawValue ?? "no order")" + (order?.attention.map { ", still needs attention: \($0)" } ?? ""))
+                } catch {
+                    StandardError.write("\(session): \(error)\n")
+                    throw ExitCode(1)
+                }
             }
         }
     }
