@@ -44,6 +44,9 @@ struct OrderAdjustments {
         try orders.setStatus(order.id, next, now: now)
         let audit = AuditLog(connection, prefix: prefix)
         try audit.record(subject: "order", id: order.sessionID, action: "status", before: order.status.rawValue, after: next.rawValue, actor: actor, now: now)
+        // A refunded license answers `refunded` to every check, so no site stays licensed.
+        // (A license email still waiting in the outbox for it must not be sent: the
+        // deliverer checks the license's status before sending.)
         let licenses = LicenseRepository(connection, prefix: prefix)
         for license in try licenses.licenses(orderID: order.id) where license.status != .refunded {
             try licenses.update(license.id, status: .refunded, expiresAt: license.expiresAt, now: now)
