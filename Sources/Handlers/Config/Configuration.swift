@@ -48,6 +48,23 @@ public struct Configuration: Sendable {
         /// Days a subscription's license stays valid past its period end while a renewal
         /// payment is retried (`past_due`).
         public var pastDueGraceDays: Int = 7
+        /// Signs every license answer (Ed25519, from a 32-byte seed); nil: answers are unsigned.
+        public var signingKey: [UInt8]?
+        /// Staging and development copies of a site that do not use a seat, per license.
+        public var stagingLimit: Int = 3
+        /// More host suffixes that count as staging (agency preview domains).
+        public var stagingDomains: [String] = []
+        /// Activations not seen by a verify for this many days free their seat.
+        public var staleDays: Int = 90
+        /// Activations plus deactivations allowed per license per 24 hours.
+        public var churnLimit: Int = 10
+        /// How long a plugin may keep trusting a signed `active` answer while we are unreachable.
+        public var leaseHours: Int = 72
+        /// How long a plugin may cache an answer before asking again.
+        public var cacheTTLSeconds: Int = 43_200
+        /// Failed key lookups allowed per client address, and per /24 network, per 10 minutes.
+        public var failedLookupsPerAddress: Int = 20
+        public var failedLookupsPerNetwork: Int = 100
 
         public init() {}
     }

@@ -46,6 +46,15 @@ public struct ConfigurationLoader {
         Key(name: "licensing.key_prefix", secret: false),
         Key(name: "licensing.key_encryption_key", secret: true),
         Key(name: "licensing.past_due_grace_days", secret: false),
+        Key(name: "licensing.signing_key", secret: true),
+        Key(name: "licensing.staging_limit", secret: false),
+        Key(name: "licensing.staging_domains", secret: false),
+        Key(name: "licensing.stale_days", secret: false),
+        Key(name: "licensing.churn_limit", secret: false),
+        Key(name: "licensing.lease_hours", secret: false),
+        Key(name: "licensing.cache_ttl_seconds", secret: false),
+        Key(name: "licensing.failed_lookups_per_address", secret: false),
+        Key(name: "licensing.failed_lookups_per_network", secret: false),
         Key(name: "api.key", secret: true),
         Key(name: "log.level", secret: false),
     ]
@@ -262,6 +271,23 @@ public struct ConfigurationLoader {
                 }
             }
             licensing.pastDueGraceDays = integer("licensing.past_due_grace_days", in: 0...90) ?? licensing.pastDueGraceDays
+            if let key = optional("licensing.signing_key") {
+                if let seed = Hex.decode(key), seed.count == 32 {
+                    licensing.signingKey = seed
+                } else {
+                    fail("licensing.signing_key", "must be 64 hexadecimal characters (openssl rand -hex 32)")
+                }
+            }
+            licensing.stagingLimit = integer("licensing.staging_limit", in: 0...100) ?? licensing.stagingLimit
+            if let domains = optional("licensing.staging_domains") {
+                licensing.stagingDomains = domains.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            }
+            licensing.staleDays = integer("licensing.stale_days", in: 1...3650) ?? licensing.staleDays
+            licensing.churnLimit = integer("licensing.churn_limit", in: 1...1000) ?? licensing.churnLimit
+            licensing.leaseHours = integer("licensing.lease_hours", in: 1...8760) ?? licensing.leaseHours
+            licensing.cacheTTLSeconds = integer("licensing.cache_ttl_seconds", in: 60...604_800) ?? licensing.cacheTTLSeconds
+            licensing.failedLookupsPerAddress = integer("licensing.failed_lookups_per_address", in: 1...100_000) ?? licensing.failedLookupsPerAddress
+            licensing.failedLookupsPerNetwork = integer("licensing.failed_lookups_per_network", in: 1...1_000_000) ?? licensing.failedLookupsPerNetwork
             if let prefix = optional("licensing.key_prefix") {
                 if (2...8).contains(prefix.count), prefix.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) {
                     licensing.keyPrefix = prefix.uppercased()

@@ -51,6 +51,11 @@ struct OrderAdjustments {
         for license in try licenses.licenses(orderID: order.id) where license.status != .refunded {
             try licenses.update(license.id, status: .refunded, expiresAt: license.expiresAt, now: now)
             try audit.record(subject: "license", id: String(license.id), action: "status", before: license.status.rawValue, after: "refunded", actor: actor, now: now)
+            let released = try ActivationRepository(connection, prefix: prefix).removeAll(licenseID: license.id)
+            if released > 0 {
+                try audit.record(subject: "license", id: String(license.id), action: "activations_released", before: nil, after: String(released),
+                                 actor: actor, detail: "refund", now: now)
+            }
         }
         let grants = GrantRepository(connection, prefix: prefix)
         for grant in try grants.grants(orderID: order.id) {

@@ -6,6 +6,8 @@ public enum ServiceRoutes {
             Route("POST", "/stripe/webhook", accepts: ["application/json"], handler: StripeWebhook.handle),
             Route("GET", "/credits/balance", handler: CreditEndpoints.balance),
             Route("POST", "/credits/consume", accepts: ["application/json", "application/x-www-form-urlencoded"], handler: CreditEndpoints.consume),
+        ] + LicenseEndpoints.routes() + [
+            Route("POST", "/edd", accepts: ["application/x-www-form-urlencoded", "application/json"], handler: EDDEndpoint.handle),
         ])
     }
 }

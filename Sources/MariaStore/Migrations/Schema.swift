@@ -229,5 +229,29 @@ public enum Schema {
             ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
             """,
         ]),
+        Migration(version: 5, name: "activations and rate limits", statements: [
+            // One row per (license, canonical site): re-activating a site finds its row.
+            """
+            CREATE TABLE IF NOT EXISTS {prefix}activations (
+                id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+                activation_id CHAR(24) CHARACTER SET ascii NOT NULL,
+                license_id BIGINT UNSIGNED NOT NULL,
+                site VARCHAR(255) NOT NULL,
+                kind VARCHAR(16) NOT NULL,
+                first_seen DATETIME(6) NOT NULL,
+                last_seen DATETIME(6) NOT NULL,
+                UNIQUE KEY {prefix}activations_site (license_id, site),
+                UNIQUE KEY {prefix}activations_public (activation_id)
+            ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
+            """,
+            // Fixed-window counters shared by every worker and process.
+            """
+            CREATE TABLE IF NOT EXISTS {prefix}rate_limits (
+                bucket VARCHAR(191) CHARACTER SET ascii NOT NULL PRIMARY KEY,
+                window_start BIGINT NOT NULL,
+                hits INT NOT NULL
+            ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
+            """,
+        ]),
     ]
 }

@@ -40,6 +40,36 @@ public struct LicenseRepository {
             """, [subscription]).map(Self.decode)
     }
 
+    /// Everything a license check needs, found by the key's selector.
+    public struct Record: Sendable, Equatable {
+        public let id: Int64
+        public let verifier: [UInt8]
+        public let product: String
+        public let tier: String?
+        public let activationLimit: Int
+        public let status: Status
+        public let expiresAt: Date?
+    }
+
+    /// The license with this selector; `lock` holds its row until the transaction ends (every
+    /// activation of one license is serialised on it).
+    public func record(selector: String, lock: Bool) throws -> Record? {
+        try connection.queryOne("""
+            SELECT id, verifier, product, tier, activation_limit, status, expires_at FROM \(table) WHERE selector = ?\(lock ? " FOR UPDATE" : "")
+            """, [selector]).map(Self.decodeRecord)
+    }
+
+    public func record(id: Int64) throws -> Record? {
+        try connection.queryOne("SELECT id, verifier, product, tier, activation_limit, status, expires_at FROM \(table) WHERE id = ? FOR UPDATE", [id])
+            .map(Self.decodeRecord)
+    }
+
+    static func decodeRecord(_ row: Row) throws -> Record {
+        Record(id: try row.int("id"), verifier: try row.bytes("verifier"), product: try row.string("product"), tier: try row.optionalString("tier"),
+               activationLimit: Int(try row.int("activation_limit")), status: Status(rawValue: try row.string("status")) ?? .disabled,
+               expiresAt: try row.optionalString("expires_at").flatMap(SQLTimestamp.date(from:)))
+    }
+
     public func find(_ id: Int64) throws -> License? {
         try connection.queryOne("SELECT \(Self.columns) FROM \(table) l WHERE l.id = ?", [id]).map(Self.decode)
     }
