@@ -55,6 +55,83 @@ struct LicenseEndToEndTests {
         #expect(inURL.errorCode == "key_in_url")
     }
 
+    func sql(_ statement: String, _ parameters: [any SQLBindable] = []) throws {
+        let store = Store(options: web.stack.database, prefix: .standard, logger: .init(label: "test"))
+        defer { store.close() }
+        try store.unitOfWork { try $0.execute(statement, parameters) }
+    }
+
+    func licenseID(_ key: String) throws -> Int64 {
+        let shown = try ChildProcess.run(TestPaths.binary, ["license", "show", key, "--config", config])
+        guard let id = shown.output.split(separator: ":").first?.split(separator: " ").last.flatMap({ Int64($0) }) else {
+            throw TestSupportError("license show: \(shown.output)")
+        }
+        return id
+    }
+
+    @Test func everyVerdictThroughNginx() throws {
+        func check(_ key: String, _ site: String = "https://verdict-site.com", product: String? = nil) throws -> String? {
+            var fields = [("license_key", key), ("site_url", site)]
+            if let product { fields.append(("product", product)) }
+            return verdict(try post("/license/activate", fields))
+        }
+        let good = try issueKey()
+        #expect(try check(good) == "active")
+        #expect(verdict(try post("/license/verify", [("license_key", good), ("site_url", "https://elsewhere.com")])) == "site_inactive")
+        #expect(try check(good, product: "credit-pack") == "wrong_product")
+        #expect(try check("PFC-0000000-0000000-0000000-0000000") == "invalid")
+        for (column, value, expected) in [("status", "disabled", "disabled"), ("status", "refunded", "refunded"), ("status", "suspended", "suspended")] {
+            let key = try issueKey()
+            try sql("UPDATE pfc_licenses SET \(column) = ? WHERE id = ?", [value, try licenseID(key)])
+            #expect(try check(key) == expected)
+        }
+        let lapsed = try issueKey()
+        try sql("UPDATE pfc_licenses SET expires_at = '2020-01-01 00:00:00' WHERE id = ?", [try licenseID(lapsed)])
+        #expect(try check(lapsed) == "expired")
+        let full = try issueKey()
+        for index in 0..<3 { #expect(try check(full, "https://seat-\(index).com") == "active") }
+        #expect(try check(full, "https://seat-4.com") == "no_activations_left")
+    }
+
+    @Test func siteRulesThroughNginx() throws {
+        let key = try issueKey()
+        // The normalisation table, as the plugin's site_url arrives through nginx.
+        for (input, canonical) in [("https://WWW.Example.com.", "example.com"), ("http://example.com:80/index.php?x=1", "example.com"),
+                                   ("example.com//Blog/", "example.com/blog"), ("https://bücher.example/", "xn--bcher-kva.example"),
+                                   ("https://example.com:8080/wp-admin/", "example.com:8080")] {
+            #expect(try post("/license/verify", [("license_key", key), ("site_url", input)]).json["site"] as? String == canonical, "\(input)")
+        }
+        // Idempotent activation.
+        let first = try post("/license/activate", [("license_key", key), ("site_url", "https://prod-one.com")])
+        let again = try post("/license/activate", [("license_key", key), ("site_url", "http://www.prod-one.com/")])
+        #expect(again.json["activation_id"] as? String == first.json["activation_id"] as? String)
+        #expect(again.json["activations"] as? Int == 1)
+        // Staging sites use no seat.
+        for site in ["http://localhost:10003", "https://staging.prod-one.com", "https://prod-one.wpengine.com"] {
+            #expect(verdict(try post("/license/activate", [("license_key", key), ("site_url", site)])) == "active", "\(site)")
+        }
+        #expect(try post("/license/verify", [("license_key", key), ("site_url", "https://prod-one.com")]).json["activations"] as? Int == 1)
+        // A seat unseen for longer than stale_days frees itself.
+        _ = try post("/license/activate", [("license_key", key), ("site_url", "https://prod-two.com")])
+        _ = try post("/license/activate", [("license_key", key), ("site_url", "https://prod-three.com")])
+        #expect(verdict(try post("/license/activate", [("license_key", key), ("site_url", "https://prod-four.com")])) == "no_activations_left")
+        try sql("UPDATE pfc_activations SET last_seen = DATE_SUB(UTC_TIMESTAMP(6), INTERVAL 91 DAY) WHERE site = 'prod-two.com'")
+        #expect(verdict(try post("/license/activate", [("license_key", key), ("site_url", "https://prod-four.com")])) == "active")
+        #expect(verdict(try post("/license/verify", [("license_key", key), ("site_url", "https://prod-two.com")])) == "site_inactive")
+    }
+
+    @Test func guessingThroughNginxIsThrottled() throws {
+        let key = try issueKey()
+        for _ in 0..<20 {
+            #expect(verdict(try post("/license/verify", [("license_key", LicenseKey.generate(using: SecureRandom()).formatted()), ("site_url", "https://g.com")])) == "invalid")
+        }
+        let blocked = try post("/license/verify", [("license_key", "PFC-0000000-0000000-0000000-0000000"), ("site_url", "https://g.com")])
+        #expect(blocked.status == 429)
+        #expect(blocked.errorCode == "rate_limited")
+        #expect(Int(blocked.header("Retry-After") ?? "") != nil)
+        #expect(verdict(try post("/license/verify", [("license_key", key), ("site_url", "https://g.com")])) == "site_inactive")
+    }
+
     @Test func hundredSimultaneousActivationsEndWithExactlyTheLimit() throws {
         for run in 0..<3 {
             let key = try issueKey()
