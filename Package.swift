@@ -33,6 +33,11 @@ let package = Package(
             pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
+        // One C function for the SMTP conversation: libcurl's setopt is variadic.
+        .target(
+            name: "CCurlSMTP",
+            dependencies: ["CCurl"]
+        ),
         .target(
             name: "MariaStore",
             dependencies: [
@@ -46,6 +51,7 @@ let package = Package(
                 "MariaStore",
                 "COpenSSL",
                 "CCurl",
+                "CCurlSMTP",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

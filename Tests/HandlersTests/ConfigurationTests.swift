@@ -43,7 +43,7 @@ struct ConfigurationTests {
         #expect(configuration.stripe.apiBase == "https://api.stripe.com")
         #expect(configuration.licensing.keyPrefix == "PFC")
         // What is missing for payments is said, not silently tolerated.
-        #expect(warnings.count == 3)
+        #expect(warnings.count == 4)
         #expect(warnings.contains("stripe.webhook_secret is not set: every webhook delivery will be answered 503 until it is"))
     }
 
@@ -174,6 +174,8 @@ struct ConfigurationTests {
             key_pepper = 0123456789abcdef0123456789abcdef
             key_prefix = shop
             key_encryption_key = 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff
+            [mail]
+            from = Shop <shop@example.com>
             """
         let (configuration, sources, warnings) = try load(Self.minimal + "\n" + good).get()
         #expect(configuration.stripe.webhookSecrets == ["whsec_current", "whsec_previous"])

@@ -77,8 +77,55 @@ public struct Configuration: Sendable {
         public init() {}
     }
 
+    /// Outgoing mail (license keys, receipts) through the outbox.
+    public struct Mail: Sendable {
+        public enum Transport: String, Sendable { case smtp, sendmail }
+        public enum Security: String, Sendable { case plain, starttls, tls }
+        /// nil: no mail is sent (messages wait in the outbox until mail is configured).
+        public var from: String?
+        public var transport: Transport = .smtp
+        public var smtpHost = "127.0.0.1"
+        public var smtpPort = 587
+        public var smtpSecurity: Security = .starttls
+        public var smtpUser: String?
+        public var smtpPassword: String?
+        public var smtpCAFile: String?
+        public var sendmailPath = "/usr/sbin/sendmail"
+        public var timeoutSeconds = 20
+        /// Folder of template files overriding the built-in ones (`license_email.subject|txt|html`).
+        public var templatesDir: String?
+        /// Shown in emails: the shop's name, and where buyers manage their account.
+        public var siteName = "our shop"
+        public var accountURL: String?
+
+        public init() {}
+    }
+
+    /// The outbox deliverer: retries and its thread in `serve`.
+    public struct Delivery: Sendable {
+        /// Attempts before a message is marked dead.
+        public var maxAttempts = 12
+        /// First retry delay; it doubles each attempt (with jitter), up to six hours.
+        public var retryBaseSeconds = 30
+        /// Seconds between looks at the outbox from `serve`'s deliverer thread; 0 disables it.
+        public var intervalSeconds = 5
+
+        public init() {}
+    }
+
+    /// Signed notifications to the seller's WordPress site.
+    public struct Notifications: Sendable {
+        public var url: String?
+        public var secret: String?
+
+        public init() {}
+    }
+
     public var server = Server()
     public var api = API()
+    public var mail = Mail()
+    public var delivery = Delivery()
+    public var notifications = Notifications()
     public var stripe = Stripe()
     public var licensing = Licensing()
     public var database: ConnectionOptions

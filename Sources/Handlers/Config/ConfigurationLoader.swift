@@ -56,6 +56,24 @@ public struct ConfigurationLoader {
         Key(name: "licensing.failed_lookups_per_address", secret: false),
         Key(name: "licensing.failed_lookups_per_network", secret: false),
         Key(name: "api.key", secret: true),
+        Key(name: "mail.from", secret: false),
+        Key(name: "mail.transport", secret: false),
+        Key(name: "mail.smtp_host", secret: false),
+        Key(name: "mail.smtp_port", secret: false),
+        Key(name: "mail.smtp_security", secret: false),
+        Key(name: "mail.smtp_user", secret: false),
+        Key(name: "mail.smtp_password", secret: true),
+        Key(name: "mail.smtp_ca_file", secret: false),
+        Key(name: "mail.sendmail_path", secret: false),
+        Key(name: "mail.timeout_seconds", secret: false),
+        Key(name: "mail.templates_dir", secret: false),
+        Key(name: "mail.site_name", secret: false),
+        Key(name: "mail.account_url", secret: false),
+        Key(name: "delivery.max_attempts", secret: false),
+        Key(name: "delivery.retry_base_seconds", secret: false),
+        Key(name: "delivery.interval_seconds", secret: false),
+        Key(name: "notifications.url", secret: false),
+        Key(name: "notifications.secret", secret: true),
         Key(name: "log.level", secret: false),
     ]
 
@@ -141,6 +159,9 @@ public struct ConfigurationLoader {
             if configuration.licensing.keyPepper == nil || configuration.licensing.keyEncryptionKey == nil {
                 warnings.append("licensing.key_pepper or licensing.key_encryption_key is not set: no license key can be issued until both are")
             }
+            if configuration.mail.from == nil {
+                warnings.append("mail.from is not set: license emails wait in the outbox until mail is configured")
+            }
             if configuration.stripe.secretKey == nil {
                 warnings.append("stripe.secret_key is not set: sessions that need Stripe's API (line items) cannot be fulfilled until it is")
             }
@@ -208,6 +229,22 @@ public struct ConfigurationLoader {
             configuration.server = server
             configuration.stripe = stripe()
             configuration.licensing = licensing()
+            configuration.mail = mail()
+            configuration.delivery.maxAttempts = integer("delivery.max_attempts", in: 1...100) ?? configuration.delivery.maxAttempts
+            configuration.delivery.retryBaseSeconds = integer("delivery.retry_base_seconds", in: 1...86_400) ?? configuration.delivery.retryBaseSeconds
+            configuration.delivery.intervalSeconds = integer("delivery.interval_seconds", in: 0...3600) ?? configuration.delivery.intervalSeconds
+            if let url = optional("notifications.url") {
+                if url.hasPrefix("https://") || url.hasPrefix("http://127.0.0.1") || url.hasPrefix("http://localhost") {
+                    configuration.notifications.url = url
+                } else {
+                    fail("notifications.url", "must be an https:// URL on the WordPress site (plain http only on this machine)")
+                }
+                if optional("notifications.secret") == nil { fail("notifications.secret", "is required with notifications.url (the receiver checks signatures with it)") }
+            }
+            if let secret = optional("notifications.secret") {
+                if secret.utf8.count < 24 { fail("notifications.secret", "must be at least 24 characters of random text") }
+                configuration.notifications.secret = secret
+            }
             if let key = optional("api.key") {
                 if key.utf8.count < 24 { fail("api.key", "must be at least 24 characters of random text (openssl rand -hex 24)") }
                 configuration.api.key = key
@@ -253,6 +290,29 @@ public struct ConfigurationLoader {
             }
             if let version = optional("stripe.api_version") { stripe.apiVersion = version }
             return stripe
+        }
+
+        private mutating func mail() -> Configuration.Mail {
+            var mail = Configuration.Mail()
+            mail.from = optional("mail.from")
+            if let from = mail.from, !from.contains("@") { fail("mail.from", "must be an email address, optionally with a name: Shop <shop@example.com>") }
+            if let transport = optional("mail.transport") {
+                if let parsed = Configuration.Mail.Transport(rawValue: transport) { mail.transport = parsed } else { fail("mail.transport", "must be smtp or sendmail") }
+            }
+            mail.smtpHost = optional("mail.smtp_host") ?? mail.smtpHost
+            mail.smtpPort = integer("mail.smtp_port", in: 1...65535) ?? mail.smtpPort
+            if let security = optional("mail.smtp_security") {
+                if let parsed = Configuration.Mail.Security(rawValue: security) { mail.smtpSecurity = parsed } else { fail("mail.smtp_security", "must be starttls, tls or plain") }
+            }
+            mail.smtpUser = optional("mail.smtp_user")
+            mail.smtpPassword = optional("mail.smtp_password", allowEmpty: true)
+            mail.smtpCAFile = optional("mail.smtp_ca_file")
+            mail.sendmailPath = optional("mail.sendmail_path") ?? mail.sendmailPath
+            mail.timeoutSeconds = integer("mail.timeout_seconds", in: 1...300) ?? mail.timeoutSeconds
+            mail.templatesDir = optional("mail.templates_dir")
+            mail.siteName = optional("mail.site_name") ?? mail.siteName
+            mail.accountURL = optional("mail.account_url")
+            return mail
         }
 
         private mutating func licensing() -> Configuration.Licensing {

@@ -164,6 +164,11 @@ public struct CheckoutFulfilment {
             if let perUnit = product.credits, product.kind == .credits || (product.kind == .subscription && order.mode != "subscription") {
                 credits = perUnit * Int64(line.quantity)
                 try grants.appendCredits(customerID: customerID, delta: credits!, kind: "grant", source: "order", sourceID: "\(order.id):\(index)", now: now)
+                try outbox.enqueue(kind: "credits_receipt", dedupeKey: "credits-receipt:\(order.id):\(index)", recipient: email,
+                                   payload: String(decoding: JSONValue.object([
+                                       "credits": .int(credits!), "product_name": .string(product.name),
+                                       "amount": .string(Money.format(order.amountTotal, currency: order.currency)),
+                                   ]).serialized(), as: UTF8.self), sealed: nil, now: now)
                 try audit.record(subject: "credits", id: String(customerID), action: "granted", before: nil, after: String(credits!), actor: actor,
                                  detail: "order \(order.sessionID) line \(index)", now: now)
             }

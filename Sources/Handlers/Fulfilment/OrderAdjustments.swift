@@ -32,6 +32,15 @@ struct OrderAdjustments {
     /// Records a refund; a full one refunds the order, its licenses and its credits.
     func refund(_ order: OrderRepository.Order, amountRefunded: Int64, chargeAmount: Int64) throws {
         let orders = OrderRepository(connection, prefix: prefix)
+        if amountRefunded > order.amountRefunded, let email = try CustomerRepository(connection, prefix: prefix).email(of: order.customerID) {
+            // One confirmation per refunded total (a second partial refund gets its own).
+            try Outbox(connection, prefix: prefix).enqueue(
+                kind: "refund_email", dedupeKey: "refund:\(order.id):\(amountRefunded)", recipient: email,
+                payload: String(decoding: JSONValue.object([
+                    "amount": .string(Money.format(amountRefunded - order.amountRefunded, currency: order.currency)),
+                    "order": .string(order.sessionID),
+                ]).serialized(), as: UTF8.self), sealed: nil, now: now)
+        }
         try orders.setRefunded(order.id, amount: amountRefunded, now: now)
         let full = amountRefunded >= max(order.amountTotal, chargeAmount) || (chargeAmount > 0 && amountRefunded >= chargeAmount)
         guard full, let next = OrderTransitions.next(from: order.status, to: .refunded) else {

@@ -151,8 +151,24 @@ struct SubscriptionEvents {
                     cancelAtPeriodEnd: cancelAtPeriodEnd, eventCreated: event.created, now: context.clock.now)
                 // An older state than the one stored is recorded in the ledger, not applied.
                 guard applied else { return }
+                let now = context.clock.now
                 try AuditLog(connection, prefix: prefix).record(subject: "subscription", id: subscription, action: "status", before: nil, after: status,
-                                                                actor: actor, now: context.clock.now)
+                                                                actor: actor, now: now)
+                let outbox = Outbox(connection, prefix: prefix)
+                try outbox.enqueue(kind: "notification", dedupeKey: "subscription.changed:\(event.id)", recipient: nil,
+                                   payload: String(decoding: JSONValue.object([
+                                       "type": "subscription.changed", "subscription": .string(subscription), "status": .string(status),
+                                       "cancel_at_period_end": .bool(cancelAtPeriodEnd),
+                                       "current_period_end": end.map { .string(ISOTime.string($0)) } ?? .null,
+                                   ]).serialized(), as: UTF8.self), sealed: nil, now: now)
+                if cancelAtPeriodEnd, status == "active" || status == "trialing", let end,
+                   let email = try CustomerRepository(connection, prefix: prefix).email(stripeCustomerID: customer) {
+                    // Once per subscription and period: a repeated update does not mail again.
+                    try outbox.enqueue(kind: "subscription_ending_email", dedupeKey: "subscription-ending:\(subscription):\(Int64(end.timeIntervalSince1970))",
+                                       recipient: email, payload: String(decoding: JSONValue.object([
+                                           "period_end": .string(String(ISOTime.string(end).prefix(10))),
+                                       ]).serialized(), as: UTF8.self), sealed: nil, now: now)
+                }
                 let stored = try SubscriptionRepository(connection, prefix: prefix).find(subscription)
                 try OrderAdjustments(context: context, connection: connection, actor: actor)
                     .subscriptionChanged(subscription, status: status, periodEnd: stored?.currentPeriodEnd)

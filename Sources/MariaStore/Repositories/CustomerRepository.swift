@@ -35,6 +35,18 @@ public struct CustomerRepository {
         }
     }
 
+    /// A customer's email, if known.
+    public func email(of id: Int64?) throws -> String? {
+        guard let id else { return nil }
+        return try connection.queryOne("SELECT email FROM \(table) WHERE id = ?", [id])?.optionalString("email")
+    }
+
+    /// The email of the customer with this Stripe customer id.
+    public func email(stripeCustomerID: String?) throws -> String? {
+        guard let stripeCustomerID else { return nil }
+        return try connection.queryOne("SELECT email FROM \(table) WHERE stripe_customer_id = ?", [stripeCustomerID])?.optionalString("email")
+    }
+
     /// The customer with this email or Stripe customer id.
     public func find(reference: String) throws -> Int64? {
         let column = reference.hasPrefix("cus_") ? "stripe_customer_id" : "email"

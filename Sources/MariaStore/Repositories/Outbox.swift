@@ -30,12 +30,82 @@ public struct Outbox {
         public let sealed: [UInt8]?
     }
 
+    /// These messages (claimed by the caller).
+    public func messages(ids: [Int64]) throws -> [Message] {
+        guard !ids.isEmpty else { return [] }
+        let marks = Array(repeating: "?", count: ids.count).joined(separator: ", ")
+        return try connection.query("SELECT id, kind, dedupe_key, recipient, payload, sealed FROM \(table) WHERE id IN (\(marks)) ORDER BY id",
+                                    ids.map { $0 as any SQLBindable }).map(Self.decode)
+    }
+
+    /// Marks a message sent and erases its sealed secret (a license key has reached its buyer).
+    public func markDelivered(_ id: Int64, by deliverer: String, note: String?, now: Date) throws {
+        try connection.execute("""
+            UPDATE \(table) SET delivered_at = ?, sealed = NULL, claimed_by = NULL, claimed_until = NULL, last_error = ?
+            WHERE id = ? AND claimed_by = ?
+            """, [SQLTimestamp.string(from: now), note, id, deliverer])
+    }
+
+    /// Records a failed attempt: retried at `retryAt(attempts)`, or dead after `maxAttempts`.
+    public func markFailed(_ id: Int64, by deliverer: String, error: String, maxAttempts: Int, retryAt: (Int) -> Date, now: Date) throws {
+        guard let row = try connection.queryOne("SELECT attempts FROM \(table) WHERE id = ? AND claimed_by = ? FOR UPDATE", [id, deliverer]) else { return }
+        let attempts = Int(try row.int("attempts")) + 1
+        let dead = attempts >= maxAttempts
+        try connection.execute("""
+            UPDATE \(table) SET attempts = ?, last_error = ?, next_attempt_at = ?, dead_at = ?, claimed_by = NULL, claimed_until = NULL WHERE id = ?
+            """, [attempts, String(error.prefix(1000)), SQLTimestamp.string(from: retryAt(attempts)), dead ? SQLTimestamp.string(from: now) : nil, id])
+    }
+
+    /// Puts dead (or failing) messages back in line now.
+    @discardableResult
+    public func retry(_ id: Int64?, now: Date) throws -> Int {
+        let stamp = SQLTimestamp.string(from: now)
+        if let id {
+            return Int(try connection.execute("UPDATE \(table) SET dead_at = NULL, attempts = 0, next_attempt_at = ? WHERE id = ? AND delivered_at IS NULL", [stamp, id]).affectedRows)
+        }
+        return Int(try connection.execute("UPDATE \(table) SET dead_at = NULL, attempts = 0, next_attempt_at = ? WHERE dead_at IS NOT NULL AND delivered_at IS NULL", [stamp]).affectedRows)
+    }
+
+    /// A summary row for operators (never the sealed secret).
+    public struct Summary: Sendable {
+        public let id: Int64
+        public let kind: String
+        public let recipient: String?
+        public let attempts: Int
+        public let state: String
+        public let lastError: String?
+        public let nextAttemptAt: String
+    }
+
+    public func summaries(dead: Bool, limit: Int = 100) throws -> [Summary] {
+        let condition = dead ? "dead_at IS NOT NULL" : "delivered_at IS NULL"
+        return try connection.query("""
+            SELECT id, kind, recipient, attempts, delivered_at, dead_at, last_error, next_attempt_at FROM \(table)
+            WHERE \(condition) ORDER BY id LIMIT ?
+            """, [limit]).map(Self.summary)
+    }
+
+    public func summary(_ id: Int64) throws -> Summary? {
+        try connection.queryOne("SELECT id, kind, recipient, attempts, delivered_at, dead_at, last_error, next_attempt_at FROM \(table) WHERE id = ?", [id])
+            .map(Self.summary)
+    }
+
+    static func summary(_ row: Row) throws -> Summary {
+        let state = try row.optionalString("delivered_at") != nil ? "delivered" : try row.optionalString("dead_at") != nil ? "dead" : "pending"
+        return Summary(id: try row.int("id"), kind: try row.string("kind"), recipient: try row.optionalString("recipient"),
+                       attempts: Int(try row.int("attempts")), state: state, lastError: try row.optionalString("last_error"),
+                       nextAttemptAt: try row.string("next_attempt_at"))
+    }
+
+    static func decode(_ row: Row) throws -> Message {
+        Message(id: try row.int("id"), kind: try row.string("kind"), dedupeKey: try row.string("dedupe_key"),
+                recipient: try row.optionalString("recipient"), payload: try row.string("payload"),
+                sealed: try row.value("sealed") == .null ? nil : try row.bytes("sealed"))
+    }
+
     /// Messages not yet delivered, oldest first.
     public func pending(limit: Int = 100) throws -> [Message] {
-        try connection.query("SELECT id, kind, dedupe_key, recipient, payload, sealed FROM \(table) WHERE delivered_at IS NULL AND dead_at IS NULL ORDER BY id LIMIT ?", [limit]).map { row in
-            Message(id: try row.int("id"), kind: try row.string("kind"), dedupeKey: try row.string("dedupe_key"),
-                    recipient: try row.optionalString("recipient"), payload: try row.string("payload"),
-                    sealed: try row.value("sealed") == .null ? nil : try row.bytes("sealed"))
-        }
+        try connection.query("SELECT id, kind, dedupe_key, recipient, payload, sealed FROM \(table) WHERE delivered_at IS NULL AND dead_at IS NULL ORDER BY id LIMIT ?", [limit])
+            .map(Self.decode)
     }
 }

@@ -9,7 +9,7 @@ struct LicenseCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "license",
         abstract: "Operator actions on licenses (each written to the audit log).",
-        subcommands: [Show.self, Issue.self, Revoke.self, Reinstate.self, Extend.self, DeactivateSite.self, Rotate.self])
+        subcommands: [Show.self, Issue.self, Revoke.self, Reinstate.self, Extend.self, DeactivateSite.self, Rotate.self, Resend.self])
 
     /// Runs `body` with the license named on the command line, reporting failures plainly.
     static func run(_ options: ConfigurationOptions, _ reference: String, _ body: (LicenseAdministration, Int64) throws -> Void) throws {
@@ -116,6 +116,19 @@ struct LicenseCommand: ParsableCommand {
             try LicenseCommand.run(options, license) { admin, id in
                 try LicenseKeyIssuer(context: admin.context).rotate(licenseID: id, actor: "operator:cli")
                 print("license \(id): new key issued and queued for email; the old key no longer works")
+            }
+        }
+    }
+
+    struct Resend: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Email the buyer their key again. Keys are not kept, so this issues a new key and the old one stops working.")
+        @OptionGroup var options: ConfigurationOptions
+        @Argument(help: "License id or key.") var license: String
+        func run() throws {
+            try LicenseCommand.run(options, license) { admin, id in
+                try LicenseKeyIssuer(context: admin.context).rotate(licenseID: id, actor: "operator:cli resend")
+                print("license \(id): a new key is queued for email (the old key no longer works)")
             }
         }
     }

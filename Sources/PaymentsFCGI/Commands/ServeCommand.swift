@@ -82,6 +82,9 @@ struct Server {
             parser: GatewayRequestParser(mountPrefix: configuration.server.mountPrefix, maxBodyBytes: configuration.server.maxBodyBytes))
         let pool = WorkerPool(listener: listener, responder: responder, configuration: configuration, logger: logger)
         try pool.start(count: configuration.server.workers)
+        // Under mod_fcgid many processes run at once; each may deliver: claims keep it once.
+        let delivery = DeliveryThread()
+        delivery.start(configuration: configuration, logger: logger)
         logger.info("serving", metadata: [
             "listen": "\(listener.describe)", "workers": "\(configuration.server.workers)",
             "database": "\(configuration.database)", "mount_prefix": "\(configuration.server.mountPrefix)",
@@ -91,6 +94,7 @@ struct Server {
         sigwait(&stopSignals, &received)
         logger.info("stopping: finishing requests in flight", metadata: ["signal": "\(received == SIGINT ? "SIGINT" : "SIGTERM")"])
         pool.stop()
+        delivery.stop(seconds: configuration.server.drainTimeoutSeconds)
         let drained = pool.waitForWorkers(seconds: configuration.server.drainTimeoutSeconds)
         listener.close()
         if drained {

@@ -1,0 +1,151 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import MariaStore
+
+/// Sends what the outbox holds: license emails and other mail, and signed notifications to
+/// the WordPress site. Runs as a thread of `serve` and as `payments-fcgi deliver` (cron); any
+/// number may run at once: each message is claimed by one deliverer (a lease taken with
+/// `SELECT … FOR UPDATE SKIP LOCKED`) and marked delivered after it was sent. Failures retry
+/// with exponential backoff and jitter; after `delivery.max_attempts` a message is dead.
+public struct OutboxDeliverer {
+    let context: Context
+    /// Who holds a claim (host:pid:thread), for `outbox show`.
+    let name: String
+    /// How long a claim lasts; a deliverer that died frees its messages after it.
+    public var leaseSeconds: Double = 120
+
+    public init(context: Context, name: String) {
+        self.context = context
+        self.name = name
+    }
+
+    public struct Report: Sendable, Equatable {
+        public var sent = 0
+        public var failed = 0
+        public var skipped = 0
+
+        public init() {}
+    }
+
+    /// Claims and sends up to `limit` due messages.
+    @discardableResult
+    public func deliverDue(limit: Int = 20) throws -> Report {
+        let store = context.store
+        let table = store.prefix.table("outbox")
+        let now = context.clock.now
+        let claimed: [Outbox.Message] = try store.transaction { connection in
+            let ids = try connection.query("""
+                SELECT id FROM \(table) WHERE delivered_at IS NULL AND dead_at IS NULL AND next_attempt_at <= ?
+                AND (claimed_until IS NULL OR claimed_until < ?) ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED
+                """, [SQLTimestamp.string(from: now), SQLTimestamp.string(from: now), limit]).map { try $0.int("id") }
+            guard !ids.isEmpty else { return [] }
+            let marks = Array(repeating: "?", count: ids.count).joined(separator: ", ")
+            try connection.execute("UPDATE \(table) SET claimed_by = ?, claimed_until = ? WHERE id IN (\(marks))",
+                                   [name, SQLTimestamp.string(from: now.addingTimeInterval(leaseSeconds))] + ids.map { $0 as any SQLBindable })
+            return try Outbox(connection, prefix: store.prefix).messages(ids: ids)
+        }
+        var report = Report()
+        for message in claimed {
+            let outcome = deliver(message)
+            try store.transaction { connection in
+                let outbox = Outbox(connection, prefix: store.prefix)
+                switch outcome {
+                case .sent:
+                    report.sent += 1
+                    try outbox.markDelivered(message.id, by: name, note: nil, now: context.clock.now)
+                case .skipped(let why):
+                    report.skipped += 1
+                    try outbox.markDelivered(message.id, by: name, note: "skipped: \(why)", now: context.clock.now)
+                case .failed(let why):
+                    report.failed += 1
+                    try outbox.markFailed(message.id, by: name, error: why, maxAttempts: context.configuration.delivery.maxAttempts,
+                                          retryAt: { attempts in nextAttempt(after: attempts) }, now: context.clock.now)
+                    context.logger.warning("outbox delivery failed", metadata: ["message": "\(message.id)", "kind": "\(message.kind)", "error": "\(why)"])
+                }
+            }
+        }
+        return report
+    }
+
+    /// Exponential backoff with ±20 % jitter: base, 2×base, 4×base … at most six hours.
+    func nextAttempt(after attempts: Int) -> Date {
+        let base = Double(context.configuration.delivery.retryBaseSeconds)
+        let delay = min(base * pow(2, Double(max(0, attempts - 1))), 6 * 3600)
+        return context.clock.now.addingTimeInterval(delay * Double.random(in: 0.8...1.2))
+    }
+
+    enum Outcome {
+        case sent
+        case skipped(String)
+        case failed(String)
+    }
+
+    private func deliver(_ message: Outbox.Message) -> Outcome {
+        do {
+            switch message.kind {
+            case "notification": return try NotificationSender(context: context).send(message)
+            default: return try mail(message)
+            }
+        } catch {
+            return .failed("\(error)")
+        }
+    }
+
+    private func mail(_ message: Outbox.Message) throws -> Outcome {
+        let settings = context.configuration.mail
+        guard let from = settings.from else { return .failed("mail.from is not configured") }
+        guard let to = message.recipient, to.contains("@") else { return .skipped("no email address for this buyer") }
+        var values = try JSONObject.parse(Array(message.payload.utf8)).storage.compactMapValues { value -> String? in
+            if let text = value as? String { return text }
+            if let number = value as? NSNumber { return number.stringValue }
+            return nil
+        }
+        values["site_name"] = settings.siteName
+        values["account_line"] = settings.accountURL.map { "Manage your purchases: \($0)" } ?? ""
+        if message.kind == "license_email" {
+            guard let id = Int64(values["license_id"] ?? ""), let sealed = message.sealed,
+                  let keyBytes = context.configuration.licensing.keyEncryptionKey.flatMap(SecretBox.init(key:))?.open(sealed, context: Array("license:\(id)".utf8))
+            else { return .failed("the sealed license key cannot be opened (licensing.key_encryption_key changed?)") }
+            let license = try context.store.unitOfWork { try LicenseRepository($0, prefix: context.store.prefix).find(id) }
+            guard let license, license.status == .active else { return .skipped("license \(id) is no longer active") }
+            values["license_key"] = String(decoding: keyBytes, as: UTF8.self)
+            values["activation_limit_line"] = ""
+        }
+        guard let rendered = MailTemplates(directory: settings.templatesDir).render(message.kind, values: values) else {
+            return .failed("no template for \(message.kind)")
+        }
+        let mail = MailMessage(from: from, to: to, subject: rendered.subject, text: rendered.text, html: rendered.html)
+        try MailTransport(settings: settings).send(mail.rendered(date: context.clock.now, random: context.random), from: mail.envelopeFrom, to: to)
+        return .sent
+    }
+}
+
+/// Outgoing webhooks to the seller's WordPress site: JSON, signed the way Stripe signs ours
+/// (`PaymentsFCGI-Signature: t=…,v1=HMAC-SHA256("t.body")`), with an `id` for deduplication.
+struct NotificationSender {
+    let context: Context
+
+    func send(_ message: Outbox.Message) throws -> OutboxDeliverer.Outcome {
+        let settings = context.configuration.notifications
+        guard let url = settings.url.flatMap(URL.init(string:)), let secret = settings.secret else {
+            return .skipped("notifications.url is not configured")
+        }
+        var payload = try JSONObject.parse(Array(message.payload.utf8)).storage
+        payload["id"] = message.dedupeKey
+        let body = try JSONSerialization.data(withJSONObject: payload, options: [.sortedKeys])
+        let timestamp = Int64(context.clock.now.timeIntervalSince1970)
+        var request = URLRequest(url: url, timeoutInterval: 15)
+        request.httpMethod = "POST"
+        request.httpBody = body
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.setValue(WebhookSignature.header(payload: Array(body), secret: secret, timestamp: timestamp), forHTTPHeaderField: "PaymentsFCGI-Signature")
+        request.setValue(message.dedupeKey, forHTTPHeaderField: "PaymentsFCGI-Event-Id")
+        switch HTTPExchange.perform(request) {
+        case .success(let status, _, _) where (200..<300).contains(status): return .sent
+        case .success(let status, _, _): return .failed("the WordPress site answered \(status)")
+        case .failure(let reason): return .failed("the WordPress site could not be reached: \(reason)")
+        }
+    }
+}
