@@ -206,4 +206,25 @@ struct OutboxDeliveryTests {
         #expect(SMTPServer.plainText(of: smtp.messages[0]).contains("We refunded 49.00 USD"))
         #expect(try harness.count("outbox", "kind = 'license_email' AND last_error LIKE 'skipped: license % is no longer active'") == 1)
     }
+
+    @Test(arguments: [SMTPServer.Security.Mode.starttls, .tls])
+    func encryptedAndAuthenticatedSMTP(_ mode: SMTPServer.Security.Mode) throws {
+        let secure = try SMTPServer(security: .init(mode: mode, user: "shop", password: "smtp-pass-1234"))
+        var configuration = context.configuration
+        configuration.mail.smtpPort = secure.port
+        configuration.mail.smtpSecurity = mode == .tls ? .tls : .starttls
+        configuration.mail.smtpCAFile = secure.certificate
+        configuration.mail.smtpUser = "shop"
+        configuration.mail.smtpPassword = "wrong-password"
+        let refused = Context(store: context.store, clock: clock, configuration: configuration, logger: context.logger)
+        #expect(harness.status(try harness.deliver("checkout.session.completed.payment_card")) == "processed")
+        #expect(try OutboxDeliverer(context: refused, name: "t").deliverDue().failed == 1)
+        #expect(try harness.count("outbox", "last_error LIKE '%wrong-password%'") == 0)
+        configuration.mail.smtpPassword = "smtp-pass-1234"
+        let accepted = Context(store: context.store, clock: clock, configuration: configuration, logger: context.logger)
+        clock.advance(days: 1)
+        #expect(try OutboxDeliverer(context: accepted, name: "t").deliverDue().sent == 1)
+        #expect(secure.messages.count == 1)
+        #expect(try licenseKeyMatches(SMTPServer.plainText(of: secure.messages[0])))
+    }
 }

@@ -5,17 +5,46 @@ public final class SMTPServer: @unchecked Sendable {
     public let port: Int
     public let directory: String
     private var child: ChildProcess?
+    private let security: Security?
 
-    public init() throws {
+    /// TLS and AUTH for the server; nil: plain SMTP without AUTH.
+    public struct Security: Sendable {
+        public enum Mode: String, Sendable { case starttls, tls }
+        public let mode: Mode
+        public let user: String
+        public let password: String
+        public init(mode: Mode, user: String, password: String) {
+            self.mode = mode
+            self.user = user
+            self.password = password
+        }
+    }
+
+    /// The self-signed certificate the server presents (trust it with `mail.smtp_ca_file`).
+    public var certificate: String { directory + "/cert.pem" }
+
+    public init(security: Security? = nil) throws {
         directory = TestPaths.scratchDirectory("smtp")
         port = TestPaths.freePort()
+        self.security = security
+        if security != nil {
+            let made = try ChildProcess.run("/usr/bin/openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+                                                                 "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", directory + "/key.pem", "-out", certificate])
+            guard made.status == 0 else { throw TestSupportError("openssl could not make a certificate: \(made.output)") }
+        }
         try start()
     }
 
     /// Starts (or restarts) the server on the same port.
     public func start() throws {
-        child = try ChildProcess("/usr/bin/python3", ["-m", "aiosmtpd", "-n", "-l", "127.0.0.1:\(port)", "-c", "aiosmtpd.handlers.Mailbox",
-                                                      directory + "/maildir"], logPath: directory + "/smtp.log")
+        if let security {
+            let script = TestPaths.repositoryRoot.appendingPathComponent("Tests/oracles/smtp_server.py").path
+            child = try ChildProcess("/usr/bin/python3", [script, String(port), directory + "/maildir", security.mode.rawValue, certificate,
+                                                          directory + "/key.pem", security.user, security.password], logPath: directory + "/smtp.log")
+        } else {
+            child = try ChildProcess("/usr/bin/python3", ["-m", "aiosmtpd", "-n", "-l", "127.0.0.1:\(port)", "-c", "aiosmtpd.handlers.Mailbox",
+                                                          directory + "/maildir"], logPath: directory + "/smtp.log")
+        }
         let port = self.port
         guard TestPaths.waitUntil(seconds: 10, { HTTPClient.canConnect(port: port) }) else {
             throw TestSupportError("aiosmtpd did not start (apt-get install python3-aiosmtpd): \(child?.output ?? "")")
