@@ -227,4 +227,22 @@ struct OutboxDeliveryTests {
         #expect(secure.messages.count == 1)
         #expect(try licenseKeyMatches(SMTPServer.plainText(of: secure.messages[0])))
     }
+
+    @Test func sendmailHandsTheMessageToTheLocalMailSystem() throws {
+        // msmtp is Debian's small sendmail: it takes the message on standard input, as
+        // WordPress's own mail does on many hosts, and relays it to the SMTP server.
+        let directory = TestPaths.scratchDirectory("msmtp")
+        try "account default\nhost 127.0.0.1\nport \(smtp.port)\nfrom shop@example.com\nauth off\ntls off\n"
+            .write(toFile: directory + "/msmtprc", atomically: true, encoding: .utf8)
+        chmod(directory + "/msmtprc", 0o600)
+        var configuration = context.configuration
+        configuration.mail.transport = .sendmail
+        configuration.mail.sendmailPath = "/usr/bin/msmtp -C \(directory)/msmtprc"
+        let viaSendmail = Context(store: context.store, clock: clock, configuration: configuration, logger: context.logger)
+        #expect(harness.status(try harness.deliver("checkout.session.completed.payment_card")) == "processed")
+        #expect(try OutboxDeliverer(context: viaSendmail, name: "t").deliverDue().sent == 1)
+        #expect(smtp.messages.count == 1)
+        #expect(SMTPServer.header("Subject", of: smtp.messages[0]) == "Your license key for Pro license")
+        #expect(try licenseKeyMatches(SMTPServer.plainText(of: smtp.messages[0])))
+    }
 }

@@ -42,9 +42,12 @@ public struct MailTransport: Sendable {
     }
 
     private func sendmail(_ message: [UInt8]) throws(Failure) {
+        // `mail.sendmail_path` may carry arguments of its own (`/usr/bin/msmtp -C /etc/msmtprc`).
+        let words = settings.sendmailPath.split(separator: " ").map(String.init)
+        guard let program = words.first else { throw Failure(description: "mail.sendmail_path is empty") }
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: settings.sendmailPath)
-        process.arguments = ["-t", "-i"]
+        process.executableURL = URL(fileURLWithPath: program)
+        process.arguments = Array(words.dropFirst()) + ["-t", "-i"]
         let input = Pipe()
         process.standardInput = input
         process.standardOutput = FileHandle.nullDevice
