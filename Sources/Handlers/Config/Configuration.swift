@@ -73,6 +73,34 @@ public struct Configuration: Sendable {
     public struct API: Sendable {
         /// The key the WordPress site sends as `Authorization: Bearer …`; nil: those endpoints answer 401.
         public var key: String?
+        /// A second key for money-moving calls (refunds); nil: refunds through the API are off.
+        public var adminKey: String?
+
+        public init() {}
+    }
+
+    /// Creating Checkout Sessions and the success page.
+    public struct Checkout: Sendable {
+        /// Origins (scheme://host[:port]) that success and cancel URLs may point to.
+        public var allowedOrigins: [String] = []
+        /// This service's public address (`https://shop.example.com/payments`), for its own success page.
+        public var publicURL: String?
+        /// Where "back to the shop" links go.
+        public var returnURL: String?
+        public var maxQuantity = 100
+        /// Minutes the success page may show a new license key before it only says it was emailed.
+        public var keyDisplayMinutes = 60
+        /// Folder with `success.html` replacing the built-in page.
+        public var templatesDir: String?
+
+        public init() {}
+    }
+
+    /// WooCommerce REST credentials, to mark orders paid or refunded.
+    public struct WooCommerce: Sendable {
+        public var url: String?
+        public var consumerKey: String?
+        public var consumerSecret: String?
 
         public init() {}
     }
@@ -123,6 +151,8 @@ public struct Configuration: Sendable {
 
     public var server = Server()
     public var api = API()
+    public var checkout = Checkout()
+    public var woocommerce = WooCommerce()
     public var mail = Mail()
     public var delivery = Delivery()
     public var notifications = Notifications()

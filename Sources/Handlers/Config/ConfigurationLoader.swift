@@ -56,6 +56,16 @@ public struct ConfigurationLoader {
         Key(name: "licensing.failed_lookups_per_address", secret: false),
         Key(name: "licensing.failed_lookups_per_network", secret: false),
         Key(name: "api.key", secret: true),
+        Key(name: "api.admin_key", secret: true),
+        Key(name: "checkout.allowed_origins", secret: false),
+        Key(name: "checkout.public_url", secret: false),
+        Key(name: "checkout.return_url", secret: false),
+        Key(name: "checkout.max_quantity", secret: false),
+        Key(name: "checkout.key_display_minutes", secret: false),
+        Key(name: "checkout.templates_dir", secret: false),
+        Key(name: "woocommerce.url", secret: false),
+        Key(name: "woocommerce.consumer_key", secret: true),
+        Key(name: "woocommerce.consumer_secret", secret: true),
         Key(name: "mail.from", secret: false),
         Key(name: "mail.transport", secret: false),
         Key(name: "mail.smtp_host", secret: false),
@@ -245,6 +255,24 @@ public struct ConfigurationLoader {
                 if secret.utf8.count < 24 { fail("notifications.secret", "must be at least 24 characters of random text") }
                 configuration.notifications.secret = secret
             }
+            if let key = optional("api.admin_key") {
+                if key.utf8.count < 24 { fail("api.admin_key", "must be at least 24 characters of random text") }
+                configuration.api.adminKey = key
+            }
+            if let origins = optional("checkout.allowed_origins") {
+                configuration.checkout.allowedOrigins = origins.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+                for origin in configuration.checkout.allowedOrigins where CheckoutURLs.origin(of: origin) != origin {
+                    fail("checkout.allowed_origins", "\(origin) is not an origin (scheme://host[:port], no path)")
+                }
+            }
+            configuration.checkout.publicURL = optional("checkout.public_url").map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
+            configuration.checkout.returnURL = optional("checkout.return_url")
+            configuration.checkout.maxQuantity = integer("checkout.max_quantity", in: 1...10_000) ?? configuration.checkout.maxQuantity
+            configuration.checkout.keyDisplayMinutes = integer("checkout.key_display_minutes", in: 0...10_080) ?? configuration.checkout.keyDisplayMinutes
+            configuration.checkout.templatesDir = optional("checkout.templates_dir")
+            configuration.woocommerce.url = optional("woocommerce.url").map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
+            configuration.woocommerce.consumerKey = optional("woocommerce.consumer_key")
+            configuration.woocommerce.consumerSecret = optional("woocommerce.consumer_secret")
             if let key = optional("api.key") {
                 if key.utf8.count < 24 { fail("api.key", "must be at least 24 characters of random text (openssl rand -hex 24)") }
                 configuration.api.key = key

@@ -9,7 +9,8 @@ import MariaStore
 ///     activation_limit = 3
 ///     duration_days = 365
 public enum CatalogFile {
-    static let keys: Set<String> = ["name", "kind", "stripe_price_id", "tier", "activation_limit", "duration_days", "credits", "entitlement"]
+    static let keys: Set<String> = ["name", "kind", "stripe_price_id", "tier", "activation_limit", "duration_days", "credits", "entitlement",
+                                    "allow_promotion_codes"]
 
     public static func parse(_ text: String) -> Result<[Product], ConfigurationError> {
         let file: INIFile
@@ -43,7 +44,8 @@ public enum CatalogFile {
             let product = Product(product: name, name: value("name") ?? name, kind: kind, stripePriceID: value("stripe_price_id"),
                                   tier: value("tier"), activationLimit: number("activation_limit").map(Int.init),
                                   durationDays: number("duration_days").map(Int.init), credits: number("credits"),
-                                  entitlement: value("entitlement"))
+                                  entitlement: value("entitlement"),
+                                  allowPromotionCodes: ["yes", "true", "1", "on"].contains(value("allow_promotion_codes")?.lowercased() ?? ""))
             problems += product.problems.map { "[\(name)] \($0)" }
             products.append(product)
         }

@@ -129,6 +129,7 @@ public struct CheckoutFulfilment {
         }
         guard order.status == .paid, let lines else { return }
         try grant(lines, order: order, customerID: customerID, email: session.email, connection: connection)
+        try WooCommerceOrders(context: context).orderPaid(clientReferenceID: session.clientReferenceID, order: order, connection: connection)
         // Refunds, disputes or subscription changes that arrived before the order did.
         try OrderAdjustments(context: context, connection: connection, actor: actor).catchUp(order)
     }
@@ -220,6 +221,13 @@ public struct CheckoutFulfilment {
                     orderID: order.id, now: now)
                 try issuer.queueEmail(key, licenseID: id, product: product.product, productName: product.name, order: order.sessionID,
                                       email: email, dedupeKey: "license-email:\(id)", box: box, connection: connection)
+                let minutes = context.configuration.checkout.keyDisplayMinutes
+                if minutes > 0 {
+                    // The success page may show the key for a short while; then only the email has it.
+                    let sealed = box.seal(Array(key.formatted(prefix: context.configuration.licensing.keyPrefix).utf8),
+                                          context: Array("license-display:\(id)".utf8), random: context.random)
+                    try LicenseRepository(connection, prefix: prefix).setDisplay(id, sealed: sealed, until: now.addingTimeInterval(Double(minutes) * 60))
+                }
                 try AuditLog(connection, prefix: prefix).record(subject: "license", id: String(id), action: "issued", before: nil, after: "active",
                                                                 actor: actor, detail: "order \(order.sessionID), product \(product.product)", now: now)
                 return id

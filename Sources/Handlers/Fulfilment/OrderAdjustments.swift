@@ -51,6 +51,7 @@ struct OrderAdjustments {
             return
         }
         try orders.setStatus(order.id, next, now: now)
+        try WooCommerceOrders(context: context).orderRefunded(order: order, connection: connection)
         let audit = AuditLog(connection, prefix: prefix)
         try audit.record(subject: "order", id: order.sessionID, action: "status", before: order.status.rawValue, after: next.rawValue, actor: actor, now: now)
         // A refunded license answers `refunded` to every check, so no site stays licensed.

@@ -2,6 +2,9 @@
 /// (`wp_remote_post` sends forms; most other clients JSON).
 public struct RequestFields: Sendable {
     public let values: [String: String]
+    /// JSON fields holding objects or lists: read by the endpoints that expect them
+    /// (`metadata`), an error where a plain value was expected.
+    private var nested: Set<String> = []
 
     public init(_ request: Request) throws(APIError) {
         if request.mediaType == "application/x-www-form-urlencoded" {
@@ -10,6 +13,7 @@ public struct RequestFields: Sendable {
             self.values = values
             return
         }
+        var nested: Set<String> = []
         let object: JSONObject
         do { object = try JSONObject.parse(request.body) } catch { throw .invalidRequest("the body is not a JSON object") }
         var values: [String: String] = [:]
@@ -18,13 +22,17 @@ public struct RequestFields: Sendable {
             case let text as String: values[name] = text
             case let number as Int: values[name] = String(number)
             case let number as Int64: values[name] = String(number)
+            case is [String: Any], is [Any]: nested.insert(name)
+            case is NSNull: continue
             default: throw .invalidRequest("\(name) must be a string or a whole number")
             }
         }
         self.values = values
+        self.nested = nested
     }
 
     public func string(_ name: String, maxLength: Int = 191) throws(APIError) -> String {
+        if nested.contains(name) { throw .invalidRequest("\(name) must be a string, not an object or a list") }
         guard let value = values[name]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else {
             throw .invalidRequest("\(name) is required")
         }

@@ -35,6 +35,8 @@ public struct OutboxDeliverer {
         let store = context.store
         let table = store.prefix.table("outbox")
         let now = context.clock.now
+        // Keys shown on success pages are erased once their window has passed.
+        try store.unitOfWork { try LicenseRepository($0, prefix: store.prefix).eraseExpiredDisplays(now: now) }
         let claimed: [Outbox.Message] = try store.transaction { connection in
             let ids = try connection.query("""
                 SELECT id FROM \(table) WHERE delivered_at IS NULL AND dead_at IS NULL AND next_attempt_at <= ?
@@ -86,6 +88,7 @@ public struct OutboxDeliverer {
         do {
             switch message.kind {
             case "notification": return try NotificationSender(context: context).send(message)
+            case "woocommerce": return try WooCommerceOrders(context: context).send(message)
             default: return try mail(message)
             }
         } catch {

@@ -6,6 +6,16 @@ public enum ServiceRoutes {
             Route("POST", "/stripe/webhook", accepts: ["application/json"], handler: StripeWebhook.handle),
             Route("GET", "/credits/balance", handler: CreditEndpoints.balance),
             Route("POST", "/credits/consume", accepts: ["application/json", "application/x-www-form-urlencoded"], handler: CreditEndpoints.consume),
+            Route("POST", "/checkout/session", accepts: ["application/json", "application/x-www-form-urlencoded"], handler: CheckoutEndpoints.createSession),
+            Route("GET", "/checkout/success", handler: SuccessPage.show),
+            Route("POST", "/checkout/resend-key", accepts: ["application/x-www-form-urlencoded"], handler: SuccessPage.resendKey),
+            Route("POST", "/billing/portal", accepts: ["application/json", "application/x-www-form-urlencoded"], handler: PaymentEndpoints.portal),
+            Route("POST", "/payments/intents", accepts: ["application/json", "application/x-www-form-urlencoded"], handler: PaymentEndpoints.createIntent),
+            Route("GET", "/payments", handler: PaymentEndpoints.list),
+            Route("GET", "/payments/{id}") { request, context in
+                try PaymentEndpoints.show(request, context, id: String(request.path.split(separator: "/").last ?? ""))
+            },
+            Route("POST", "/refunds", accepts: ["application/json", "application/x-www-form-urlencoded"], handler: PaymentEndpoints.refund),
         ] + LicenseEndpoints.routes() + [
             Route("POST", "/edd", accepts: ["application/x-www-form-urlencoded", "application/json"], handler: EDDEndpoint.handle),
         ])

@@ -253,5 +253,10 @@ public enum Schema {
             ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
             """,
         ]),
+        Migration(version: 6, name: "checkout: key display window, promotion codes", statements: [
+            // A new key, sealed, for the success page's short window; erased after it.
+            "ALTER TABLE {prefix}licenses ADD COLUMN IF NOT EXISTS display_sealed VARBINARY(256) NULL, ADD COLUMN IF NOT EXISTS display_until DATETIME(6) NULL",
+            "ALTER TABLE {prefix}products ADD COLUMN IF NOT EXISTS allow_promotion_codes TINYINT(1) NOT NULL DEFAULT 0",
+        ]),
     ]
 }

@@ -89,6 +89,27 @@ public struct LicenseRepository {
         return (try Self.decode(row), try row.optionalString("email"))
     }
 
+    /// Keeps a new key sealed for the success page until `until`.
+    public func setDisplay(_ id: Int64, sealed: [UInt8]?, until: Date?) throws {
+        try connection.execute("UPDATE \(table) SET display_sealed = ?, display_until = ? WHERE id = ?",
+                               [sealed, until.map(SQLTimestamp.string(from:)), id])
+    }
+
+    /// The licenses of an order with their display copies (for the success page).
+    public func displays(orderID: Int64) throws -> [(id: Int64, product: String, status: Status, sealed: [UInt8]?, until: Date?)] {
+        try connection.query("SELECT id, product, status, display_sealed, display_until FROM \(table) WHERE order_id = ? ORDER BY id", [orderID]).map { row in
+            (try row.int("id"), try row.string("product"), Status(rawValue: try row.string("status")) ?? .disabled,
+             try row.value("display_sealed") == .null ? nil : try row.bytes("display_sealed"),
+             try row.optionalString("display_until").flatMap(SQLTimestamp.date(from:)))
+        }
+    }
+
+    /// Erases display copies whose window has passed.
+    public func eraseExpiredDisplays(now: Date) throws {
+        try connection.execute("UPDATE \(table) SET display_sealed = NULL, display_until = NULL WHERE display_until IS NOT NULL AND display_until < ?",
+                               [SQLTimestamp.string(from: now)])
+    }
+
     public func update(_ id: Int64, status: Status, expiresAt: Date?, now: Date) throws {
         try connection.execute("UPDATE \(table) SET status = ?, expires_at = ?, updated_at = ? WHERE id = ?",
                                [status.rawValue, expiresAt.map(SQLTimestamp.string(from:)), SQLTimestamp.string(from: now), id])

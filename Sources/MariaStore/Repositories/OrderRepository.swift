@@ -30,6 +30,8 @@ public struct OrderRepository {
         public let amountRefunded: Int64
         public let currency: String
         public let attention: String?
+        public var clientReferenceID: String? = nil
+        public var createdAt: String? = nil
     }
 
     /// What a new order is made of.
@@ -62,7 +64,7 @@ public struct OrderRepository {
         }
     }
 
-    private static let columns = "id, session_id, customer_id, status, mode, payment_intent, amount_total, amount_refunded, currency, attention"
+    private static let columns = "id, session_id, customer_id, status, mode, payment_intent, amount_total, amount_refunded, currency, attention, client_reference_id, created_at"
 
     /// The order of a session, locked until the transaction ends: every change to one order
     /// is serialised on this row.
@@ -116,6 +118,11 @@ public struct OrderRepository {
         try connection.execute("UPDATE \(table) SET attention = NULL, updated_at = ? WHERE id = ?", [SQLTimestamp.string(from: now), id])
     }
 
+    /// A customer's orders, newest first.
+    public func orders(customerID: Int64, limit: Int = 100) throws -> [Order] {
+        try connection.query("SELECT \(Self.columns) FROM \(table) WHERE customer_id = ? ORDER BY id DESC LIMIT ?", [customerID, limit]).map(Self.decode)
+    }
+
     /// Orders that need an operator.
     public func needingAttention() throws -> [Order] {
         try connection.query("SELECT \(Self.columns) FROM \(table) WHERE attention IS NOT NULL ORDER BY id").map(Self.decode)
@@ -125,6 +132,7 @@ public struct OrderRepository {
         Order(id: try row.int("id"), sessionID: try row.string("session_id"), customerID: try row.optionalInt("customer_id"),
               status: Status(rawValue: try row.string("status")) ?? .pending, mode: try row.string("mode"),
               paymentIntent: try row.optionalString("payment_intent"), amountTotal: try row.int("amount_total"),
-              amountRefunded: try row.int("amount_refunded"), currency: try row.string("currency"), attention: try row.optionalString("attention"))
+              amountRefunded: try row.int("amount_refunded"), currency: try row.string("currency"), attention: try row.optionalString("attention"),
+              clientReferenceID: try row.optionalString("client_reference_id"), createdAt: try row.optionalString("created_at"))
     }
 }

@@ -22,9 +22,13 @@ public struct Product: Sendable, Equatable {
     public var durationDays: Int?
     public var credits: Int64?
     public var entitlement: String?
+    /// Whether Checkout offers a promotion-code field for it.
+    public var allowPromotionCodes: Bool
 
     public init(product: String, name: String, kind: Kind, stripePriceID: String? = nil, tier: String? = nil,
-                activationLimit: Int? = nil, durationDays: Int? = nil, credits: Int64? = nil, entitlement: String? = nil) {
+                activationLimit: Int? = nil, durationDays: Int? = nil, credits: Int64? = nil, entitlement: String? = nil,
+                allowPromotionCodes: Bool = false) {
+        self.allowPromotionCodes = allowPromotionCodes
         self.product = product
         self.name = name
         self.kind = kind

@@ -8,17 +8,17 @@ public struct ProductRepository {
         self.table = prefix.table("products")
     }
 
-    private static let columns = "product, name, kind, stripe_price_id, tier, activation_limit, duration_days, credits, entitlement"
+    private static let columns = "product, name, kind, stripe_price_id, tier, activation_limit, duration_days, credits, entitlement, allow_promotion_codes"
 
     /// Adds the product, or replaces the one with the same `product` name.
     public func save(_ product: Product) throws {
         try connection.execute("""
-            INSERT INTO \(table) (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO \(table) (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON DUPLICATE KEY UPDATE name = VALUES(name), kind = VALUES(kind), stripe_price_id = VALUES(stripe_price_id),
                 tier = VALUES(tier), activation_limit = VALUES(activation_limit), duration_days = VALUES(duration_days),
-                credits = VALUES(credits), entitlement = VALUES(entitlement)
+                credits = VALUES(credits), entitlement = VALUES(entitlement), allow_promotion_codes = VALUES(allow_promotion_codes)
             """, [product.product, product.name, product.kind.rawValue, product.stripePriceID, product.tier,
-                  product.activationLimit, product.durationDays, product.credits, product.entitlement])
+                  product.activationLimit, product.durationDays, product.credits, product.entitlement, product.allowPromotionCodes])
     }
 
     /// Removes a product; returns whether it existed. Orders and licenses keep its name.
@@ -49,6 +49,7 @@ public struct ProductRepository {
             stripePriceID: try row.optionalString("stripe_price_id"), tier: try row.optionalString("tier"),
             activationLimit: try row.optionalInt("activation_limit").map(Int.init),
             durationDays: try row.optionalInt("duration_days").map(Int.init),
-            credits: try row.optionalInt("credits"), entitlement: try row.optionalString("entitlement"))
+            credits: try row.optionalInt("credits"), entitlement: try row.optionalString("entitlement"),
+            allowPromotionCodes: try row.optionalInt("allow_promotion_codes") == 1)
     }
 }

@@ -1,0 +1,41 @@
+import Foundation
+
+/// The few HTML pages a buyer sees (the success page and its errors), from templates the
+/// seller can replace: `checkout.templates_dir/page.html` with `{{title}}`, `{{content}}`,
+/// `{{return_url}}`.
+enum HTMLPage {
+    static let builtIn = """
+        <!doctype html>
+        <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+        <title>{{title}}</title>
+        <style>body{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;line-height:1.5}
+        .key{font-family:monospace;font-size:1.2rem;padding:.6rem;background:#f3f3f3;border-radius:4px;user-select:all}
+        button{padding:.4rem .8rem}</style></head>
+        <body><h1>{{title}}</h1>{{content}}<p><a href="{{return_url}}">Back to the shop</a></p></body></html>
+        """
+
+    static func render(status: HTTPStatus = .ok, title: String, content: String, context: Context) -> Response {
+        var template = builtIn
+        if let directory = context.configuration.checkout.templatesDir,
+           let custom = try? String(contentsOfFile: directory + "/page.html", encoding: .utf8) {
+            template = custom
+        }
+        let html = template
+            .replacingOccurrences(of: "{{title}}", with: escape(title))
+            .replacingOccurrences(of: "{{return_url}}", with: escape(context.configuration.checkout.returnURL ?? "/"))
+            .replacingOccurrences(of: "{{content}}", with: content)
+        var headers = HTTPHeaders()
+        headers.add("Content-Type", "text/html; charset=utf-8")
+        // The page may show a license key: no caching, no referrer, no foreign scripts.
+        headers.add("Cache-Control", "no-store")
+        headers.add("Referrer-Policy", "no-referrer")
+        headers.add("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; form-action 'self'")
+        return Response(status: status, headers: headers, body: Array(html.utf8))
+    }
+
+    static func error(status: HTTPStatus, title: String, message: String, context: Context) -> Response {
+        render(status: status, title: title, content: "<p>\(escape(message))</p>", context: context)
+    }
+
+    static func escape(_ text: String) -> String { MailTemplates.html(text) }
+}
