@@ -90,4 +90,23 @@ struct FastCGIFaultTests {
         try healthzStillAnswers()
         #expect(stack.service.child.isRunning)
     }
+
+    @Test func keptAliveConnectionsDoNotPinWorkers() throws {
+        // Two workers; four web-server connections that ask to be kept alive and stay open.
+        var held: [FastCGIClient] = []
+        for _ in 0..<4 {
+            let client = try FastCGIClient(socketPath: socket, timeout: 5)
+            try client.send(FastCGIClient.beginRequest(keepConnection: true)
+                + FastCGIClient.params(FastCGIClient.standardParams(method: "GET", uri: "/payments/livez")) + FastCGIClient.stdin([]))
+            #expect(client.readReply()?.status == 200)
+            held.append(client)
+        }
+        // The service closed each of them instead of parking a worker on it…
+        for client in held {
+            var byte: UInt8 = 0
+            #expect(recv(client.fd, &byte, 1, 0) == 0)
+        }
+        // …so a new request is answered at once.
+        try healthzStillAnswers()
+    }
 }

@@ -2,7 +2,12 @@ import MariaStore
 
 /// `GET /healthz` — 200 when the database answers, 503 when it does not. Load balancers and
 /// uptime monitors poll it; it never touches a table, only pings the connection.
+/// `GET /livez` — 200 whenever the process answers at all (liveness, no database).
 public enum HealthCheck {
+    public static func live(_ request: Request, _ context: Context) throws -> Response {
+        .json(.object(["status": "ok"]))
+    }
+
     public static func handle(_ request: Request, _ context: Context) throws -> Response {
         do {
             try context.store.ping()

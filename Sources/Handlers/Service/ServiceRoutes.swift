@@ -3,6 +3,7 @@ public enum ServiceRoutes {
     public static func router() -> Router {
         Router([
             Route("GET", "/healthz", handler: HealthCheck.handle),
+            Route("GET", "/livez", handler: HealthCheck.live),
             Route("POST", "/stripe/webhook", accepts: ["application/json"], handler: StripeWebhook.handle),
             Route("GET", "/credits/balance", handler: CreditEndpoints.balance),
             Route("POST", "/credits/consume", accepts: ["application/json", "application/x-www-form-urlencoded"], handler: CreditEndpoints.consume),
