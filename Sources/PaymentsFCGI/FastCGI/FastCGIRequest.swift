@@ -1,4 +1,5 @@
 import CFCGI
+import Glibc
 import Handlers
 
 /// One worker's FastCGI request slot, reused for every request the worker serves.
@@ -63,10 +64,29 @@ final class FastCGIRequest {
     /// as there are workers, every other request waits (measured: zero requests answered in
     /// a 5 s run). The web server simply opens a new connection next time.
     func finish() {
-        if request.pointee.keepConnection != 0 {
-            request.pointee.keepConnection = 0
-            // A plain close: libfcgi's lingering close waits up to 2 s for the peer to close
-            // first, which a web server keeping its end open never does.
+        request.pointee.keepConnection = 0
+        let fd = request.pointee.ipcFd
+        guard fd >= 0, let input = request.pointee.in else {
+            FCGX_Finish_r(request)
+            return
+        }
+        // Read off the rest of the input (a body refused unread, the end-of-input record), a
+        // bounded amount and for at most 2 s, so that the connection can be closed plainly
+        // instead of with libfcgi's lingering close (shutdown, then wait up to 2 s for the peer
+        // to close first: a worker idle for a round trip through the web server on every
+        // request, and for the full 2 s when the web server keeps its end open).
+        var timeout = timeval(tv_sec: 2, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var budget = 2 << 20
+        var buffer = [CChar](repeating: 0, count: 16_384)
+        while FCGX_HasSeenEOF(input) == 0, budget > 0 {
+            let count = FCGX_GetStr(&buffer, Int32(buffer.count), input)
+            if count <= 0 { break }
+            budget -= Int(count)
+        }
+        if FCGX_HasSeenEOF(input) != 0, FCGX_GetError(input) == 0 {
+            // All input consumed: end the response, then a plain close resets nothing.
+            if let out = request.pointee.out { _ = FCGX_FClose(out) }
             request.pointee.detached = 1
         }
         FCGX_Finish_r(request)
