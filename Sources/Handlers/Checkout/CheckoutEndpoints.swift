@@ -67,15 +67,8 @@ public enum CheckoutEndpoints {
         if let email { form.append(("customer_email", email)) }
         if product.allowPromotionCodes { form.append(("allow_promotion_codes", "true")) }
 
-        // The same request (a retry, a double click) must not open two sessions: the key is
-        // derived from what was asked, plus the caller's own Idempotency-Key, or — for
-        // requests with no reference of their own — the client and the minute.
-        var scope = request.headers["idempotency-key"] ?? ""
-        if scope.isEmpty && reference == nil {
-            scope = "\(request.clientAddress)|\(Int64(context.clock.now.timeIntervalSince1970) / 60)"
-        }
-        let canonical = FormEncoding.encode(form) + "|" + scope
-        let idempotencyKey = "pfc-checkout-" + Hex.encode(Digest.sha256(Array(canonical.utf8)).prefix(24))
+        let idempotencyKey = IdempotencyKey.derive("checkout", form: form,
+                                                   scope: IdempotencyKey.scope(of: request, context: context, hasOwnReference: reference != nil))
 
         do {
             let session = try context.stripe.post("/v1/checkout/sessions", form: form, idempotencyKey: idempotencyKey)

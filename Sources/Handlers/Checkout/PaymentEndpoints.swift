@@ -26,9 +26,10 @@ public enum PaymentEndpoints {
             }
             customer = known
         }
-        let key = "pfc-portal-" + Hex.encode(Digest.sha256(Array("\(customer)|\(returnURL)|\(Int64(context.clock.now.timeIntervalSince1970) / 60)".utf8)).prefix(24))
+        let form = [("customer", customer), ("return_url", returnURL)]
+        let key = IdempotencyKey.derive("portal", form: form, scope: String(IdempotencyKey.minute(context)))
         do {
-            let session = try context.stripe.post("/v1/billing_portal/sessions", form: [("customer", customer), ("return_url", returnURL)], idempotencyKey: key)
+            let session = try context.stripe.post("/v1/billing_portal/sessions", form: form, idempotencyKey: key)
             return .json(.object(["url": .string(try session.string("url"))]))
         } catch let failure as StripeClient.Failure {
             throw CheckoutEndpoints.upstream(failure, context: context)
@@ -61,9 +62,8 @@ public enum PaymentEndpoints {
             ]
             if let reference { form.append(("metadata[client_reference_id]", reference)) }
             if let email { form.append(("receipt_email", email)) }
-            var scope = request.headers["idempotency-key"] ?? ""
-            if scope.isEmpty && reference == nil { scope = "\(request.clientAddress)|\(Int64(context.clock.now.timeIntervalSince1970) / 60)" }
-            let key = "pfc-intent-" + Hex.encode(Digest.sha256(Array((FormEncoding.encode(form) + "|" + scope).utf8)).prefix(24))
+            let key = IdempotencyKey.derive("intent", form: form,
+                                            scope: IdempotencyKey.scope(of: request, context: context, hasOwnReference: reference != nil))
             let intent = try context.stripe.post("/v1/payment_intents", form: form, idempotencyKey: key)
             return .json(.object([
                 "id": .string(try intent.string("id")), "client_secret": .string(try intent.string("client_secret")),
@@ -142,13 +142,9 @@ public enum PaymentEndpoints {
     /// `POST /refunds` — admin key; refunds a payment fully or partly through Stripe. The
     /// change of state itself arrives by webhook (`charge.refunded`).
     public static func refund(_ request: Request, _ context: Context) throws -> Response {
-        guard let admin = context.configuration.api.adminKey else {
-            throw APIError(.unauthorized, code: "unauthorized", message: "refunds through the API are not enabled (api.admin_key)")
-        }
-        guard let header = request.headers["authorization"], header.hasPrefix("Bearer "),
-              Digest.constantTimeEqual(Array(header.dropFirst(7).utf8), Array(admin.utf8)) else {
-            throw APIError(.unauthorized, code: "unauthorized", message: "the admin API key is required for refunds")
-        }
+        try APIKeyCheck.require(request, key: context.configuration.api.adminKey,
+                                unset: "refunds through the API are not enabled (api.admin_key)",
+                                wrong: "the admin API key is required for refunds")
         let fields = try RequestFields(request)
         let intent = try fields.string("payment_intent", maxLength: 255)
         guard intent.hasPrefix("pi_") else { throw APIError.invalidRequest("payment_intent must be a PaymentIntent id (pi_…)") }
@@ -160,8 +156,8 @@ public enum PaymentEndpoints {
             }
             form.append(("reason", reason))
         }
-        let scope = request.headers["idempotency-key"] ?? "\(Int64(context.clock.now.timeIntervalSince1970) / 60)"
-        let key = "pfc-refund-" + Hex.encode(Digest.sha256(Array((FormEncoding.encode(form) + "|" + scope).utf8)).prefix(24))
+        let key = IdempotencyKey.derive("refund", form: form,
+                                        scope: request.headers["idempotency-key"] ?? String(IdempotencyKey.minute(context)))
         do {
             let refund = try context.stripe.post("/v1/refunds", form: form, idempotencyKey: key)
             try context.store.transaction { connection in

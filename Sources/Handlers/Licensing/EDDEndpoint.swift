@@ -67,8 +67,7 @@ public enum EDDEndpoint {
     /// names and display names; anything else stays as given (and will not match).
     static func catalogueProduct(named item: String, context: Context) throws -> String {
         try context.store.unitOfWork { connection in
-            let products = try ProductRepository(connection, prefix: context.store.prefix).all()
-            return products.first { $0.product == item || $0.name.caseInsensitiveCompare(item) == .orderedSame }?.product ?? item
+            try ProductRepository(connection, prefix: context.store.prefix).named(orDisplayName: item)?.product ?? item
         }
     }
 }

@@ -35,6 +35,12 @@ public struct ProductRepository {
         try connection.queryOne("SELECT \(Self.columns) FROM \(table) WHERE product = ?", [product]).map(Self.decode)
     }
 
+    /// The product with this name, or else with this display name (case-insensitive).
+    public func named(orDisplayName text: String) throws -> Product? {
+        try connection.queryOne("SELECT \(Self.columns) FROM \(table) WHERE product = ? OR name = ? ORDER BY product = ? DESC LIMIT 1",
+                                [text, text, text]).map(Self.decode)
+    }
+
     public func forPrice(_ priceID: String) throws -> Product? {
         try connection.queryOne("SELECT \(Self.columns) FROM \(table) WHERE stripe_price_id = ?", [priceID]).map(Self.decode)
     }
