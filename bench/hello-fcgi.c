@@ -3,6 +3,7 @@
 // Build: cc -O2 -o hello-fcgi hello-fcgi.c -lfcgi -lpthread; run: hello-fcgi SOCKET THREADS
 #include <fcgiapp.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,9 +31,16 @@ int main(int argc, char **argv) {
     listen_socket = FCGX_OpenSocket(argv[1], 1024);
     if (listen_socket < 0) { perror("FCGX_OpenSocket"); return 1; }
     chmod(argv[1], 0666);
+    // libfcgi turns SIGTERM into a flag its blocked accepts never see: wait for it here instead.
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
     int threads = atoi(argv[2]);
-    pthread_t ids[256];
-    for (int i = 0; i < threads && i < 256; i++) pthread_create(&ids[i], NULL, serve, NULL);
-    for (int i = 0; i < threads && i < 256; i++) pthread_join(ids[i], NULL);
+    pthread_t id;
+    for (int i = 0; i < threads && i < 256; i++) pthread_create(&id, NULL, serve, NULL);
+    int signal_number;
+    sigwait(&stop, &signal_number);
     return 0;
 }

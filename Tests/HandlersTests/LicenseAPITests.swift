@@ -11,7 +11,8 @@ final class MovableTime: TimeSource, @unchecked Sendable {
     private var current: Date
     init(_ start: Date) { current = start }
     var now: Date { lock.lock(); defer { lock.unlock() }; return current }
-    func advance(days: Double) { lock.lock(); current = current.addingTimeInterval(days * 86_400); lock.unlock() }
+    func advance(days: Double) { advance(seconds: days * 86_400) }
+    func advance(seconds: Double) { lock.lock(); current = current.addingTimeInterval(seconds); lock.unlock() }
 }
 
 @Suite("License API: activate, verify, deactivate")
@@ -183,6 +184,32 @@ struct LicenseAPITests {
         clock.advance(days: 2)  // 91 days unseen
         #expect(call("activate", key: key, site: "https://new.example.com").verdict == "active")
         #expect(call("verify", key: key, site: "https://old.example.com").verdict == "site_inactive")
+        #expect(try harness.count("audit_log", "action = 'activation_released'") == 1)
+    }
+
+    @Test func verifyCountsOnlyFreshSeatsAndRecordsSeenAtMostHourly() throws {
+        let key = try issue(limit: 2, expiresInDays: nil)
+        _ = call("activate", key: key, site: "https://one.example.com")
+        _ = call("activate", key: key, site: "https://two.example.com")
+        let seen = "SELECT last_seen AS v FROM pfc_activations WHERE site = 'one.example.com'"
+        let activated = try harness.value(seen)
+        clock.advance(seconds: 3599)
+        #expect(call("verify", key: key, site: "https://one.example.com").verdict == "active")
+        #expect(try harness.value(seen) == activated)  // within the hour: a pure read
+        clock.advance(seconds: 2)
+        #expect(call("verify", key: key, site: "https://one.example.com").verdict == "active")
+        #expect(try harness.value(seen) != activated)
+        // two.example.com goes stale: verify no longer counts it, nor answers for it, and
+        // leaves the row for the next activation (under the license lock) to release.
+        clock.advance(days: 45)
+        _ = call("verify", key: key, site: "https://one.example.com")
+        clock.advance(days: 46)
+        let answer = call("verify", key: key, site: "https://one.example.com")
+        #expect(answer.json["activations"] as? Int == 1)
+        #expect(call("verify", key: key, site: "https://two.example.com").verdict == "site_inactive")
+        #expect(try harness.count("activations") == 2)
+        #expect(call("activate", key: key, site: "https://three.example.com").verdict == "active")
+        #expect(try harness.count("activations") == 2)
         #expect(try harness.count("audit_log", "action = 'activation_released'") == 1)
     }
 

@@ -40,20 +40,19 @@ if ($site === null) { http_response_code(400); echo '{"error":{"code":"invalid_r
 $db = new PDO('mysql:unix_socket=' . getenv('PFC_DB_SOCKET') . ';dbname=payments;charset=utf8mb4', 'payments', 'payments',
               [PDO::ATTR_PERSISTENT => true, PDO::ATTR_ERRMODE => PDO::ERRMODE_EXCEPTION, PDO::ATTR_EMULATE_PREPARES => false]);
 $now = gmdate('Y-m-d H:i:s');
-$db->beginTransaction();
-$find = $db->prepare('SELECT id, verifier, product, tier, activation_limit, status, expires_at FROM pfc_licenses WHERE selector = ?');
+// One statement reads the license and its seats, outside a transaction, as PaymentsFCGI does.
+$find = $db->prepare('SELECT l.id, l.verifier, l.product, l.tier, l.activation_limit, l.status, l.expires_at,
+    a.activation_id, a.site, a.kind, a.last_seen FROM pfc_licenses l LEFT JOIN pfc_activations a ON a.license_id = l.id
+    WHERE l.selector = ? ORDER BY a.id');
 $find->execute([$key === null ? '~' : substr($key, 0, 10)]);
-$license = $find->fetch(PDO::FETCH_ASSOC);
+$rows = $find->fetchAll(PDO::FETCH_ASSOC);
+$license = $rows[0] ?? null;
 $expected = hash_hmac('sha256', 'pfc-license-v1:' . ($key ?? 'decoy'), getenv('PFC_PEPPER'), true);
 $answer = ['status' => 'invalid', 'product' => null, 'tier' => null, 'expires_at' => null, 'activation_limit' => null,
            'activations' => null, 'activations_left' => null, 'site' => $site, 'activation_id' => null];
 if ($license && $key !== null && hash_equals($license['verifier'], $expected)) {
-    $stale = $db->prepare('SELECT site FROM pfc_activations WHERE license_id = ? AND last_seen < ?');
-    $stale->execute([$license['id'], gmdate('Y-m-d H:i:s', time() - 90 * 86400)]);
-    $stale->fetchAll();
-    $all = $db->prepare('SELECT activation_id, site, kind, last_seen FROM pfc_activations WHERE license_id = ? ORDER BY id');
-    $all->execute([$license['id']]);
-    $activations = $all->fetchAll(PDO::FETCH_ASSOC);
+    $cutoff = time() - 90 * 86400;
+    $activations = array_filter($rows, fn($a) => $a['activation_id'] !== null && strtotime($a['last_seen'] . ' UTC') >= $cutoff);
     $production = count(array_filter($activations, fn($a) => $a['kind'] === 'production'));
     $mine = array_values(array_filter($activations, fn($a) => $a['site'] === $site));
     $answer = ['status' => $mine ? 'active' : 'site_inactive', 'product' => $license['product'], 'tier' => $license['tier'],
@@ -64,7 +63,6 @@ if ($license && $key !== null && hash_equals($license['verifier'], $expected)) {
         $db->prepare('UPDATE pfc_activations SET last_seen = ? WHERE license_id = ? AND site = ?')->execute([$now, $license['id'], $site]);
     }
 }
-$db->commit();
 $answer += ['cache_ttl' => 43200, 'issued_at' => gmdate('Y-m-d\TH:i:s\Z'), 'valid_until' => gmdate('Y-m-d\TH:i:s\Z', time() + 72 * 3600),
             'nonce' => $_POST['nonce'] ?? null];
 $body = json_encode($answer, JSON_UNESCAPED_SLASHES);

@@ -87,7 +87,7 @@ public enum CheckoutEndpoints {
         if request.mediaType == "application/json" {
             if let object = try? JSONObject.parse(request.body).optionalObject("metadata") {
                 for (key, value) in object.storage {
-                    guard let text = value as? String else { throw APIError.invalidRequest("metadata.\(key) must be a string") }
+                    guard case .string(let text) = value else { throw APIError.invalidRequest("metadata.\(key) must be a string") }
                     metadata[key] = text
                 }
             }

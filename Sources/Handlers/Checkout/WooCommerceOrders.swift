@@ -43,7 +43,7 @@ struct WooCommerceOrders {
         }
         let payload = try JSONObject.parse(Array(message.payload.utf8))
         let id = try payload.int("order_id")
-        let change = try JSONSerialization.data(withJSONObject: try payload.object("change").storage, options: [.sortedKeys])
+        let change = Data(JSONNode.object(try payload.object("change").storage).sendable.serialized())
         guard let url = URL(string: "\(base)/wp-json/wc/v3/orders/\(id)") else { return .failed("woocommerce.url is not a URL") }
         var request = URLRequest(url: url, timeoutInterval: 20)
         request.httpMethod = "PUT"

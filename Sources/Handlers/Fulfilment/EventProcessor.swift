@@ -81,8 +81,12 @@ public struct EventProcessor {
         let session = try CheckoutFulfilment.Session(event.object)
         let proposed = implied ?? (session.isPaid ? .paid : .pending)
         var lines: [CheckoutFulfilment.Line]?
-        if proposed == .paid, try !alreadyGranted(session.id) {
-            lines = try fulfilment.lines(of: session)
+        if proposed == .paid {
+            if session.productFromMetadata != nil {
+                lines = try fulfilment.lines(of: session)  // no network: nothing to spare
+            } else if try !alreadyGranted(session.id) {
+                lines = try fulfilment.lines(of: session)  // a call to Stripe, spared once granted
+            }
         }
         return { connection in
             // Granted lines are skipped inside apply, so `lines` may be nil when all were done.
@@ -98,16 +102,23 @@ public struct EventProcessor {
         let now = context.clock.now
         return try store.transaction { connection -> Bool in
             let ledger = EventLedger(connection, prefix: store.prefix)
+            // A fresh claim already holds the final outcome (and rolls back with everything
+            // else if apply throws); only a retry of a failed event must overwrite its record.
+            let retryOfFailure: Bool
             do {
                 try ledger.claim(id: event.id, type: event.type, livemode: event.livemode, apiVersion: event.apiVersion,
                                  created: event.created, receivedAt: now, outcome: outcome)
+                retryOfFailure = false
             } catch let error as DatabaseError where error.kind == .duplicateKey {
                 // Only an event that failed before may be applied again.
                 guard try ledger.lockedOutcome(of: event.id) == .failed else { return false }
+                retryOfFailure = true
             }
             try apply(connection)
-            try ledger.record(id: event.id, type: event.type, livemode: event.livemode, apiVersion: event.apiVersion,
-                              created: event.created, receivedAt: now, outcome: outcome)
+            if retryOfFailure {
+                try ledger.record(id: event.id, type: event.type, livemode: event.livemode, apiVersion: event.apiVersion,
+                                  created: event.created, receivedAt: now, outcome: outcome)
+            }
             return true
         }
     }

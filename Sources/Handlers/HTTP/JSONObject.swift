@@ -1,29 +1,25 @@
-import Foundation
-
 /// Typed reading of a decoded JSON object, with errors that name the path
 /// (`data.object.amount_total: expected an integer`), for payloads we do not control.
-public struct JSONObject: @unchecked Sendable {
-    // JSONSerialization's values (NSDictionary, NSArray, NSNumber, NSString, NSNull) are
-    // immutable once decoded, which is what makes sharing them safe.
-    public let storage: [String: Any]
+public struct JSONObject: Sendable {
+    public let storage: [String: JSONNode]
     /// Where this object sits in the document, for error messages.
     public let path: String
 
-    public init(_ storage: [String: Any], path: String = "") {
+    public init(_ storage: [String: JSONNode], path: String = "") {
         self.storage = storage
         self.path = path
     }
 
     /// Decodes a JSON document whose top level must be an object.
     public static func parse(_ bytes: [UInt8]) throws(ShapeError) -> JSONObject {
-        let value: Any
+        let value: JSONNode
         do {
-            value = try JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])
+            value = try JSONParser.parse(bytes)
         } catch {
-            throw ShapeError(path: "", problem: "the body is not valid JSON")
+            throw ShapeError(path: "", problem: "the body is not valid JSON (\(error.problem) at byte \(error.offset))")
         }
-        guard let object = value as? [String: Any] else { throw ShapeError(path: "", problem: "expected a JSON object at the top level") }
-        return JSONObject(object)
+        guard case .object(let members) = value else { throw ShapeError(path: "", problem: "expected a JSON object at the top level") }
+        return JSONObject(members)
     }
 
     /// A problem with a payload's shape.
@@ -38,7 +34,7 @@ public struct JSONObject: @unchecked Sendable {
     /// Whether the key is present with a non-null value.
     public func has(_ key: String) -> Bool {
         guard let value = storage[key] else { return false }
-        return !(value is NSNull)
+        return value != .null
     }
 
     public func string(_ key: String) throws(ShapeError) -> String {
@@ -48,7 +44,7 @@ public struct JSONObject: @unchecked Sendable {
 
     public func optionalString(_ key: String) throws(ShapeError) -> String? {
         guard has(key) else { return nil }
-        guard let value = storage[key] as? String else { throw ShapeError(path: child(key), problem: "expected a string") }
+        guard case .string(let value)? = storage[key] else { throw ShapeError(path: child(key), problem: "expected a string") }
         return value
     }
 
@@ -59,16 +55,15 @@ public struct JSONObject: @unchecked Sendable {
 
     public func optionalInt(_ key: String) throws(ShapeError) -> Int64? {
         guard has(key) else { return nil }
-        guard let number = storage[key] as? NSNumber, !(storage[key] is String),
-              let value = Int64(exactly: number.doubleValue) ?? Int64(exactly: number.int64Value)
-        else { throw ShapeError(path: child(key), problem: "expected an integer") }
-        guard number.doubleValue == Double(value) else { throw ShapeError(path: child(key), problem: "expected an integer") }
+        guard case .number(let text)? = storage[key], let value = Self.integer(text) else {
+            throw ShapeError(path: child(key), problem: "expected an integer")
+        }
         return value
     }
 
     public func bool(_ key: String) throws(ShapeError) -> Bool {
         guard has(key) else { throw ShapeError(path: child(key), problem: "is missing") }
-        guard let value = storage[key] as? Bool else { throw ShapeError(path: child(key), problem: "expected true or false") }
+        guard case .bool(let value)? = storage[key] else { throw ShapeError(path: child(key), problem: "expected true or false") }
         return value
     }
 
@@ -83,16 +78,16 @@ public struct JSONObject: @unchecked Sendable {
 
     public func optionalObject(_ key: String) throws(ShapeError) -> JSONObject? {
         guard has(key) else { return nil }
-        guard let value = storage[key] as? [String: Any] else { throw ShapeError(path: child(key), problem: "expected an object") }
+        guard case .object(let value)? = storage[key] else { throw ShapeError(path: child(key), problem: "expected an object") }
         return JSONObject(value, path: child(key))
     }
 
     public func array(_ key: String) throws(ShapeError) -> [JSONObject] {
         guard has(key) else { return [] }
-        guard let values = storage[key] as? [Any] else { throw ShapeError(path: child(key), problem: "expected a list") }
+        guard case .array(let values)? = storage[key] else { throw ShapeError(path: child(key), problem: "expected a list") }
         var objects: [JSONObject] = []
         for (index, value) in values.enumerated() {
-            guard let object = value as? [String: Any] else { throw ShapeError(path: "\(child(key))[\(index)]", problem: "expected an object") }
+            guard case .object(let object) = value else { throw ShapeError(path: "\(child(key))[\(index)]", problem: "expected an object") }
             objects.append(JSONObject(object, path: "\(child(key))[\(index)]"))
         }
         return objects
@@ -101,8 +96,8 @@ public struct JSONObject: @unchecked Sendable {
     /// A Stripe "expandable" field: an id string, or the expanded object's `id`.
     public func reference(_ key: String) throws(ShapeError) -> String? {
         guard has(key) else { return nil }
-        if let id = storage[key] as? String { return id }
-        if let object = storage[key] as? [String: Any], let id = object["id"] as? String { return id }
+        if case .string(let id)? = storage[key] { return id }
+        if case .object(let object)? = storage[key], case .string(let id)? = object["id"] { return id }
         throw ShapeError(path: child(key), problem: "expected an id or an object with an id")
     }
 
@@ -111,8 +106,15 @@ public struct JSONObject: @unchecked Sendable {
         guard let object = try optionalObject(key) else { return [:] }
         var map: [String: String] = [:]
         for (name, value) in object.storage {
-            if let text = value as? String { map[name] = text }
+            if case .string(let text) = value { map[name] = text }
         }
         return map
+    }
+
+    /// A JSON number that is a whole number within Int64 (`12`, also `12.0` and `1.2e1`).
+    static func integer(_ text: String) -> Int64? {
+        if let value = Int64(text) { return value }
+        guard let double = Double(text), let value = Int64(exactly: double) else { return nil }
+        return value
     }
 }

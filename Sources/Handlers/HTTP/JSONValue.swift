@@ -6,6 +6,8 @@ public enum JSONValue: Sendable, Equatable, ExpressibleByStringLiteral, Expressi
     case null
     case bool(Bool)
     case int(Int64)
+    /// A number's JSON text as received (a decimal or an integer beyond Int64), passed through.
+    case number(String)
     case string(String)
     case array([JSONValue])
     case object([(String, JSONValue)])
@@ -33,6 +35,7 @@ public enum JSONValue: Sendable, Equatable, ExpressibleByStringLiteral, Expressi
         case .null: out.append(contentsOf: "null".utf8)
         case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
         case .int(let i): out.append(contentsOf: String(i).utf8)
+        case .number(let text): out.append(contentsOf: text.utf8)
         case .string(let s): Self.writeString(s, to: &out)
         case .array(let items):
             out.append(UInt8(ascii: "["))

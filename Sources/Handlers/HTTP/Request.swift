@@ -30,7 +30,7 @@ public struct Request: Sendable {
     public var mediaType: String? {
         guard let contentType = headers["content-type"] else { return nil }
         let type = contentType.split(separator: ";", maxSplits: 1).first ?? ""
-        let trimmed = type.trimmingCharacters(in: .whitespaces).lowercased()
+        let trimmed = type.trimmingWhitespace().lowercased()
         return trimmed.isEmpty ? nil : trimmed
     }
 

@@ -19,11 +19,10 @@ public struct RequestFields: Sendable {
         var values: [String: String] = [:]
         for (name, value) in object.storage {
             switch value {
-            case let text as String: values[name] = text
-            case let number as Int: values[name] = String(number)
-            case let number as Int64: values[name] = String(number)
-            case is [String: Any], is [Any]: nested.insert(name)
-            case is NSNull: continue
+            case .string(let text): values[name] = text
+            case .number(let text) where Int64(text) != nil: values[name] = text
+            case .object, .array: nested.insert(name)
+            case .null: continue
             default: throw .invalidRequest("\(name) must be a string or a whole number")
             }
         }
@@ -33,7 +32,7 @@ public struct RequestFields: Sendable {
 
     public func string(_ name: String, maxLength: Int = 191) throws(APIError) -> String {
         if nested.contains(name) { throw .invalidRequest("\(name) must be a string, not an object or a list") }
-        guard let value = values[name]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else {
+        guard let value = values[name]?.trimmingWhitespace(), !value.isEmpty else {
             throw .invalidRequest("\(name) is required")
         }
         guard value.count <= maxLength else { throw .invalidRequest("\(name) is longer than \(maxLength) characters") }

@@ -51,13 +51,19 @@ public struct LicenseService {
         // selector no key has, and a hash comparison that fails.
         let probe = key ?? Self.decoy
         let expected = hasher.verifier(for: probe)
+        let selector = key == nil ? "~" : probe.selector  // "~" is outside the key alphabet: no license has it.
+        let change: Change
+        switch action {
+        case .verify:
+            return try verify(selector: selector, keyIsWellFormed: key != nil, expected: expected, site: site, product: product,
+                              clientAddress: clientAddress, now: context.clock.now)
+        case .activate: change = .activate
+        case .deactivate: change = .deactivate
+        }
         let store = context.store
         let now = context.clock.now
-
         return try store.transaction { connection -> LicenseAnswer in
-            let licenses = LicenseRepository(connection, prefix: store.prefix)
-            // "~" is outside the key alphabet: no license has that selector.
-            let record = try licenses.record(selector: key == nil ? "~" : probe.selector, lock: action != .verify)
+            let record = try LicenseRepository(connection, prefix: store.prefix).record(selector: selector, lock: true)
             guard let record, key != nil, Digest.constantTimeEqual(record.verifier, expected) else {
                 try countFailure(from: clientAddress, connection: connection, now: now)
                 return LicenseAnswer(status: .invalid, site: site.canonical)
@@ -65,39 +71,72 @@ public struct LicenseService {
             if let product, !product.isEmpty, product != record.product {
                 return LicenseAnswer(status: .wrongProduct, product: record.product, site: site.canonical)
             }
-            return try decide(action, record: record, site: site, connection: connection, now: now)
+            return try apply(change, record: record, site: site, connection: connection, now: now)
         }
     }
 
-    private func decide(_ action: Action, record: LicenseRepository.Record, site: SiteURL, connection: Connection, now: Date) throws -> LicenseAnswer {
+    /// Verify is the hot path, so it reads the license and its seats in one statement outside
+    /// a transaction and writes only when it must: a failed lookup is counted, and last-seen is
+    /// recorded at most hourly. Stale seats count as released here; their rows go at the next
+    /// activation or deactivation, under the license's lock.
+    private func verify(selector: String, keyIsWellFormed: Bool, expected: [UInt8], site: SiteURL, product: String?,
+                        clientAddress: String, now: Date) throws -> LicenseAnswer {
+        let store = context.store
+        let found = try store.unitOfWork { try LicenseRepository($0, prefix: store.prefix).recordWithActivations(selector: selector) }
+        guard let found, keyIsWellFormed, Digest.constantTimeEqual(found.record.verifier, expected) else {
+            try store.transaction { try countFailure(from: clientAddress, connection: $0, now: now) }
+            return LicenseAnswer(status: .invalid, site: site.canonical)
+        }
+        let record = found.record
+        if let product, !product.isEmpty, product != record.product {
+            return LicenseAnswer(status: .wrongProduct, product: record.product, site: site.canonical)
+        }
+        var answer = Self.answer(record, seats: found.activations.filter { !isStale($0, now: now) }, site: site)
+        let standing = Self.standing(record, now: now)
+        guard standing == .active else { answer.status = standing; return answer }
+        guard answer.activationID != nil else { answer.status = .siteInactive; return answer }
+        // Seats go stale after days; recording "seen" once an hour is plenty, and spares the
+        // database a durable write (an fsync) on nearly every verify.
+        if let mine = found.activations.first(where: { $0.site == site.canonical }), now.timeIntervalSince(mine.lastSeen) >= 3600 {
+            try store.unitOfWork { try ActivationRepository($0, prefix: store.prefix).touch(licenseID: record.id, site: site.canonical, now: now) }
+        }
+        return answer
+    }
+
+    private func isStale(_ seat: ActivationRepository.Activation, now: Date) -> Bool {
+        seat.lastSeen < staleCutoff(now)
+    }
+
+    /// Seats not seen since this moment free themselves (`licensing.stale_days`).
+    private func staleCutoff(_ now: Date) -> Date {
+        now.addingTimeInterval(-Double(settings.staleDays) * 86_400)
+    }
+
+    /// The verdict for a license in good standing, counted over its current seats.
+    private static func answer(_ record: LicenseRepository.Record, seats: [ActivationRepository.Activation], site: SiteURL) -> LicenseAnswer {
+        LicenseAnswer(status: .active, product: record.product, tier: record.tier, expiresAt: record.expiresAt,
+                      activationLimit: record.activationLimit, activations: seats.filter { $0.kind == .production }.count,
+                      site: site.canonical, activationID: seats.first { $0.site == site.canonical }?.activationID)
+    }
+
+    /// The actions that change seats, and so run on the locked license row.
+    private enum Change { case activate, deactivate }
+
+    private func apply(_ change: Change, record: LicenseRepository.Record, site: SiteURL, connection: Connection, now: Date) throws -> LicenseAnswer {
         let prefix = context.store.prefix
         let activations = ActivationRepository(connection, prefix: prefix)
         let audit = AuditLog(connection, prefix: prefix)
         let actor = "license-api"
 
-        // Seats not seen for stale_days free themselves.
-        let cutoff = now.addingTimeInterval(-Double(settings.staleDays) * 86_400)
-        for released in try activations.releaseStale(licenseID: record.id, seenBefore: cutoff) {
+        for released in try activations.releaseStale(licenseID: record.id, seenBefore: staleCutoff(now)) {
             try audit.record(subject: "license", id: String(record.id), action: "activation_released", before: nil, after: nil,
                              actor: "stale-release", detail: "site \(released)", now: now)
         }
         var current = try activations.all(licenseID: record.id)
-        var answer = LicenseAnswer(status: .active, product: record.product, tier: record.tier, expiresAt: record.expiresAt,
-                                   activationLimit: record.activationLimit, activations: current.filter { $0.kind == .production }.count,
-                                   site: site.canonical, activationID: current.first { $0.site == site.canonical }?.activationID)
+        var answer = Self.answer(record, seats: current, site: site)
         let standing = Self.standing(record, now: now)
 
-        switch action {
-        case .verify:
-            guard standing == .active else { answer.status = standing; return answer }
-            guard let mine = current.first(where: { $0.site == site.canonical }) else { answer.status = .siteInactive; return answer }
-            // Seats go stale after days; recording "seen" once an hour is plenty, and spares the
-            // database a durable write (an fsync) on nearly every verify.
-            if now.timeIntervalSince(mine.lastSeen) >= 3600 {
-                try activations.touch(licenseID: record.id, site: site.canonical, now: now)
-            }
-            return answer
-
+        switch change {
         case .activate:
             guard standing == .active else { answer.status = standing; return answer }
             if answer.activationID != nil {

@@ -26,10 +26,10 @@ public struct SiteURL: Sendable, Equatable, CustomStringConvertible {
 
     /// Nil when the text cannot be a site address (another scheme, no host, bad characters).
     public init?(_ text: String) {
-        var rest = Substring(text.trimmingCharacters(in: .whitespacesAndNewlines))
+        var rest = Substring(text.trimmingWhitespace())
         guard !rest.isEmpty, rest.utf8.count <= 2048 else { return nil }
         var scheme = "https"
-        if let range = rest.range(of: "://") {
+        if let range = rest.firstRange(of: "://") {  // the stdlib search, not NSString's
             scheme = rest[..<range.lowerBound].lowercased()
             guard scheme == "http" || scheme == "https" else { return nil }
             rest = rest[range.upperBound...]
@@ -72,7 +72,7 @@ public struct SiteURL: Sendable, Equatable, CustomStringConvertible {
         var canonical = host + (port.isEmpty ? "" : ":\(port)")
 
         // Path: decoded, lower-cased, '/'-collapsed, WordPress entry points dropped.
-        let decodedPath = (String(path).removingPercentEncoding ?? String(path)).lowercased()
+        let decodedPath = (path.contains("%") ? String(path).removingPercentEncoding ?? String(path) : String(path)).lowercased()
         var segments = decodedPath.split(separator: "/").map(String.init).filter { $0 != "." }
         while let last = segments.last, ["index.php", "wp-admin", "wp-login.php"].contains(last) { segments.removeLast() }
         guard !segments.contains("..") else { return nil }
@@ -82,7 +82,8 @@ public struct SiteURL: Sendable, Equatable, CustomStringConvertible {
     }
 
     static func canonicalHost(_ raw: String) -> String? {
-        var host = raw.precomposedStringWithCanonicalMapping.lowercased()
+        // NFC only matters for non-ASCII hosts (and costs a trip through NSString).
+        var host = (raw.utf8.allSatisfy { $0 < 128 } ? raw : raw.precomposedStringWithCanonicalMapping).lowercased()
         if host.hasPrefix("[") {
             // IPv6: keep as written, lower-cased; only hex digits, ':' and '.'.
             guard host.hasSuffix("]"), host.dropFirst().dropLast().allSatisfy({ $0.isHexDigit || $0 == ":" || $0 == "." }) else { return nil }

@@ -101,9 +101,10 @@ public struct OutboxDeliverer {
         guard let from = settings.from else { return .failed("mail.from is not configured") }
         guard let to = message.recipient, to.contains("@") else { return .skipped("no email address for this buyer") }
         var values = try JSONObject.parse(Array(message.payload.utf8)).storage.compactMapValues { value -> String? in
-            if let text = value as? String { return text }
-            if let number = value as? NSNumber { return number.stringValue }
-            return nil
+            switch value {
+            case .string(let text), .number(let text): return text
+            default: return nil
+            }
         }
         values["site_name"] = settings.siteName
         values["account_line"] = settings.accountURL.map { "Manage your purchases: \($0)" } ?? ""
@@ -136,8 +137,8 @@ struct NotificationSender {
             return .skipped("notifications.url is not configured")
         }
         var payload = try JSONObject.parse(Array(message.payload.utf8)).storage
-        payload["id"] = message.dedupeKey
-        let body = try JSONSerialization.data(withJSONObject: payload, options: [.sortedKeys])
+        payload["id"] = .string(message.dedupeKey)
+        let body = Data(JSONNode.object(payload).sendable.serialized())
         let timestamp = Int64(context.clock.now.timeIntervalSince1970)
         var request = URLRequest(url: url, timeoutInterval: 15)
         request.httpMethod = "POST"

@@ -55,7 +55,7 @@ public struct GatewayRequestParser: Sendable {
         }
         var headers = HTTPHeaders()
         for (name, value) in params where name.hasPrefix("HTTP_") {
-            headers.add(name.dropFirst(5).replacingOccurrences(of: "_", with: "-"), value)
+            headers.add(String(name.dropFirst(5).map { $0 == "_" ? "-" : $0 }), value)
         }
         if let type = params["CONTENT_TYPE"], !type.isEmpty { headers.add("content-type", type) }
         if let length = params["CONTENT_LENGTH"], !length.isEmpty { headers.add("content-length", length) }

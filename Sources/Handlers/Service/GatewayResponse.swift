@@ -4,8 +4,13 @@ public enum GatewayResponse {
     public static func encode(_ response: Response, includeContentLength: Bool = true) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(response.body.count + 256)
-        func line(_ name: String, _ value: String) {
-            out.append(contentsOf: name.utf8)
+        func line(_ name: String, _ value: String, capitalize: Bool = false) {
+            // `content-type` → `Content-Type`, for readable output: each letter after a start or a '-'.
+            var start = true
+            for byte in name.utf8 {
+                out.append(capitalize && start && byte >= 97 && byte <= 122 ? byte - 32 : byte)
+                start = byte == 45
+            }
             out.append(contentsOf: ": ".utf8)
             // A CR or LF in a value would start a new header; drop them rather than trust callers.
             out.append(contentsOf: value.utf8.filter { $0 != 13 && $0 != 10 })
@@ -13,7 +18,7 @@ public enum GatewayResponse {
         }
         line("Status", response.status.description)
         for (name, value) in response.headers {
-            line(canonical(name), value)
+            line(name, value, capitalize: true)
         }
         if includeContentLength, response.headers["content-length"] == nil {
             line("Content-Length", String(response.body.count))
@@ -21,12 +26,5 @@ public enum GatewayResponse {
         out.append(contentsOf: "\r\n".utf8)
         out.append(contentsOf: response.body)
         return out
-    }
-
-    /// `content-type` → `Content-Type`, for readable output.
-    private static func canonical(_ name: String) -> String {
-        name.split(separator: "-", omittingEmptySubsequences: false)
-            .map { $0.prefix(1).uppercased() + $0.dropFirst() }
-            .joined(separator: "-")
     }
 }

@@ -18,6 +18,12 @@ public struct Row: Sendable {
         return values[index]
     }
 
+    /// Whether a column is NULL (an outer join's missing side, say).
+    public func isNull(_ name: String) throws -> Bool {
+        if case .null = try value(name) { return true }
+        return false
+    }
+
     /// A column that must hold an integer.
     public func int(_ name: String) throws -> Int64 {
         guard let value = try optionalInt(name) else { throw nullError(name, "an integer") }

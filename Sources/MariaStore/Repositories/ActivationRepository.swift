@@ -20,11 +20,13 @@ public struct ActivationRepository {
     }
 
     public func all(licenseID: Int64) throws -> [Activation] {
-        try connection.query("SELECT activation_id, site, kind, last_seen FROM \(table) WHERE license_id = ? ORDER BY id", [licenseID]).map { row in
-            Activation(activationID: try row.string("activation_id"), site: try row.string("site"),
-                       kind: Kind(rawValue: try row.string("kind")) ?? .production,
-                       lastSeen: SQLTimestamp.date(from: try row.string("last_seen")) ?? .distantPast)
-        }
+        try connection.query("SELECT activation_id, site, kind, last_seen FROM \(table) WHERE license_id = ? ORDER BY id", [licenseID]).map(Self.decode)
+    }
+
+    static func decode(_ row: Row) throws -> Activation {
+        Activation(activationID: try row.string("activation_id"), site: try row.string("site"),
+                   kind: Kind(rawValue: try row.string("kind")) ?? .production,
+                   lastSeen: SQLTimestamp.date(from: try row.string("last_seen")) ?? .distantPast)
     }
 
     public func insert(licenseID: Int64, activationID: String, site: String, kind: Kind, now: Date) throws {

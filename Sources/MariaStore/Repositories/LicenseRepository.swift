@@ -6,12 +6,14 @@ public struct LicenseRepository {
     let table: String
     let orders: String
     let customers: String
+    let activations: String
 
     public init(_ connection: Connection, prefix: TablePrefix) {
         self.connection = connection
         table = prefix.table("licenses")
         orders = prefix.table("orders")
         customers = prefix.table("customers")
+        activations = prefix.table("activations")
     }
 
     /// The statuses a license can have; the license API answers with them.
@@ -57,6 +59,19 @@ public struct LicenseRepository {
         try connection.queryOne("""
             SELECT id, verifier, product, tier, activation_limit, status, expires_at FROM \(table) WHERE selector = ?\(lock ? " FOR UPDATE" : "")
             """, [selector]).map(Self.decodeRecord)
+    }
+
+    /// The license with this selector and all its activations, in one consistent read and one
+    /// round trip: the whole of a verify when nothing needs writing.
+    public func recordWithActivations(selector: String) throws -> (record: Record, activations: [ActivationRepository.Activation])? {
+        let rows = try connection.query("""
+            SELECT l.id, l.verifier, l.product, l.tier, l.activation_limit, l.status, l.expires_at,
+                   a.activation_id, a.site, a.kind, a.last_seen
+            FROM \(table) l LEFT JOIN \(activations) a ON a.license_id = l.id WHERE l.selector = ? ORDER BY a.id
+            """, [selector])
+        guard let first = rows.first else { return nil }
+        let activations = try rows.filter { try !$0.isNull("activation_id") }.map(ActivationRepository.decode)
+        return (try Self.decodeRecord(first), activations)
     }
 
     public func record(id: Int64) throws -> Record? {

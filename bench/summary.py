@@ -1,0 +1,80 @@
+"""Turns one scripts/bench run (a TSV of wrk runs) into the Markdown appended to RESULTS.md.
+
+Columns: name, connections, round, req/s, p50 ms, p99 ms, CPU µs per request of the
+application, nginx and mariadbd, committed/2xx (webhook runs), wrk's error lines.
+Ratios are taken per round (the same round of both targets ran back to back), then the median.
+
+    python3 bench/summary.py RESULTS.tsv PEAK_RSS_KIB "COLD_MEDIAN COLD_P90" SECONDS WORKERS
+"""
+import datetime
+import platform
+import statistics
+import subprocess
+import sys
+
+results, rss, cold, seconds, workers = sys.argv[1], int(sys.argv[2]), sys.argv[3].split(), sys.argv[4], sys.argv[5]
+rows = [line.rstrip("\n").split("\t") for line in open(results) if line.strip()]
+NAME, CONNS, ROUND, RPS, P50, P99, APP, NGINX, DB, COMMITTED, ERRORS = range(11)
+
+
+def runs(name, conns):
+    return [r for r in rows if r[NAME] == name and r[CONNS] == conns]
+
+
+def median(name, conns, column):
+    return statistics.median(float(r[column]) for r in runs(name, conns))
+
+
+def ratio(ours, other, conns):
+    rounds = {r[ROUND]: float(r[RPS]) for r in runs(other, conns) if float(r[RPS]) > 0}
+    values = [float(r[RPS]) / rounds[r[ROUND]] for r in runs(ours, conns) if r[ROUND] in rounds]
+    return statistics.median(values) if values else None
+
+
+def table(title, targets, ours, as_percent):
+    """targets: (name, label); ours is compared with every other target."""
+    if not any(r[NAME] == ours for r in rows):
+        return
+    print(f"\n{title}\n")
+    print("| implementation | conns | req/s | p50 ms | p99 ms | app CPU µs/req | nginx CPU µs/req | MariaDB CPU µs/req | ours / this |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for conns in ["8", "32", "128"]:
+        for name, label in targets:
+            if not runs(name, conns):
+                continue
+            shown = ""
+            if name != ours:
+                value = ratio(ours, name, conns)
+                shown = "" if value is None else f"{value:.0%}" if as_percent else f"{value:.2f}×"
+            print(f"| {label} | {conns} | {median(name, conns, RPS):,.0f} | {median(name, conns, P50):.2f} | {median(name, conns, P99):.2f} | "
+                  f"{median(name, conns, APP):.1f} | {median(name, conns, NGINX):.1f} | {median(name, conns, DB):.1f} | {shown} |")
+
+
+cpu = open("/proc/cpuinfo").read().split("model name")[1].split("\n")[0].strip(": \t")
+memory = round(int(open("/proc/meminfo").read().split()[1]) / 1024 / 1024)
+nginx = subprocess.getoutput("nginx -v 2>&1").replace("nginx version: ", "")
+mariadb = subprocess.getoutput("mariadbd --version").split(" Ver ")[-1].split(" for ")[0]
+print(f"\n## {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC\n")
+print(f"Machine: {cpu}, {subprocess.getoutput('nproc')} cores, {memory} GiB; Linux {platform.release()}; {nginx}; MariaDB {mariadb}. "
+      f"{workers} workers for each implementation; wrk -t2 on the same machine, {seconds} s per run, 3 rounds, medians.")
+table("FastCGI ceiling (GET, a fixed JSON body; ratio: ours / C):",
+      [("static", "nginx static file"), ("c", "C libfcgi responder"), ("ours", "PaymentsFCGI /livez"), ("kept", "PaymentsFCGI, keep_conn on")],
+      "ours", as_percent=True)
+table("License verify (POST /license/verify: key check, seats, Ed25519-signed answer; 10,000 licenses, 30,000 activations, random keys):",
+      [("ours-verify", "PaymentsFCGI"), ("php", "PHP-FPM 8.2 + PDO (persistent)"), ("python", "Flask + PyMySQL, gunicorn")],
+      "ours-verify", as_percent=False)
+table("Webhook (POST /stripe/webhook: a distinct signed checkout.session.completed, 3.5 KB; claim, customer, order, license, "
+      "sealed key email, grant, notification, audit — one durable transaction):",
+      [("ours-webhook", "PaymentsFCGI"), ("php-webhook", "PHP-FPM 8.2 + PDO (persistent)"), ("python-webhook", "Flask + PyMySQL, gunicorn")],
+      "ours-webhook", as_percent=False)
+checks = [r for r in rows if r[COMMITTED]]
+if checks:
+    short = [f"{r[NAME]} c={r[CONNS]} round {r[ROUND]}: {r[COMMITTED]}" for r in checks
+             if r[COMMITTED].split("/")[0] != r[COMMITTED].split("/")[1]]
+    print(f"\nEvery 2xx a webhook answered was a committed event in the ledger ({len(checks)} runs checked)." if not short
+          else "\n**2xx answers without a committed event:** " + "; ".join(short))
+errors = sorted({r[ERRORS].strip() for r in rows if len(r) > ERRORS and r[ERRORS].strip()})
+if errors:
+    print("\nErrors reported by wrk: " + "; ".join(errors))
+print(f"\nPeak RSS of the responder ({workers} workers) after all runs: {rss / 1024:.1f} MiB. "
+      f"CGI cold start to first byte: median {cold[0]} ms, 90th percentile {cold[1]} ms (30 runs).")
