@@ -209,6 +209,10 @@ def webhook():
             c.execute(outbox, ("license_email", f"license-email:{license_id}", email,
                                json.dumps({"license_id": license_id, "product": product, "product_name": item[1], "order": session["id"]},
                                           separators=(",", ":")), sealed, queued, queued))
+            # The success page's display copy: sealed again, for 60 minutes.
+            nonce = secrets.token_bytes(12)
+            display = nonce + SEALER.encrypt(nonce, formatted.encode(), f"license-display:{license_id}".encode())
+            c.execute("UPDATE pfc_licenses SET display_sealed = %s, display_until = %s WHERE id = %s", (display, stamp(3600), license_id))
             c.execute(audit, (stamp(), "license", str(license_id), "issued", None, "active", actor, f"order {session['id']}, product {product}"))
             c.execute("INSERT INTO pfc_grants (order_id, line, product, kind, quantity, license_id, credits, entitlement, created_at) "
                       "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)", (order_id, 0, product, "license", 1, license_id, None, None, granted))

@@ -1,4 +1,5 @@
 <?php
+require __DIR__ . '/db.php';
 // The license-verify peer in PHP-FPM: the same statements, checks and signed answer as
 // PaymentsFCGI's POST /license/verify, with persistent PDO connections and prepared statements.
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
@@ -37,8 +38,7 @@ header('Cache-Control: no-store');
 $key = canonical_key($_POST['license_key'] ?? '');
 $site = site($_POST['site_url'] ?? '');
 if ($site === null) { http_response_code(400); echo '{"error":{"code":"invalid_request","message":"site_url"}}'; exit; }
-$db = new PDO('mysql:unix_socket=' . getenv('PFC_DB_SOCKET') . ';dbname=payments;charset=utf8mb4', 'payments', 'payments',
-              [PDO::ATTR_PERSISTENT => true, PDO::ATTR_ERRMODE => PDO::ERRMODE_EXCEPTION, PDO::ATTR_EMULATE_PREPARES => false]);
+$db = db();
 $now = gmdate('Y-m-d H:i:s');
 // One statement reads the license and its seats, outside a transaction, as PaymentsFCGI does.
 $find = $db->prepare('SELECT l.id, l.verifier, l.product, l.tier, l.activation_limit, l.status, l.expires_at,

@@ -1,9 +1,10 @@
 <?php
+require __DIR__ . '/db.php';
 // The webhook peer in PHP-FPM: for a checkout.session.completed that names its product, the same
 // signature check and exactly the same statements, in the same order and one transaction, as
 // PaymentsFCGI's POST /stripe/webhook (event claim, customer, order, audit, license with a new
-// key stored as selector + HMAC, the key sealed with AES-256-GCM in the email outbox, grant,
-// notification). Persistent PDO connections, server-side prepared statements.
+// key stored as selector + HMAC, the key sealed with AES-256-GCM in the email outbox and again
+// for the success page, grant, notification). Persistent PDO connections, server-side prepared statements.
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
 function answer(int $status, string $body): never {
@@ -53,11 +54,7 @@ $session = $event['data']['object'];
 if ($event['type'] !== 'checkout.session.completed' || $session['payment_status'] !== 'paid' || empty($session['metadata']['product'])) {
     answer(400, '{"error":{"code":"unsupported","message":"this peer handles paid checkout sessions that name a product"}}');
 }
-$db = new PDO('mysql:unix_socket=' . getenv('PFC_DB_SOCKET') . ';dbname=payments;charset=utf8mb4', 'payments', 'payments',
-              [PDO::ATTR_PERSISTENT => true, PDO::ATTR_ERRMODE => PDO::ERRMODE_EXCEPTION, PDO::ATTR_EMULATE_PREPARES => false,
-               // PaymentsFCGI's session settings: READ COMMITTED takes no gap locks for the FOR UPDATE
-               // probes of rows not there yet (REPEATABLE READ deadlocks on them under load).
-               PDO::MYSQL_ATTR_INIT_COMMAND => "SET time_zone = '+00:00', sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ENGINE_SUBSTITUTION', tx_isolation = 'READ-COMMITTED'"]);
+$db = db();
 $stamp = fn() => DateTime::createFromFormat('U.u', sprintf('%.6F', microtime(true)))->format('Y-m-d H:i:s.u');
 $q = function (string $sql, array $values) use ($db) { $s = $db->prepare($sql); $s->execute($values); return $s; };
 
@@ -100,6 +97,11 @@ try {
     $queued = $stamp();
     $q($outbox, ['license_email', "license-email:$licenseID", $email, json_encode(['license_id' => $licenseID, 'product' => $product,
        'product_name' => $item['name'], 'order' => $session['id']], JSON_UNESCAPED_SLASHES), $sealed, $queued, $queued]);
+    // The success page's display copy: sealed again, for 60 minutes.
+    $nonce = random_bytes(12);
+    $display = $nonce . openssl_encrypt($formatted, 'aes-256-gcm', hex2bin(getenv('PFC_SEALING_KEY')), OPENSSL_RAW_DATA, $nonce, $tag, "license-display:$licenseID") . $tag;
+    $until = DateTime::createFromFormat('U.u', sprintf('%.6F', microtime(true) + 3600))->format('Y-m-d H:i:s.u');
+    $q('UPDATE pfc_licenses SET display_sealed = ?, display_until = ? WHERE id = ?', [$display, $until, $licenseID]);
     $q($audit, [$stamp(), 'license', (string)$licenseID, 'issued', null, 'active', $actor, "order {$session['id']}, product $product"]);
     $q('INSERT INTO pfc_grants (order_id, line, product, kind, quantity, license_id, credits, entitlement, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
        [$orderID, 0, $product, 'license', 1, $licenseID, null, null, $granted]);

@@ -80,7 +80,7 @@ public struct GatewayRequestParser: Sendable {
     public func readBody(declaredLength: Int?, from source: inout some BodySource) throws(APIError) -> [UInt8] {
         let wanted = declaredLength ?? (maxBodyBytes + 1)
         var body: [UInt8] = []
-        body.reserveCapacity(min(wanted, 64 * 1024))
+        body.reserveCapacity(min(wanted, 16 * 1024))
         while body.count < wanted {
             guard let chunk = source.read(maxCount: min(wanted - body.count, 64 * 1024)) else {
                 throw .invalidRequest("the request body could not be read (the connection failed)")

@@ -27,12 +27,12 @@ public struct Responder: Sendable {
         context.logger = logger
 
         var method = params["REQUEST_METHOD"] ?? "-"
-        var logPath = "-"
+        var path: String?
         var response: Response
         do {
             var request = try parser.head(from: params, requestID: requestID)
             method = request.method
-            logPath = LogRedaction.path(request.path)
+            path = request.path
             let length = try parser.declaredLength(of: request)
             switch router.match(method: request.method, path: request.path, mediaType: request.mediaType) {
             case .rejected(let error):
@@ -61,7 +61,8 @@ public struct Responder: Sendable {
         let elapsed = ContinuousClock.now - started
         let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
         logger.info("request", metadata: [
-            "method": "\(method)", "path": "\(logPath)", "status": "\(response.status.code)",
+            // Built only when the line is logged (info and below).
+            "method": "\(method)", "path": "\(path.map(LogRedaction.path) ?? "-")", "status": "\(response.status.code)",
             "duration_ms": "\(Double(micros) / 1000)",
         ])
         return response
