@@ -158,10 +158,6 @@ def webhook():
     conn = db()
     product = session["metadata"]["product"]
     with conn.cursor() as c:
-        c.execute("SELECT outcome FROM pfc_events WHERE id = %s", (event["id"],))
-        seen = c.fetchone()
-        if seen and seen[0] != "failed":
-            return json_answer(200, '{"status":"duplicate"}')
         conn.begin()
         try:
             c.execute("INSERT INTO pfc_events (id, type, livemode, api_version, created_at, received_at, outcome) VALUES (%s, %s, %s, %s, %s, %s, %s)",
@@ -188,8 +184,6 @@ def webhook():
             audit = ("INSERT INTO pfc_audit_log (occurred_at, subject_type, subject_id, action, before_state, after_state, actor, detail) "
                      "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)")
             c.execute(audit, (at, "order", session["id"], "created", None, "paid", actor, None))
-            c.execute("SELECT line FROM pfc_grants WHERE order_id = %s", (order_id,))
-            c.fetchall()
             c.execute("SELECT product, name, kind, stripe_price_id, tier, activation_limit, duration_days, credits, entitlement, "
                       "allow_promotion_codes FROM pfc_products WHERE product = %s", (product,))
             item = c.fetchone()
@@ -224,8 +218,6 @@ def webhook():
                       "risk_score FROM pfc_payments WHERE payment_intent = %s", (session["payment_intent"],))
             c.fetchall()
             c.execute("SELECT dispute, payment_intent, status FROM pfc_disputes WHERE payment_intent = %s ORDER BY id", (session["payment_intent"],))
-            c.fetchall()
-            c.execute("SELECT subscription FROM pfc_orders WHERE id = %s", (order_id,))
             c.fetchall()
             conn.commit()
         except pymysql.err.IntegrityError as error:

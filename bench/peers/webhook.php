@@ -58,8 +58,6 @@ $db = db();
 $stamp = fn() => DateTime::createFromFormat('U.u', sprintf('%.6F', microtime(true)))->format('Y-m-d H:i:s.u');
 $q = function (string $sql, array $values) use ($db) { $s = $db->prepare($sql); $s->execute($values); return $s; };
 
-$seen = $q('SELECT outcome FROM pfc_events WHERE id = ?', [$event['id']])->fetchColumn();
-if ($seen !== false && $seen !== 'failed') answer(200, '{"status":"duplicate"}');
 $product = $session['metadata']['product'];
 $received = $stamp();
 $db->beginTransaction();
@@ -81,7 +79,6 @@ try {
     $actor = 'stripe:' . $event['id'];
     $audit = 'INSERT INTO pfc_audit_log (occurred_at, subject_type, subject_id, action, before_state, after_state, actor, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)';
     $q($audit, [$at, 'order', $session['id'], 'created', null, 'paid', $actor, null]);
-    $q('SELECT line FROM pfc_grants WHERE order_id = ?', [$orderID])->fetchAll();
     $item = $q('SELECT product, name, kind, stripe_price_id, tier, activation_limit, duration_days, credits, entitlement, allow_promotion_codes FROM pfc_products WHERE product = ?', [$product])->fetch();
     $key = new_key();
     $granted = $stamp();
@@ -110,7 +107,6 @@ try {
        'credits' => null, 'entitlement' => null], JSON_UNESCAPED_SLASHES), null, $granted, $granted]);
     $q('SELECT payment_intent, status, amount, currency, amount_refunded, failure_code, failure_message, receipt_url, risk_level, risk_score FROM pfc_payments WHERE payment_intent = ?', [$session['payment_intent']])->fetchAll();
     $q('SELECT dispute, payment_intent, status FROM pfc_disputes WHERE payment_intent = ? ORDER BY id', [$session['payment_intent']])->fetchAll();
-    $q('SELECT subscription FROM pfc_orders WHERE id = ?', [$orderID])->fetchAll();
     $db->commit();
 } catch (PDOException $e) {
     $db->rollBack();

@@ -14,7 +14,7 @@ struct OrderAdjustments {
 
     /// Brings a paid order up to date with what is already known about its payment and
     /// subscription (events that arrived before the order did).
-    func catchUp(_ order: OrderRepository.Order) throws {
+    func catchUp(_ order: OrderRepository.Order, subscription: String?) throws {
         if let paymentIntent = order.paymentIntent {
             if let payment = try PaymentRepository(connection, prefix: prefix).find(paymentIntent), payment.amountRefunded > 0 {
                 try refund(order, amountRefunded: payment.amountRefunded, chargeAmount: payment.amount)
@@ -23,8 +23,7 @@ struct OrderAdjustments {
                 try disputeChanged(order, status: dispute.status)
             }
         }
-        if let subscription = try OrderRepository(connection, prefix: prefix).subscription(ofOrder: order.id),
-           let state = try SubscriptionRepository(connection, prefix: prefix).find(subscription) {
+        if let subscription, let state = try SubscriptionRepository(connection, prefix: prefix).find(subscription) {
             try subscriptionChanged(subscription, status: state.status, periodEnd: state.currentPeriodEnd)
         }
     }

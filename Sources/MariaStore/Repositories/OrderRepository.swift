@@ -94,11 +94,6 @@ public struct OrderRepository {
         try connection.queryOne("SELECT \(Self.columns) FROM \(table) WHERE payment_intent = ? ORDER BY id LIMIT 1 FOR UPDATE", [paymentIntent]).map(Self.decode)
     }
 
-    /// The subscription an order started, if any.
-    public func subscription(ofOrder id: Int64) throws -> String? {
-        try connection.queryOne("SELECT subscription FROM \(table) WHERE id = ?", [id])?.optionalString("subscription")
-    }
-
     /// Records the refunded total (it only grows).
     public func setRefunded(_ id: Int64, amount: Int64, now: Date) throws {
         try connection.execute("UPDATE \(table) SET amount_refunded = GREATEST(amount_refunded, ?), updated_at = ? WHERE id = ?",
