@@ -42,23 +42,23 @@ def ratio(ours, other, conns):
     return statistics.median(values) if values else None
 
 
-def table(title, targets, ours, as_percent):
-    """targets: (name, label); ours is compared with every other target."""
-    if not any(r[NAME] == ours for r in rows):
+def table(title, targets, compared):
+    """targets: (name, label) rows; compared: name → (numerator, denominator, as_percent), the
+    ratio shown on that row."""
+    if not any(r[NAME] in compared for r in rows):
         return
     print(f"\n{title}\n")
-    print("| implementation | conns | req/s | p50 ms | p99 ms | app CPU µs/req | nginx CPU µs/req | MariaDB CPU µs/req | ours / this |")
+    print("| implementation | conns | req/s | p50 ms | p99 ms | app CPU µs/req | nginx CPU µs/req | MariaDB CPU µs/req | ratio |")
     print("|---|---|---|---|---|---|---|---|---|")
     for conns in ["8", "32", "128"]:
         for name, label in targets:
             if not runs(name, conns):
                 continue
             ratio_text = ""
-            if name != ours:
-                value = ratio(ours, name, conns)
-                # Against the database alone, the share of its bound we reach.
-                percent = as_percent or name.startswith("db-")
-                ratio_text = "" if value is None else f"{value:.0%}" if percent else f"{value:.2f}×"
+            if name in compared:
+                numerator, denominator, as_percent = compared[name]
+                value = ratio(numerator, denominator, conns)
+                ratio_text = "" if value is None else f"{value:.0%}" if as_percent else f"{value:.2f}×"
             print(f"| {label} | {conns} | {shown(median(name, conns, RPS), grouped=True)} | {shown(median(name, conns, P50))} | "
                   f"{shown(median(name, conns, P99))} | {shown(median(name, conns, APP), 1)} | {shown(median(name, conns, NGINX), 1)} | "
                   f"{shown(median(name, conns, DB), 1)} | {ratio_text} |")
@@ -71,18 +71,20 @@ mariadb = subprocess.getoutput("mariadbd --version").split(" Ver ")[-1].split(" 
 print(f"\n## {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC\n")
 print(f"Machine: {cpu}, {subprocess.getoutput('nproc')} cores, {memory} GiB; Linux {platform.release()}; {nginx}; MariaDB {mariadb}. "
       f"{workers} workers for each implementation; wrk -t2 on the same machine, {seconds} s per run, 3 rounds, medians.")
-table("FastCGI ceiling (GET, a fixed JSON body; ratio: ours / C):",
+table("FastCGI ceiling (GET, a fixed JSON body). Ratio: requests/s against the C libfcgi responder.",
       [("static", "nginx static file"), ("c", "C libfcgi responder"), ("ours", "PaymentsFCGI /livez"), ("kept", "PaymentsFCGI, keep_conn on")],
-      "ours", as_percent=True)
-table("License verify (POST /license/verify: key check, seats, Ed25519-signed answer; 10,000 licenses, 30,000 activations, random keys):",
+      {"ours": ("ours", "c", True), "kept": ("kept", "c", True)})
+table("License verify (POST /license/verify: key check, seats, Ed25519-signed answer; 10,000 licenses, 30,000 activations, "
+      "random keys). Ratio: PaymentsFCGI's requests/s against this row's.",
       [("ours-verify", "PaymentsFCGI"), ("php", "PHP-FPM 8.2 + PDO (persistent)"), ("python", "Flask + PyMySQL, gunicorn"),
        ("db-verify", "MariaDB alone: the same SELECT from C, no web server (app CPU = the C client's)")],
-      "ours-verify", as_percent=False)
+      {"php": ("ours-verify", "php", False), "python": ("ours-verify", "python", False), "db-verify": ("ours-verify", "db-verify", True)})
 table("Webhook (POST /stripe/webhook: a distinct signed checkout.session.completed, 3.5 KB; claim, customer, order, license, "
-      "sealed key email, grant, notification, audit — one durable transaction):",
+      "sealed key email, grant, notification, audit — one durable transaction). Ratio: PaymentsFCGI's requests/s against this row's.",
       [("ours-webhook", "PaymentsFCGI"), ("php-webhook", "PHP-FPM 8.2 + PDO (persistent)"), ("python-webhook", "Flask + PyMySQL, gunicorn"),
        ("db-webhook", "MariaDB alone: the same statements from C, no web server (app CPU = the C client's)")],
-      "ours-webhook", as_percent=False)
+      {"php-webhook": ("ours-webhook", "php-webhook", False), "python-webhook": ("ours-webhook", "python-webhook", False),
+       "db-webhook": ("ours-webhook", "db-webhook", True)})
 checks = [r for r in rows if r[COMMITTED]]
 if checks:
     # A run ends with requests in flight: committed, but their answers never counted by wrk.
