@@ -120,6 +120,19 @@ struct DriverTests {
         }
     }
 
+    @Test func aServerThatStopsAnsweringIsALostConnectionAfterTheIOTimeout() throws {
+        var options = store.options
+        options.ioTimeoutSeconds = 1
+        let connection = try Connection(options: options)
+        #expect(try connection.queryOne("SELECT 1 AS one")?.int("one") == 1)
+        let started = ContinuousClock.now
+        let error = #expect(throws: DatabaseError.self) { _ = try connection.query("SELECT SLEEP(4) AS slept") }
+        let waited = ContinuousClock.now - started
+        #expect(error?.kind == .connectionLost)
+        #expect(waited >= .milliseconds(900) && waited < .seconds(3), "waited \(waited)")
+        #expect(!connection.isOpen)
+    }
+
     @Test func unreachableServerIsAConnectError() {
         let store = Store(options: ConnectionOptions(socket: "/nonexistent/mysqld.sock", user: "x", database: "x", connectTimeoutSeconds: 1),
                           prefix: .standard, logger: Logger(label: "test"))
