@@ -13,7 +13,7 @@ public enum GatewayResponse {
             }
             out.append(contentsOf: ": ".utf8)
             // A CR or LF in a value would start a new header; drop them rather than trust callers.
-            out.append(contentsOf: value.utf8.filter { $0 != 13 && $0 != 10 })
+            for byte in value.utf8 where byte != 13 && byte != 10 { out.append(byte) }
             out.append(contentsOf: "\r\n".utf8)
         }
         line("Status", response.status.description)
