@@ -199,7 +199,8 @@ public struct JSONParser {
             } else if (0xDC00...0xDFFF).contains(scalar) {
                 throw failure("lone surrogate in a \\u escape")
             }
-            text.append(contentsOf: Array(String(Character(Unicode.Scalar(scalar)!)).utf8))
+            // Surrogates were refused or combined above, so the scalar is valid.
+            UTF8.encode(Unicode.Scalar(scalar)!) { text.append($0) }
         default:
             index -= 1
             throw failure("unknown escape in a string")

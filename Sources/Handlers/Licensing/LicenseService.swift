@@ -91,7 +91,8 @@ public struct LicenseService {
         if let product, !product.isEmpty, product != record.product {
             return LicenseAnswer(status: .wrongProduct, product: record.product, site: site.canonical)
         }
-        var answer = Self.answer(record, seats: found.activations.filter { !isStale($0, now: now) }, site: site)
+        let cutoff = staleCutoff(now)
+        var answer = Self.answer(record, seats: found.activations.filter { $0.lastSeen >= cutoff }, site: site)
         let standing = Self.standing(record, now: now)
         guard standing == .active else { answer.status = standing; return answer }
         guard answer.activationID != nil else { answer.status = .siteInactive; return answer }
@@ -101,10 +102,6 @@ public struct LicenseService {
             try store.unitOfWork { try ActivationRepository($0, prefix: store.prefix).touch(licenseID: record.id, site: site.canonical, now: now) }
         }
         return answer
-    }
-
-    private func isStale(_ seat: ActivationRepository.Activation, now: Date) -> Bool {
-        seat.lastSeen < staleCutoff(now)
     }
 
     /// Seats not seen since this moment free themselves (`licensing.stale_days`).

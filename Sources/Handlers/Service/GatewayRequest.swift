@@ -55,10 +55,8 @@ public struct GatewayRequestParser: Sendable {
         }
         var headers = HTTPHeaders()
         for (name, value) in params where name.hasPrefix("HTTP_") {
-            // HTTP_USER_AGENT → user-agent, on the bytes (names are ASCII by CGI's rules).
-            let headerName = String(decoding: name.utf8.dropFirst(5).map { byte -> UInt8 in
-                byte == UInt8(ascii: "_") ? UInt8(ascii: "-") : (byte >= 65 && byte <= 90 ? byte + 32 : byte)
-            }, as: UTF8.self)
+            // HTTP_USER_AGENT → USER-AGENT, on the bytes; HTTPHeaders lower-cases names.
+            let headerName = String(decoding: name.utf8.dropFirst(5).map { $0 == UInt8(ascii: "_") ? UInt8(ascii: "-") : $0 }, as: UTF8.self)
             headers.add(headerName, value)
         }
         if let type = params["CONTENT_TYPE"], !type.isEmpty { headers.add("content-type", type) }
