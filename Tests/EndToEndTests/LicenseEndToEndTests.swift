@@ -136,8 +136,10 @@ struct LicenseEndToEndTests {
         for run in 0..<3 {
             let key = try issueKey()
             let replies = Statuses()
-            DispatchQueue.concurrentPerform(iterations: 100) { index in
-                let reply = try? post("/license/activate", [("license_key", key), ("site_url", "https://site-\(run)-\(index).example.com")])
+            for reply in Simultaneously.send(100, port: port, { index in
+                ("POST", "/payments/license/activate", [("Content-Type", "application/x-www-form-urlencoded")],
+                 Array("license_key=\(key)&site_url=https://site-\(run)-\(index).example.com".utf8))
+            }) {
                 replies.add(reply.map { "\($0.status) \($0.json["status"] as? String ?? $0.text)" } ?? "no reply")
             }
             #expect(replies.all.filter { $0 == "200 active" }.count == 3, "run \(run): \(Set(replies.all))")

@@ -136,7 +136,7 @@ struct LifecycleTests {
         let directory = TestPaths.scratchDirectory("mig")
         try ServiceProcess.writeConfiguration(at: directory + "/p.ini", database: database, listen: nil)
         let outputs = OutputBox()
-        DispatchQueue.concurrentPerform(iterations: 3) { _ in
+        Simultaneously.run(3) { _ in
             outputs.add((try? ChildProcess.run(TestPaths.binary, ["migrate", "--config", directory + "/p.ini"])) ?? (-1, "failed to run"))
         }
         #expect(outputs.all.allSatisfy { $0.status == 0 })

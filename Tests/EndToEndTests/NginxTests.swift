@@ -90,18 +90,8 @@ struct NginxTests {
 
     @Test func concurrentRequestsAllSucceed() throws {
         let port = nginx.port
-        let failures = Counter()
-        DispatchQueue.concurrentPerform(iterations: 200) { _ in
-            let status = (try? HTTPClient.send(port: port, path: "/payments/healthz").status) ?? 0
-            if status != 200 { failures.increment() }
-        }
-        #expect(failures.value == 0)
+        let replies = Simultaneously.send(200, port: port) { _ in ("GET", "/payments/healthz", [], []) }
+        let failed = replies.filter { reply in reply?.status != 200 }
+        #expect(failed.isEmpty)
     }
-}
-
-final class Counter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var count = 0
-    func increment() { lock.lock(); count += 1; lock.unlock() }
-    var value: Int { lock.lock(); defer { lock.unlock() }; return count }
 }

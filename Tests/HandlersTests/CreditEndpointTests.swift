@@ -78,7 +78,7 @@ struct CreditEndpointTests {
         let clock = context.clock
         let configuration = context.configuration
         let results = Statuses()
-        DispatchQueue.concurrentPerform(iterations: 20) { index in
+        Simultaneously.run(20) { index in
             // Each thread its own connection, as each worker has.
             let store = Store(options: options, prefix: .standard, logger: Logger(label: "t"))
             defer { store.close() }

@@ -120,7 +120,7 @@ struct OutboxDeliveryTests {
         let configuration = context.configuration
         let clock = self.clock
         let reports = Statuses()
-        DispatchQueue.concurrentPerform(iterations: 2) { index in
+        Simultaneously.run(2) { index in
             let store = Store(options: options, prefix: .standard, logger: Logger(label: "d"))
             defer { store.close() }
             let own = Context(store: store, clock: clock, configuration: configuration, logger: Logger(label: "d"))

@@ -26,13 +26,19 @@ public enum HTTPClient {
     /// Sends a request and reads the whole reply (the connection is closed after it).
     public static func send(port: Int, method: String = "GET", path: String, headers: [(String, String)] = [],
                             body: [UInt8] = [], timeout: Double = 30) throws -> Reply {
+        try exchange(port: port, bytes: requestBytes(method: method, path: path, headers: headers, body: body), timeout: timeout,
+                     isHead: method == "HEAD")
+    }
+
+    /// The bytes of a request (`Connection: close`, with a `Content-Length` for a body).
+    static func requestBytes(method: String, path: String, headers: [(String, String)], body: [UInt8]) -> [UInt8] {
         var head = "\(method) \(path) HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
         if !body.isEmpty && !headers.contains(where: { $0.0.lowercased() == "content-length" }) {
             head += "Content-Length: \(body.count)\r\n"
         }
         head += "\r\n"
-        return try exchange(port: port, bytes: Array(head.utf8) + body, timeout: timeout, isHead: method == "HEAD")
+        return Array(head.utf8) + body
     }
 
     /// Sends raw bytes and parses the reply.

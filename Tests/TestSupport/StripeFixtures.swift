@@ -1,15 +1,15 @@
 import Foundation
 import Handlers
 
-/// The real Stripe event payloads in `../shared/stripe-fixtures/`, and signing as Stripe does.
+/// The real Stripe event payloads vendored in `Tests/Fixtures/stripe/`, and signing as Stripe does.
 public enum StripeFixtures {
-    public static let directory = TestPaths.repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/stripe-fixtures")
+    public static let directory = TestPaths.repositoryRoot.appendingPathComponent("Tests/Fixtures/stripe")
 
     /// The raw bytes of a fixture (`checkout.session.completed.payment_card`).
     public static func load(_ name: String) throws -> [UInt8] {
         let url = directory.appendingPathComponent(name + ".json")
         guard let data = FileManager.default.contents(atPath: url.path) else {
-            throw TestSupportError("fixture \(url.path) is missing (shared/ must sit beside the repository)")
+            throw TestSupportError("fixture \(url.path) is missing")
         }
         return Array(data)
     }

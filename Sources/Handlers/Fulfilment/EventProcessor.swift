@@ -99,12 +99,11 @@ public struct EventProcessor {
             // A fresh claim already holds the final outcome (and rolls back with everything
             // else if apply throws); only a retry of a failed event must overwrite its record.
             let retryOfFailure: Bool
-            do {
-                try ledger.claim(id: event.id, type: event.type, livemode: event.livemode, apiVersion: event.apiVersion,
-                                 created: event.created, receivedAt: now, outcome: outcome)
+            if try ledger.claim(id: event.id, type: event.type, livemode: event.livemode, apiVersion: event.apiVersion,
+                                created: event.created, receivedAt: now, outcome: outcome) {
                 retryOfFailure = false
-            } catch let error as DatabaseError where error.kind == .duplicateKey {
-                // Only an event that failed before may be applied again.
+            } else {
+                // Only an event that failed before may be applied again (the claim holds its lock).
                 guard try ledger.lockedOutcome(of: event.id) == .failed else { return false }
                 retryOfFailure = true
             }

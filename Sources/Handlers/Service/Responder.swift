@@ -48,9 +48,13 @@ public struct Responder: Sendable {
             }
         } catch let error as any HTTPResponseError {
             response = error.response
-        } catch let error as DatabaseError where error.isUnavailable || error.isTransient {
+        } catch let error as DatabaseError where error.isUnavailable {
             logger.error("database unavailable", metadata: ["error": "\(error)"])
             response = APIError.unavailable("the database is not available; try again shortly").response
+        } catch let error as DatabaseError where error.isTransient {
+            // Contention, not an outage: the transaction kept losing to others.
+            logger.warning("database busy: still conflicting after retries", metadata: ["error": "\(error)"])
+            response = APIError.unavailable("the database is busy; try again shortly", retryAfterSeconds: 1).response
         } catch {
             logger.error("unhandled error", metadata: ["error": "\(String(describing: error))"])
             response = APIError.internalError.response

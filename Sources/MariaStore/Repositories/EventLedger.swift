@@ -40,14 +40,21 @@ public struct EventLedger {
             .flatMap { Outcome(rawValue: try $0.string("outcome")) }
     }
 
-    /// Claims an event for this transaction by inserting its row. A concurrent transaction
-    /// claiming the same id waits on this row until we commit or roll back, then fails with
-    /// `.duplicateKey` (we committed) or succeeds (we rolled back) — the one gate that makes
+    /// Claims an event for this transaction by inserting its row; true when this call inserted
+    /// it, false when the event was already there (the row is then locked by us). A concurrent
+    /// transaction claiming the same id waits on this row until we commit or roll back, then
+    /// finds it (we committed) or inserts it (we rolled back) — the one gate that makes
     /// simultaneous deliveries apply once.
-    public func claim(id: String, type: String, livemode: Bool, apiVersion: String?, created: Int64, receivedAt: Date, outcome: Outcome) throws {
+    ///
+    /// `ON DUPLICATE KEY UPDATE` makes a waiting duplicate ask for the row's exclusive lock
+    /// straight away. A plain INSERT would take a shared lock on the duplicate and then ask
+    /// for the exclusive one to read the outcome: two duplicates holding shared locks and
+    /// each wanting the other's exclusive lock deadlock (seen with 50 simultaneous copies).
+    public func claim(id: String, type: String, livemode: Bool, apiVersion: String?, created: Int64, receivedAt: Date, outcome: Outcome) throws -> Bool {
         try connection.execute("""
             INSERT INTO \(table) (id, type, livemode, api_version, created_at, received_at, outcome) VALUES (?, ?, ?, ?, ?, ?, ?)
-            """, [id, type, livemode, apiVersion, created, SQLTimestamp.string(from: receivedAt), outcome.rawValue])
+            ON DUPLICATE KEY UPDATE id = id
+            """, [id, type, livemode, apiVersion, created, SQLTimestamp.string(from: receivedAt), outcome.rawValue]).affectedRows == 1
     }
 
     /// Records (or re-records, after a failure) an event's outcome. The payload is kept only
