@@ -9,7 +9,9 @@ struct WebhookEndToEndTests {
     static let secret = "whsec_e2e_endpoint_secret"
     static let cardSession = "cs_test_a1PayCardOneOffLicence0001xYz9Qw2Er4Ty6Ui8Op0As2Df4Gh6Jk8"
 
-    static func settings(stripe: FakeStripeServer, extraLicensing: String = "") -> String {
+    static let sealingKeyHex = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+
+    static func settings(stripe: FakeStripeServer, extraLicensing: String = "", extraStripe: String = "") -> String {
         """
 
         [stripe]
@@ -17,10 +19,11 @@ struct WebhookEndToEndTests {
         secret_key = \(FakeStripeServer.secretKey)
         api_base = \(stripe.baseURL)
         timeout_seconds = 3
+        \(extraStripe)
 
         [licensing]
         key_pepper = e2e-pepper-0123456789abcdef0123456789
-        key_encryption_key = 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f
+        key_encryption_key = \(sealingKeyHex)
         \(extraLicensing)
         """
     }
@@ -56,13 +59,13 @@ struct WebhookEndToEndTests {
         try self.init(database: nil)
     }
 
-    init(database: ConnectionOptions?, extraSettings: String = "") throws {
+    init(database: ConnectionOptions?, extraSettings: String = "", extraStripe: String = "") throws {
         stripe = try FakeStripeServer()
         stripe.lineItems(session: Self.cardSession, [("price_1Pro", 1)])
         stripe.lineItems(session: "cs_test_a1PayAsyncSepaLicence0002xYz9Qw2Er4Ty6Ui8Op0As2Df4Gh6Jk8", [("price_1Pro", 1)])
         stripe.lineItems(session: "cs_test_b1SubscriptionMonthly0004xYz9Qw2Er4Ty6Ui8Op0As2Df4Gh6Jk8", [("price_1SnKmonthlyLic0001", 1)])
         stripe.lineItems(session: "cs_test_a1UejXx8ebIdTzFolicVypUAZpOBVkoQKDbaarXoPlPVtj8p0zujPEEhjT", [("price_1Credits", 1)])
-        stack = try Stack(workers: 8, database: database, extra: Self.settings(stripe: stripe, extraLicensing: extraSettings))
+        stack = try Stack(workers: 8, database: database, extra: Self.settings(stripe: stripe, extraLicensing: extraSettings, extraStripe: extraStripe))
         let catalogue = stack.service.directory + "/catalogue.ini"
         try Self.catalogue.write(toFile: catalogue, atomically: true, encoding: .utf8)
         let imported = try ChildProcess.run(TestPaths.binary, ["catalog", "import", "--config", stack.service.configPath, catalogue])
@@ -228,6 +231,7 @@ struct WebhookOutageTests {
         let first = try StripeFixtures.load("checkout.session.completed.payment_card")
         #expect(try test.deliver(first).status == 200)
 
+        test.stripe.lineItems(session: "cs_test_outage", [("price_1Credits", 1)])
         try server.down()
         let second = try StripeFixtures.variant("checkout.session.completed.payment_card",
                                                  event: ["id": "evt_during_outage"], object: ["id": "cs_test_outage", "metadata": ["product": "credit-pack"]])

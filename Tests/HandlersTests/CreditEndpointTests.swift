@@ -17,6 +17,7 @@ struct CreditEndpointTests {
         configuration.api.key = Self.apiKey
         context = Context(store: harness.context.store, clock: harness.context.clock, configuration: configuration, logger: Logger(label: "test"))
         // 300 credits for the fixture's customer, bought through a real checkout event.
+        try harness.created(WebhookTests.cardSession, product: "credit-pack", quantity: 3)
         let body = try StripeFixtures.variant("checkout.session.completed.payment_card", object: ["metadata": ["product": "credit-pack", "quantity": "3"]])
         #expect(harness.status(harness.deliver(body)) == "processed")
     }

@@ -73,6 +73,7 @@ struct LifecycleEventTests {
     }
 
     @Test func refundReversesCredits() throws {
+        try harness.created(WebhookTests.cardSession, product: "credit-pack", quantity: 2)
         let body = try StripeFixtures.variant("checkout.session.completed.payment_card", object: ["metadata": ["product": "credit-pack", "quantity": "2"]])
         #expect(harness.status(harness.deliver(body)) == "processed")
         #expect(try value("SELECT SUM(delta) AS v FROM pfc_credit_ledger") == "200")

@@ -112,6 +112,7 @@ struct OutboxDeliveryTests {
 
     @Test func twoDeliverersSendEachMessageOnce() throws {
         for index in 0..<20 {
+            try harness.created("cs_mail_\(index)", product: "pro-license")
             let body = try StripeFixtures.variant("checkout.session.completed.payment_card",
                                                    event: ["id": "evt_mail_\(index)"], object: ["id": "cs_mail_\(index)", "metadata": ["product": "pro-license"]])
             #expect(harness.status(harness.deliver(body)) == "processed")
@@ -159,6 +160,7 @@ struct OutboxDeliveryTests {
         configuration.notifications.url = receiver.baseURL + "/wp-json/shop/v1/payments"
         configuration.notifications.secret = secret
         let notifying = Context(store: context.store, clock: clock, configuration: configuration, logger: context.logger)
+        try harness.created(WebhookTests.cardSession, product: "course")
         let body = try StripeFixtures.variant("checkout.session.completed.payment_card", object: ["metadata": ["product": "course"]])
         #expect(harness.status(harness.deliver(body)) == "processed")
         for _ in 0..<6 {

@@ -28,6 +28,8 @@ public final class LoopbackHTTPServer: Sendable {
         public var body: [UInt8]
         /// Close the connection without answering (a network failure as the client sees it).
         public var dropConnection = false
+        /// Seconds to wait before answering (a slow or hung server).
+        public var delay: Double = 0
 
         public init(status: Int, headers: [(String, String)] = [("Content-Type", "application/json")], body: [UInt8]) {
             self.status = status
@@ -37,6 +39,9 @@ public final class LoopbackHTTPServer: Sendable {
 
         public static func json(_ status: Int, _ text: String) -> Response { Response(status: status, body: Array(text.utf8)) }
         public static var dropped: Response { var r = Response(status: 0, body: []); r.dropConnection = true; return r }
+
+        /// This answer, after `seconds`.
+        public func delayed(_ seconds: Double) -> Response { var r = self; r.delay = seconds; return r }
     }
 
     public let port: Int
@@ -97,6 +102,7 @@ public final class LoopbackHTTPServer: Sendable {
         guard let request = readRequest(fd) else { return }
         received.withLock { $0.append(request) }
         let response = handler(request)
+        if response.delay > 0 { usleep(UInt32(response.delay * 1_000_000)) }
         if response.dropConnection { return }
         var head = "HTTP/1.1 \(response.status) X\r\nConnection: close\r\nContent-Length: \(response.body.count)\r\n"
         for (name, value) in response.headers { head += "\(name): \(value)\r\n" }
@@ -136,7 +142,9 @@ public final class LoopbackHTTPServer: Sendable {
 }
 
 /// A local server that speaks Stripe's wire format: bearer authentication, form bodies,
-/// Stripe's JSON objects and error shapes. Tests register answers per `METHOD /path`.
+/// Stripe's JSON objects and error shapes, and idempotency as Stripe keeps it (a POST repeated
+/// with the same `Idempotency-Key` gets the first answer again, and creates nothing). Tests
+/// register answers per `METHOD /path`; every request is recorded, so tests count calls.
 public final class FakeStripeServer: Sendable {
     public static let secretKey = "sk_test_fake_0123456789"
     private let routes: Routes
@@ -145,6 +153,9 @@ public final class FakeStripeServer: Sendable {
     /// The answer table, shared with the server's connection threads.
     private final class Routes: Sendable {
         let table = Mutex<[String: [LoopbackHTTPServer.Response]]>([:])
+        let handlers = Mutex<[String: @Sendable (LoopbackHTTPServer.Request) -> LoopbackHTTPServer.Response]>([:])
+        /// First answers by `METHOD /path Idempotency-Key`, and when each is complete.
+        let idempotent = Mutex<[String: (response: LoopbackHTTPServer.Response, ready: Date)]>([:])
     }
 
     public init() throws {
@@ -155,23 +166,62 @@ public final class FakeStripeServer: Sendable {
                 return .json(401, #"{"error":{"type":"invalid_request_error","message":"Invalid API Key provided."}}"#)
             }
             let key = "\(request.method) \(request.path)"
-            let answer: LoopbackHTTPServer.Response? = routes.table.withLock { table in
+            let idempotencyKey = request.method == "POST" ? request.headers["idempotency-key"].map { "\(key) \($0)" } : nil
+            if let idempotencyKey, let earlier = routes.idempotent.withLock({ $0[idempotencyKey] }) {
+                // As Stripe: a key whose first request is still being processed is in use.
+                guard Date() >= earlier.ready else {
+                    return .json(409, #"{"error":{"type":"idempotency_error","code":"idempotency_key_in_use","message":"There is currently another in-progress request using this Idempotent Key."}}"#)
+                }
+                var replay = earlier.response
+                replay.delay = 0
+                replay.headers.append(("Idempotent-Replayed", "true"))
+                return replay
+            }
+            let answer: LoopbackHTTPServer.Response? = routes.handlers.withLock { $0[key] }.map { $0(request) } ?? routes.table.withLock { table in
                 guard var queue = table[key], !queue.isEmpty else { return nil }
                 // The last answer repeats; earlier ones are used once each (failures first).
                 let next = queue.count > 1 ? queue.removeFirst() : queue[0]
                 table[key] = queue
                 return next
             }
-            return answer ?? .json(404, #"{"error":{"type":"invalid_request_error","message":"Unrecognized request URL (\#(request.method): \#(request.path))."}}"#)
+            guard let answer else {
+                return .json(404, #"{"error":{"type":"invalid_request_error","message":"Unrecognized request URL (\#(request.method): \#(request.path))."}}"#)
+            }
+            // Stripe keeps the answer of a request it processed (not of one that failed on
+            // its side with a 5xx or never arrived), even when the client gave up waiting.
+            if let idempotencyKey, !answer.dropConnection, answer.status < 500 {
+                routes.idempotent.withLock { $0[idempotencyKey] = $0[idempotencyKey] ?? (answer, Date().addingTimeInterval(answer.delay)) }
+            }
+            return answer
         }
     }
 
     public var baseURL: String { server.baseURL }
     public var requests: [LoopbackHTTPServer.Request] { server.requests }
 
+    /// The requests whose path starts with `prefix`.
+    public func requests(_ method: String, _ prefix: String) -> [LoopbackHTTPServer.Request] {
+        requests.filter { $0.method == method && $0.path.hasPrefix(prefix) }
+    }
+
     /// Answers `METHOD /path` with these responses in turn (the last one repeats).
     public func on(_ method: String, _ path: String, _ responses: LoopbackHTTPServer.Response...) {
         routes.table.withLock { $0["\(method) \(path)"] = responses }
+    }
+
+    /// Answers `METHOD /path` with whatever `handler` makes of each request.
+    public func on(_ method: String, _ path: String, handler: @escaping @Sendable (LoopbackHTTPServer.Request) -> LoopbackHTTPServer.Response) {
+        routes.handlers.withLock { $0["\(method) \(path)"] = handler }
+    }
+
+    /// Creates Checkout Sessions as Stripe does: a new `cs_test_…` id for each new
+    /// idempotency key, its URL, and (when given) the session object's other fields.
+    public func createsSessions() {
+        let counter = Atomic<Int>(0)
+        on("POST", "/v1/checkout/sessions") { _ in
+            let id = "cs_test_created\(counter.add(1, ordering: .relaxed).newValue)x\(UUID().uuidString.prefix(8).lowercased())"
+            return .json(200, #"{"id":"\#(id)","object":"checkout.session","url":"https://checkout.stripe.com/c/pay/\#(id)"}"#)
+        }
     }
 
     /// A Checkout Session's line items as Stripe lists them.

@@ -5,18 +5,23 @@ import MariaStore
 ///
 /// Two callers: the WordPress/WooCommerce server with the API key and JSON (answered
 /// `{"id", "url"}`), and a "Buy" form on a WordPress page (no secret possible there; answered
-/// `303 See Other` to Stripe). Prices always come from the catalogue, never from the caller.
+/// `303 See Other` to Stripe, with the cookie that later proves this browser started the
+/// checkout). Prices always come from the catalogue, never from the caller; only the server
+/// may attach a reference of its own; every session is recorded with what it sells.
 public enum CheckoutEndpoints {
     public static func createSession(_ request: Request, _ context: Context) throws -> Response {
-        let fromServer = request.headers["authorization"] != nil
-        if fromServer { try APIKeyCheck.require(request, context) }
+        if request.headers["authorization"] != nil {
+            try APIKeyCheck.require(request, context)
+            let session = try create(request, context: context, browserToken: nil)
+            return .json(.object(["id": .string(session.id), "url": .string(session.url)]))
+        }
+        let token = BrowserProof.token(in: request) ?? BrowserProof.newToken(context.random)
         do {
-            let session = try create(request, context: context, fromServer: fromServer)
-            if fromServer { return .json(.object(["id": .string(session.id), "url": .string(session.url)])) }
-            return Response(status: .seeOther, headers: HTTPHeaders([("Location", session.url)]))
-        } catch let error as APIError where !fromServer {
-            // A browser gets a page, not JSON.
-            return HTMLPage.error(status: error.status, title: "We could not start the checkout", message: error.message, context: context)
+            let session = try create(request, context: context, browserToken: token)
+            return Response(status: .seeOther, headers: HTTPHeaders([("Location", session.url), ("Set-Cookie", BrowserProof.setCookie(token, context: context))]))
+        } catch {
+            // A browser gets a page, not JSON, and never another system's raw error text.
+            return HTMLPage.failure(error, title: "We could not start the checkout", context: context)
         }
     }
 
@@ -25,30 +30,17 @@ public enum CheckoutEndpoints {
         let url: String
     }
 
-    static func create(_ request: Request, context: Context, fromServer: Bool) throws -> Created {
+    /// Creates the session; `browserToken` is nil for the server's call.
+    static func create(_ request: Request, context: Context, browserToken: String?) throws -> Created {
         let settings = context.configuration.checkout
         let fields = try RequestFields(request)
         let productName = try fields.string("product", maxLength: 64)
         let quantity = fields.values["quantity"] == nil ? 1 : Int(try fields.integer("quantity", in: 1...Int64(settings.maxQuantity)))
-        let email = fields.values["customer_email"].flatMap { $0.isEmpty ? nil : $0 }
-        if let email, !email.contains("@") || email.count > 254 { throw APIError.invalidRequest("customer_email is not an email address") }
-        let reference = fields.values["client_reference_id"].flatMap { $0.isEmpty ? nil : $0 }
-        if let reference, reference.count > 200 || !reference.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.:".contains($0)) }) {
-            throw APIError.invalidRequest("client_reference_id must be up to 200 letters, digits, '-', '_', '.' or ':'")
-        }
+        let email = try customerEmail(fields)
+        let reference = try clientReference(fields, fromServer: browserToken == nil)
         let metadata = try Self.metadata(request: request, fields: fields)
-
-        var allowed = settings.allowedOrigins
-        if let own = settings.publicURL.flatMap(CheckoutURLs.origin(of:)) { allowed.append(own) }
-        let successURL = fields.values["success_url"].flatMap { $0.isEmpty ? nil : $0 }
-            ?? settings.publicURL.map { $0 + "/checkout/success?session_id={CHECKOUT_SESSION_ID}" }
-        let cancelURL = fields.values["cancel_url"].flatMap { $0.isEmpty ? nil : $0 } ?? settings.returnURL
-        guard let successURL, let cancelURL else {
-            throw APIError.invalidRequest("success_url and cancel_url are required (or set checkout.public_url and checkout.return_url)")
-        }
-        for (name, url) in [("success_url", successURL), ("cancel_url", cancelURL)] where !CheckoutURLs.isAllowed(url, origins: allowed) {
-            throw APIError.invalidRequest("\(name) must be on one of the allowed origins (checkout.allowed_origins)")
-        }
+        let (successURL, cancelURL) = try redirectURLs(fields, context: context)
+        if browserToken == nil { try IdempotencyKey.requireServerKey(request, hasOwnReference: reference != nil) }
 
         let store = context.store
         guard let product = try store.unitOfWork({ try ProductRepository($0, prefix: store.prefix).named(productName) }) else {
@@ -62,32 +54,80 @@ public enum CheckoutEndpoints {
             ("success_url", successURL), ("cancel_url", cancelURL),
             ("metadata[product]", product.product), ("metadata[quantity]", String(quantity)),
         ]
-        for key in metadata.keys.sorted() { form.append(("metadata[\(key)]", metadata[key]!)) }
+        for key in metadata.keys.sorted() { form.append(("metadata[\(key)]", metadata[key] ?? "")) }
         if let reference { form.append(("client_reference_id", reference)) }
         if let email { form.append(("customer_email", email)) }
         if product.allowPromotionCodes { form.append(("allow_promotion_codes", "true")) }
 
-        let idempotencyKey = IdempotencyKey.derive("checkout", form: form,
-                                                   scope: IdempotencyKey.scope(of: request, context: context, hasOwnReference: reference != nil))
-
-        do {
-            let session = try context.stripe.post("/v1/checkout/sessions", form: form, idempotencyKey: idempotencyKey)
-            return Created(id: try session.string("id"), url: try session.string("url"))
-        } catch let failure as StripeClient.Failure {
-            throw upstream(failure, context: context)
-        } catch is JSONObject.ShapeError {
-            throw APIError(.badGateway, code: "upstream_error", message: "Stripe's answer had no session id and url")
-        }
+        let idempotencyKey = browserToken == nil
+            ? try IdempotencyKey.forServerCall("checkout", form: form, request: request, hasOwnReference: reference != nil)
+            : IdempotencyKey.fresh("checkout", random: context.random)
+        return try startSession(form: form, idempotencyKey: idempotencyKey, context: context, record: CheckoutRepository.Checkout(
+            stripeID: "", kind: .session, product: product.product, priceID: price, quantity: quantity,
+            browserProof: browserToken.map(BrowserProof.hash)))
     }
 
+    /// Asks Stripe for the session and records it with what it sells (`record`, whose
+    /// `stripeID` is filled in here).
+    static func startSession(form: [(String, String)], idempotencyKey: String, context: Context,
+                             record: CheckoutRepository.Checkout) throws -> Created {
+        let session = try context.stripe.post("/v1/checkout/sessions", form: form, idempotencyKey: idempotencyKey)
+        let created: Created
+        do {
+            created = Created(id: try session.string("id"), url: try session.string("url"))
+        } catch {
+            throw APIError(.badGateway, code: "upstream_error", message: "Stripe's answer had no session id and url")
+        }
+        guard SuccessPage.isSessionID(created.id) else {
+            throw APIError(.badGateway, code: "upstream_error", message: "Stripe's answer had no valid session id")
+        }
+        var record = record
+        record.stripeID = created.id
+        let store = context.store
+        try store.transaction { try CheckoutRepository($0, prefix: store.prefix).record(record, now: context.clock.now) }
+        return created
+    }
+
+    /// `customer_email`: an address of at most 254 characters, or nothing.
+    static func customerEmail(_ fields: RequestFields) throws(APIError) -> String? {
+        guard let email = fields.values["customer_email"]?.trimmingWhitespace(), !email.isEmpty else { return nil }
+        guard email.utf8.count <= 254, email.contains("@"), !email.contains(where: { $0.isWhitespace || $0.asciiValue.map { $0 < 32 } == true }) else {
+            throw APIError.invalidRequest("customer_email is not an email address")
+        }
+        return email
+    }
+
+    /// `client_reference_id`: the shop's own reference, from its server only. A browser may
+    /// not bind a checkout to anything (DESIGN §5); a WooCommerce order is bound only by
+    /// `POST /checkout/woocommerce`, which reads the order's total itself.
+    static func clientReference(_ fields: RequestFields, fromServer: Bool) throws(APIError) -> String? {
+        guard let reference = fields.values["client_reference_id"].flatMap({ $0.isEmpty ? nil : $0 }) else { return nil }
+        guard fromServer else {
+            throw APIError.invalidRequest("client_reference_id can only be set by the shop's server (with the API key)")
+        }
+        guard reference.utf8.count <= 200, reference.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.:".contains($0)) }) else {
+            throw APIError.invalidRequest("client_reference_id must be up to 200 letters, digits, '-', '_', '.' or ':'")
+        }
+        if reference.hasPrefix("wc_order_") {
+            throw APIError.invalidRequest("a WooCommerce order is paid through POST /checkout/woocommerce, which reads its total from the shop")
+        }
+        return reference
+    }
+
+    /// Metadata keys this service sets itself.
+    static let reservedMetadata: Set<String> = ["product", "quantity", "woocommerce_order"]
+
     /// Free metadata: JSON `metadata` object or form `metadata[key]` fields; bounded as Stripe
-    /// bounds it, and our own keys reserved.
+    /// bounds it, keys of plain characters only (a key such as `quantity]` would be read by
+    /// Stripe as another key), and our own keys reserved.
     static func metadata(request: Request, fields: RequestFields) throws -> [String: String] {
         var metadata: [String: String] = [:]
         if request.mediaType == "application/json" {
-            if let object = try? JSONObject.parse(request.body).optionalObject("metadata") {
+            guard let body = try? JSONObject.parse(request.body) else { throw APIError.invalidRequest("the body is not a JSON object") }
+            if body.has("metadata") {
+                guard let object = try? body.object("metadata") else { throw APIError.invalidRequest("metadata must be an object of strings") }
                 for (key, value) in object.storage {
-                    guard case .string(let text) = value else { throw APIError.invalidRequest("metadata.\(key) must be a string") }
+                    guard case .string(let text) = value else { throw APIError.invalidRequest("metadata values must be strings") }
                     metadata[key] = text
                 }
             }
@@ -98,20 +138,38 @@ public enum CheckoutEndpoints {
         }
         guard metadata.count <= 20 else { throw APIError.invalidRequest("metadata has more than 20 keys") }
         for (key, value) in metadata {
-            guard !key.isEmpty, key.count <= 40, value.count <= 500 else {
-                throw APIError.invalidRequest("metadata keys must be 1 to 40 characters and values at most 500")
+            guard (1...40).contains(key.utf8.count), key.utf8.allSatisfy(isMetadataKeyByte) else {
+                throw APIError.invalidRequest("metadata keys must be 1 to 40 letters, digits, '_', '.' or '-'")
             }
-            guard !["product", "quantity"].contains(key) else { throw APIError.invalidRequest("metadata.\(key) is reserved") }
+            guard value.count <= 500 else { throw APIError.invalidRequest("metadata values must be at most 500 characters") }
+            guard !reservedMetadata.contains(key) else { throw APIError.invalidRequest("metadata.\(key) is reserved") }
         }
         return metadata
     }
 
-    /// Stripe's refusal or absence, as our caller should see it (502, Stripe's message kept).
-    static func upstream(_ failure: StripeClient.Failure, context: Context) -> APIError {
-        context.logger.error("Stripe API call failed", metadata: ["error": "\(failure)"])
-        if case .notConfigured = failure {
-            return APIError.unavailable("Stripe is not configured on the server (stripe.secret_key)", retryAfterSeconds: 60)
+    private static func isMetadataKeyByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case 48...57, 65...90, 97...122, UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "-"): return true
+        default: return false
         }
-        return APIError(.badGateway, code: "upstream_error", message: failure.description)
+    }
+
+    /// Where Stripe sends the buyer after paying or cancelling: given, or the configured
+    /// defaults; always on an allowed origin.
+    static func redirectURLs(_ fields: RequestFields, context: Context, defaultSuccess: String? = nil) throws(APIError) -> (success: String, cancel: String) {
+        let settings = context.configuration.checkout
+        var allowed = settings.allowedOrigins
+        if let own = settings.publicURL.flatMap(CheckoutURLs.origin(of:)) { allowed.append(own) }
+        if let shop = context.configuration.woocommerce.url.flatMap(CheckoutURLs.origin(of:)) { allowed.append(shop) }
+        let successURL = fields.values["success_url"].flatMap { $0.isEmpty ? nil : $0 } ?? defaultSuccess
+            ?? settings.publicURL.map { $0 + "/checkout/success?session_id={CHECKOUT_SESSION_ID}" }
+        let cancelURL = fields.values["cancel_url"].flatMap { $0.isEmpty ? nil : $0 } ?? settings.returnURL
+        guard let successURL, let cancelURL else {
+            throw APIError.invalidRequest("success_url and cancel_url are required (or set checkout.public_url and checkout.return_url)")
+        }
+        for (name, url) in [("success_url", successURL), ("cancel_url", cancelURL)] where !CheckoutURLs.isAllowed(url, origins: allowed) {
+            throw APIError.invalidRequest("\(name) must be on one of the allowed origins (checkout.allowed_origins)")
+        }
+        return (successURL, cancelURL)
     }
 }

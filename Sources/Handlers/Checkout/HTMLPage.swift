@@ -1,4 +1,5 @@
 import Foundation
+import MariaStore
 
 /// The few HTML pages a buyer sees (the success page and its errors), from templates the
 /// seller can replace: `checkout.templates_dir/page.html` with `{{title}}`, `{{content}}`,
@@ -26,15 +27,36 @@ enum HTMLPage {
             .replacingOccurrences(of: "{{content}}", with: content)
         var headers = HTTPHeaders()
         headers.add("Content-Type", "text/html; charset=utf-8")
-        // The page may show a license key: no caching, no referrer, no foreign scripts.
+        // The page may show a license key: no caching, no referrer, no script at all, no
+        // framing (clickjacking), no content sniffing.
         headers.add("Cache-Control", "no-store")
         headers.add("Referrer-Policy", "no-referrer")
-        headers.add("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; form-action 'self'")
+        headers.add("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+        headers.add("X-Content-Type-Options", "nosniff")
+        headers.add("X-Frame-Options", "DENY")
         return Response(status: status, headers: headers, body: Array(html.utf8))
     }
 
     static func error(status: HTTPStatus, title: String, message: String, context: Context) -> Response {
         render(status: status, title: title, content: "<p>\(escape(message))</p>", context: context)
+    }
+
+    /// A failure as a buyer's browser should see it: our own refusals (4xx) in their words,
+    /// anything else as a plain sentence — the details go to the log, never to the page.
+    static func failure(_ error: any Error, title: String, context: Context) -> Response {
+        if let refusal = error as? APIError, refusal.status.code < 500 {
+            return Self.error(status: refusal.status, title: title, message: refusal.message, context: context)
+        }
+        let status: HTTPStatus
+        switch error {
+        case let error as any HTTPResponseError: status = error.status
+        case let error as DatabaseError where error.isUnavailable || error.isTransient: status = .serviceUnavailable
+        default: status = .internalServerError
+        }
+        context.logger.error("page failed", metadata: ["title": "\(title)", "error": "\(error)"])
+        var page = Self.error(status: status, title: title, message: "Something went wrong on our side. Please try again in a moment.", context: context)
+        if status == .serviceUnavailable || status == .badGateway { page.headers.add("Retry-After", "30") }
+        return page
     }
 
     static func escape(_ text: String) -> String { MailTemplates.html(text) }

@@ -18,22 +18,19 @@ public enum PaymentEndpoints {
             customer = reference
         } else {
             let store = context.store
-            guard let known = try store.unitOfWork({ connection in
-                try connection.queryOne("SELECT stripe_customer_id FROM \(store.prefix.table("customers")) WHERE email = ? AND stripe_customer_id IS NOT NULL ORDER BY id DESC LIMIT 1",
-                                        [reference])?.string("stripe_customer_id")
-            }) else {
+            guard let known = try store.unitOfWork({ try CustomerRepository($0, prefix: store.prefix).latestStripeCustomer(email: reference) }) else {
                 throw APIError(.notFound, code: "not_found", message: "no Stripe customer is known for this email")
             }
             customer = known
         }
         let form = [("customer", customer), ("return_url", returnURL)]
+        // One customer's repeated request within a minute gets the same portal session.
         let key = IdempotencyKey.derive("portal", form: form, scope: String(IdempotencyKey.minute(context)))
-        do {
-            let session = try context.stripe.post("/v1/billing_portal/sessions", form: form, idempotencyKey: key)
-            return .json(.object(["url": .string(try session.string("url"))]))
-        } catch let failure as StripeClient.Failure {
-            throw CheckoutEndpoints.upstream(failure, context: context)
+        let session = try context.stripe.post("/v1/billing_portal/sessions", form: form, idempotencyKey: key)
+        guard let url = try? session.string("url") else {
+            throw APIError(.badGateway, code: "upstream_error", message: "Stripe's answer was not a portal session")
         }
+        return .json(.object(["url": .string(url)]))
     }
 
     /// `POST /payments/intents` — a PaymentIntent for a catalogue product (Stripe Elements);
@@ -43,37 +40,41 @@ public enum PaymentEndpoints {
         let fields = try RequestFields(request)
         let name = try fields.string("product", maxLength: 64)
         let quantity = fields.values["quantity"] == nil ? 1 : try fields.integer("quantity", in: 1...Int64(context.configuration.checkout.maxQuantity))
-        let email = fields.values["customer_email"].flatMap { $0.isEmpty ? nil : $0 }
-        let reference = fields.values["client_reference_id"].flatMap { $0.isEmpty ? nil : $0 }
+        let email = try CheckoutEndpoints.customerEmail(fields)
+        let reference = try CheckoutEndpoints.clientReference(fields, fromServer: true)
+        try IdempotencyKey.requireServerKey(request, hasOwnReference: reference != nil)
         let store = context.store
         guard let product = try store.unitOfWork({ try ProductRepository($0, prefix: store.prefix).named(name) }), let price = product.stripePriceID else {
             throw APIError.invalidRequest("product \(name) is not in the catalogue with a Stripe price")
         }
         guard product.kind != .subscription else { throw APIError.invalidRequest("subscriptions are sold through /checkout/session") }
-        do {
-            // The amount comes from Stripe's price, never from the caller.
-            let priceObject = try context.stripe.get("/v1/prices/\(FormEncoding.escape(price))")
-            guard let unit = try? priceObject.int("unit_amount"), let currency = try? priceObject.string("currency") else {
-                throw APIError(.badGateway, code: "upstream_error", message: "the Stripe price has no fixed unit amount")
-            }
-            var form: [(String, String)] = [
-                ("amount", String(unit * quantity)), ("currency", currency), ("automatic_payment_methods[enabled]", "true"),
-                ("metadata[product]", product.product), ("metadata[quantity]", String(quantity)),
-            ]
-            if let reference { form.append(("metadata[client_reference_id]", reference)) }
-            if let email { form.append(("receipt_email", email)) }
-            let key = IdempotencyKey.derive("intent", form: form,
-                                            scope: IdempotencyKey.scope(of: request, context: context, hasOwnReference: reference != nil))
-            let intent = try context.stripe.post("/v1/payment_intents", form: form, idempotencyKey: key)
-            return .json(.object([
-                "id": .string(try intent.string("id")), "client_secret": .string(try intent.string("client_secret")),
-                "amount": .int(unit * quantity), "currency": .string(currency.uppercased()),
-            ]))
-        } catch let failure as StripeClient.Failure {
-            throw CheckoutEndpoints.upstream(failure, context: context)
-        } catch is JSONObject.ShapeError {
+        // The amount comes from Stripe's price, never from the caller.
+        let priceObject = try context.stripe.get("/v1/prices/\(FormEncoding.escape(price))")
+        guard let unit = try? priceObject.int("unit_amount"), let currency = try? priceObject.string("currency"), currency.utf8.count == 3 else {
+            throw APIError(.badGateway, code: "upstream_error", message: "the Stripe price has no fixed unit amount")
+        }
+        let (amount, overflow) = unit.multipliedReportingOverflow(by: quantity)
+        guard !overflow, amount > 0 else { throw APIError.invalidRequest("the amount for \(quantity) × \(name) is out of range") }
+        var form: [(String, String)] = [
+            ("amount", String(amount)), ("currency", currency), ("automatic_payment_methods[enabled]", "true"),
+            ("metadata[product]", product.product), ("metadata[quantity]", String(quantity)),
+        ]
+        if let reference { form.append(("metadata[client_reference_id]", reference)) }
+        if let email { form.append(("receipt_email", email)) }
+        let key = try IdempotencyKey.forServerCall("intent", form: form, request: request, hasOwnReference: reference != nil)
+        let intent = try context.stripe.post("/v1/payment_intents", form: form, idempotencyKey: key)
+        guard let id = try? intent.string("id"), id.hasPrefix("pi_"), let secret = try? intent.string("client_secret") else {
             throw APIError(.badGateway, code: "upstream_error", message: "Stripe's answer was not a PaymentIntent")
         }
+        // What this PaymentIntent sells, so that its payment is checked against it.
+        try store.transaction {
+            try CheckoutRepository($0, prefix: store.prefix).record(CheckoutRepository.Checkout(
+                stripeID: id, kind: .intent, product: product.product, priceID: price, quantity: Int(quantity), amount: amount,
+                currency: currency.uppercased()), now: context.clock.now)
+        }
+        return .json(.object([
+            "id": .string(id), "client_secret": .string(secret), "amount": .int(amount), "currency": .string(currency.uppercased()),
+        ]))
     }
 
     /// `GET /payments?customer=EMAIL|cus_…` — a customer's orders, newest first.
@@ -139,37 +140,61 @@ public enum PaymentEndpoints {
         return .object(pairs)
     }
 
-    /// `POST /refunds` — admin key; refunds a payment fully or partly through Stripe. The
-    /// change of state itself arrives by webhook (`charge.refunded`).
+    /// `POST /refunds` — admin key and `Idempotency-Key`; refunds a payment fully or partly
+    /// through Stripe. The request is recorded (and audited) before Stripe is called, under the
+    /// caller's key: a retry after a timeout or a 5xx — even one that came after Stripe had
+    /// refunded — is the same request with the same Stripe idempotency key, so never a second
+    /// refund. The change of state itself arrives by webhook (`charge.refunded`).
     public static func refund(_ request: Request, _ context: Context) throws -> Response {
         try APIKeyCheck.require(request, key: context.configuration.api.adminKey,
                                 unset: "refunds through the API are not enabled (api.admin_key)",
                                 wrong: "the admin API key is required for refunds")
+        guard let callerKey = try IdempotencyKey.callerKey(of: request), callerKey.utf8.count <= 191 else {
+            throw APIError.invalidRequest("refunds need an Idempotency-Key header (1 to 191 characters), so that a retry can never refund twice")
+        }
         let fields = try RequestFields(request)
         let intent = try fields.string("payment_intent", maxLength: 255)
         guard intent.hasPrefix("pi_") else { throw APIError.invalidRequest("payment_intent must be a PaymentIntent id (pi_…)") }
         var form = [("payment_intent", intent)]
-        if fields.values["amount"] != nil { form.append(("amount", String(try fields.integer("amount", in: 1...100_000_000_000)))) }
-        if let reason = fields.values["reason"], !reason.isEmpty {
+        let amount = fields.values["amount"] == nil ? nil : try fields.integer("amount", in: 1...100_000_000_000)
+        if let amount { form.append(("amount", String(amount))) }
+        let reason = fields.values["reason"].flatMap { $0.isEmpty ? nil : $0 }
+        if let reason {
             guard ["duplicate", "fraudulent", "requested_by_customer"].contains(reason) else {
                 throw APIError.invalidRequest("reason must be duplicate, fraudulent or requested_by_customer")
             }
             form.append(("reason", reason))
         }
-        let key = IdempotencyKey.derive("refund", form: form,
-                                        scope: request.headers["idempotency-key"] ?? String(IdempotencyKey.minute(context)))
-        do {
-            let refund = try context.stripe.post("/v1/refunds", form: form, idempotencyKey: key)
-            try context.store.transaction { connection in
-                try AuditLog(connection, prefix: context.store.prefix).record(subject: "payment", id: intent, action: "refund_requested", before: nil,
-                                                                              after: try refund.optionalString("status"), actor: "api-admin", now: context.clock.now)
+
+        let store = context.store
+        let asked = RefundRequestRepository.Request(idempotencyKey: callerKey, paymentIntent: intent, amount: amount, reason: reason)
+        let recorded = try store.transaction { connection -> RefundRequestRepository.Request in
+            let stored = try RefundRequestRepository(connection, prefix: store.prefix).recordOrFind(asked, actor: "api-admin", now: context.clock.now)
+            if stored == asked {
+                try AuditLog(connection, prefix: store.prefix).record(subject: "payment", id: intent, action: "refund_requested", before: nil,
+                                                                      after: amount.map(String.init) ?? "full", actor: "api-admin", now: context.clock.now)
             }
-            return .json(.object(["id": .string(try refund.string("id")), "status": .string(try refund.string("status")),
-                                  "amount": .int(try refund.int("amount"))]))
-        } catch let failure as StripeClient.Failure {
-            throw CheckoutEndpoints.upstream(failure, context: context)
-        } catch is JSONObject.ShapeError {
+            return stored
+        }
+        guard recorded.asksTheSame(as: asked) else {
+            throw APIError(.conflict, code: "idempotency_key_reused", message: "this Idempotency-Key was used for a different refund")
+        }
+        if let refund = recorded.refund, let refunded = recorded.refundedAmount {
+            var replay = Response.json(.object(["id": .string(refund), "status": .string(recorded.status), "amount": .int(refunded)]))
+            replay.headers.add("Idempotent-Replayed", "true")
+            return replay
+        }
+        let key = IdempotencyKey.derive("refund", form: form, scope: callerKey)
+        let refund = try context.stripe.post("/v1/refunds", form: form, idempotencyKey: key)
+        guard let id = try? refund.string("id"), let status = try? refund.string("status"), let refunded = try? refund.int("amount") else {
             throw APIError(.badGateway, code: "upstream_error", message: "Stripe's answer was not a refund")
         }
+        try store.transaction { connection in
+            try RefundRequestRepository(connection, prefix: store.prefix).complete(callerKey, refund: id, status: status, refundedAmount: refunded,
+                                                                                  now: context.clock.now)
+            try AuditLog(connection, prefix: store.prefix).record(subject: "payment", id: intent, action: "refund_created", before: nil, after: status,
+                                                                  actor: "api-admin", detail: "refund \(id)", now: context.clock.now)
+        }
+        return .json(.object(["id": .string(id), "status": .string(status), "amount": .int(refunded)]))
     }
 }

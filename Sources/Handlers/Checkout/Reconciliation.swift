@@ -14,6 +14,8 @@ public struct Reconciliation {
     public struct Report: Sendable {
         public var examined = 0
         public var fulfilled: [String] = []
+        /// Sessions that could not be applied, with the reason; the others were still examined.
+        public var failed: [(session: String, reason: String)] = []
     }
 
     public func run(hours: Int = 72) throws -> Report {
@@ -27,15 +29,24 @@ public struct Reconciliation {
             let sessions = try page.array("data")
             for object in sessions {
                 report.examined += 1
-                let session = try CheckoutFulfilment.Session(object)
-                guard session.isPaid, try needsFulfilment(session.id) else { continue }
-                let fulfilment = CheckoutFulfilment(context: context, actor: "reconcile")
-                let lines = try fulfilment.lines(of: session)
-                try context.store.transaction { connection in
-                    try fulfilment.apply(session, proposed: .paid, lines: lines, on: connection)
+                // One session that cannot be applied must not leave the others unexamined.
+                do {
+                    let session = try CheckoutFulfilment.Session(object)
+                    guard session.sells, session.isPaid, try needsFulfilment(session.id) else { continue }
+                    let fulfilment = CheckoutFulfilment(context: context, actor: "reconcile")
+                    let purchase = try fulfilment.purchase(of: session)
+                    try context.store.transaction { connection in
+                        try fulfilment.apply(session, proposed: .paid, purchase: purchase, on: connection)
+                    }
+                    report.fulfilled.append(session.id)
+                    context.logger.notice("reconciled a session the webhook had not fulfilled", metadata: ["session": "\(session.id)"])
+                } catch let error as DatabaseError where error.isUnavailable {
+                    throw error  // nothing else will work either
+                } catch {
+                    let id = (try? object.string("id")) ?? "session \(report.examined)"
+                    report.failed.append((id, "\(error)"))
+                    context.logger.error("reconcile: session not applied", metadata: ["session": "\(id)", "error": "\(error)"])
                 }
-                report.fulfilled.append(session.id)
-                context.logger.notice("reconciled a session the webhook had not fulfilled", metadata: ["session": "\(session.id)"])
             }
             after = (try? page.optionalBool("has_more")) == true ? try sessions.last?.optionalString("id") : nil
         } while after != nil

@@ -33,7 +33,14 @@ public struct Configuration: Sendable {
         public var apiBase: String = "https://api.stripe.com"
         /// The API version every request pins (`Stripe-Version`).
         public var apiVersion: String = "2026-05-27.dahlia"
+        /// Seconds one attempt may take.
         public var timeoutSeconds: Int = 10
+        /// Seconds a whole call may take, retries included: below the web server's read timeout
+        /// (30 s in the shipped nginx and Apache files), so callers hear our answer.
+        public var totalTimeoutSeconds: Int = 20
+        /// Stripe calls the request handlers of one process may have in flight at once; more
+        /// are answered 503 at once, so license checks and webhooks keep their workers.
+        public var concurrentCalls: Int = 2
 
         public init() {}
     }

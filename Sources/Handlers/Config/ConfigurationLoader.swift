@@ -42,6 +42,8 @@ public struct ConfigurationLoader {
         Key(name: "stripe.api_base", secret: false),
         Key(name: "stripe.api_version", secret: false),
         Key(name: "stripe.timeout_seconds", secret: false),
+        Key(name: "stripe.total_timeout_seconds", secret: false),
+        Key(name: "stripe.concurrent_calls", secret: false),
         Key(name: "licensing.key_pepper", secret: true),
         Key(name: "licensing.key_prefix", secret: false),
         Key(name: "licensing.key_encryption_key", secret: true),
@@ -300,6 +302,11 @@ public struct ConfigurationLoader {
             }
             stripe.toleranceSeconds = Int64(integer("stripe.tolerance_seconds", in: 1...86_400) ?? 300)
             stripe.timeoutSeconds = integer("stripe.timeout_seconds", in: 1...120) ?? stripe.timeoutSeconds
+            stripe.totalTimeoutSeconds = integer("stripe.total_timeout_seconds", in: 1...300) ?? stripe.totalTimeoutSeconds
+            if stripe.totalTimeoutSeconds < stripe.timeoutSeconds {
+                fail("stripe.total_timeout_seconds", "must be at least stripe.timeout_seconds (\(stripe.timeoutSeconds))")
+            }
+            stripe.concurrentCalls = integer("stripe.concurrent_calls", in: 1...256) ?? stripe.concurrentCalls
             if let key = optional("stripe.secret_key") {
                 let modeOfKey = key.hasPrefix("sk_live_") || key.hasPrefix("rk_live_") ? "live" : key.hasPrefix("sk_test_") || key.hasPrefix("rk_test_") ? "test" : nil
                 if modeOfKey == nil {

@@ -2,84 +2,15 @@ import Foundation
 import MariaStore
 
 /// What the four `checkout.session.*` events do: the customer, the order (keyed by session
-/// id) and, once paid, one grant per line. One idempotent `apply` serves the webhook (and,
-/// later, the success page and reconciliation): whichever comes first does the work, the
+/// id) and, once paid, one grant per line of what was bought. One idempotent `apply` serves the
+/// webhook, the success page and reconciliation: whichever comes first does the work, the
 /// others find it done.
+///
+/// What was bought is decided by `purchase(of:)` before the transaction: from this service's
+/// own record of the checkout, or from Stripe's line items — never from metadata alone, which
+/// only has to agree. A purchase that does not add up flags the order and grants nothing.
 public struct CheckoutFulfilment {
-    /// A Checkout Session as far as fulfilment needs it.
-    public struct Session: Sendable {
-        public let id: String
-        public let mode: String
-        public let paymentStatus: String
-        public let amountTotal: Int64
-        public let currency: String
-        public let stripeCustomerID: String?
-        public let email: String?
-        public let clientReferenceID: String?
-        public let paymentIntent: String?
-        public let subscription: String?
-        public let metadata: [String: String]
-        public let livemode: Bool
-
-        /// A purchase that is not a Checkout Session (a PaymentIntent from Stripe Elements).
-        public init(id: String, mode: String, paymentStatus: String, amountTotal: Int64, currency: String, stripeCustomerID: String?,
-                    email: String?, clientReferenceID: String?, paymentIntent: String?, subscription: String?,
-                    metadata: [String: String], livemode: Bool) {
-            self.id = id
-            self.mode = mode
-            self.paymentStatus = paymentStatus
-            self.amountTotal = amountTotal
-            self.currency = currency
-            self.stripeCustomerID = stripeCustomerID
-            self.email = email
-            self.clientReferenceID = clientReferenceID
-            self.paymentIntent = paymentIntent
-            self.subscription = subscription
-            self.metadata = metadata
-            self.livemode = livemode
-        }
-
-        public init(_ object: JSONObject) throws(JSONObject.ShapeError) {
-            id = try object.string("id")
-            mode = try object.string("mode")
-            paymentStatus = try object.string("payment_status")
-            amountTotal = try object.optionalInt("amount_total") ?? 0
-            let currencyCode = try object.string("currency")
-            guard currencyCode.utf8.count == 3, currencyCode.allSatisfy(\.isLetter) else {
-                throw JSONObject.ShapeError(path: "\(object.path).currency", problem: "expected a three-letter ISO currency code")
-            }
-            currency = currencyCode.uppercased()
-            stripeCustomerID = try object.reference("customer")
-            let detailsEmail = try object.optionalObject("customer_details")?.optionalString("email")
-            let sessionEmail = try object.optionalString("customer_email")
-            email = detailsEmail ?? sessionEmail
-            clientReferenceID = try object.optionalString("client_reference_id")
-            paymentIntent = try object.reference("payment_intent")
-            subscription = try object.reference("subscription")
-            metadata = try object.stringMap("metadata")
-            livemode = try object.optionalBool("livemode") ?? false
-        }
-
-        /// Paid, or nothing to pay (a 100 % coupon): the grants are due.
-        public var isPaid: Bool { paymentStatus == "paid" || paymentStatus == "no_payment_required" }
-
-        /// Sessions we create name the catalogue product in metadata; others need Stripe's line items.
-        public var productFromMetadata: (product: String, quantity: Int)? {
-            guard let product = metadata["product"], !product.isEmpty else { return nil }
-            return (product, max(1, Int(metadata["quantity"] ?? "1") ?? 1))
-        }
-    }
-
-    /// A purchased line: a catalogue product by name (our sessions) or a Stripe price.
-    public enum LineReference: Sendable, Equatable {
-        case product(String)
-        case price(String)
-    }
-
-    public struct Line: Sendable, Equatable {
-        public let reference: LineReference
-        public let quantity: Int
-    }
+    public typealias Line = Purchase.Line
 
     let context: Context
     let actor: String
@@ -89,22 +20,68 @@ public struct CheckoutFulfilment {
         self.actor = actor
     }
 
-    /// The lines of a paid session: from metadata, or fetched from Stripe (before any
-    /// transaction is opened, so no lock is held while waiting on the network).
-    public func lines(of session: Session) throws -> [Line] {
-        if let fromMetadata = session.productFromMetadata {
-            return [Line(reference: .product(fromMetadata.product), quantity: fromMetadata.quantity)]
+    private var maxQuantity: Int { context.configuration.checkout.maxQuantity }
+
+    /// What a paid session bought. Reads our record of the session; for a session we did not
+    /// create, fetches its line items from Stripe (before any transaction is opened, so no lock
+    /// is held while waiting on the network).
+    public func purchase(of session: Session) throws -> Purchase {
+        let store = context.store
+        if let record = try store.unitOfWork({ try CheckoutRepository($0, prefix: store.prefix).find(session.id) }) {
+            return Purchase.createdSession(session, record: record, maxQuantity: maxQuantity)
         }
-        return try context.stripe.checkoutSessionLineItems(session.id).map { item throws(JSONObject.ShapeError) in
+        let claimed: Purchase.Claim?
+        switch Purchase.claim(in: session.metadata, maxQuantity: maxQuantity) {
+        case .failure(let mismatch): return .mismatch(mismatch.reason)
+        case .success(let claim): claimed = claim
+        }
+        var lines: [Line] = []
+        for item in try context.stripe.checkoutSessionLineItems(session.id) {
             let price = try item.object("price").string("id")
-            let quantity = Int(try item.optionalInt("quantity") ?? 1)
-            return Line(reference: .price(price), quantity: max(1, quantity))
+            let quantity = try item.optionalInt("quantity") ?? 1
+            guard (1...Int64(Int32.max)).contains(quantity) else { return .mismatch("line item quantity \(quantity) is out of range") }
+            lines.append(Line(reference: .price(price), quantity: Int(quantity)))
         }
+        return .lines(lines, claimed: claimed)
+    }
+
+    /// What an Elements PaymentIntent (`metadata[product]`) bought: for one we created, our
+    /// record; for another, the catalogue product priced by Stripe times the quantity must be
+    /// exactly the amount received.
+    func purchase(ofIntent intent: String, amount: Int64, currency: String, metadata: [String: String]) throws -> Purchase {
+        let store = context.store
+        let (record, claimedProduct) = try store.unitOfWork { connection in
+            (try CheckoutRepository(connection, prefix: store.prefix).find(intent),
+             try metadata["product"].flatMap { try ProductRepository(connection, prefix: store.prefix).named($0) })
+        }
+        if let record {
+            return Purchase.createdIntent(amount: amount, currency: currency, metadata: metadata, record: record, maxQuantity: maxQuantity)
+        }
+        let claimed: Purchase.Claim
+        switch Purchase.claim(in: metadata, maxQuantity: maxQuantity) {
+        case .failure(let mismatch): return .mismatch(mismatch.reason)
+        case .success(nil): return .mismatch("the PaymentIntent names no product")
+        case .success(let claim?): claimed = claim
+        }
+        guard let product = claimedProduct, let price = product.stripePriceID else {
+            return .mismatch("not in the catalogue: product \(claimed.product)")
+        }
+        let priceObject = try context.stripe.get("/v1/prices/\(FormEncoding.escape(price))")
+        guard let unit = try priceObject.optionalInt("unit_amount"), let priceCurrency = try priceObject.optionalString("currency") else {
+            return .mismatch("the price of \(product.product) has no fixed amount")
+        }
+        let (expected, overflow) = unit.multipliedReportingOverflow(by: Int64(claimed.quantity))
+        guard !overflow, expected == amount, priceCurrency.uppercased() == currency else {
+            return .mismatch("received \(Money.format(amount, currency: currency)) for \(claimed.quantity) × \(product.product), "
+                             + "which costs \(overflow ? "more" : Money.format(expected, currency: priceCurrency.uppercased()))")
+        }
+        return .lines([Line(reference: .product(product.product), quantity: claimed.quantity)], claimed: nil)
     }
 
     /// Applies `proposed` (the status the event implies) to the session's order inside the
-    /// caller's transaction, granting the lines once the order is paid.
-    public func apply(_ session: Session, proposed: OrderRepository.Status, lines: [Line]?, on connection: Connection) throws {
+    /// caller's transaction, granting the purchase once the order is paid (`purchase` is nil
+    /// when every line was already granted).
+    public func apply(_ session: Session, proposed: OrderRepository.Status, purchase: Purchase?, on connection: Connection) throws {
         let prefix = context.store.prefix
         let now = context.clock.now
         let orders = OrderRepository(connection, prefix: prefix)
@@ -117,27 +94,51 @@ public struct CheckoutFulfilment {
         if let existing = try orders.lock(sessionID: session.id) {
             created = false
             order = existing
+            var changed = false
+            if existing.customerID == nil, let customerID {
+                // An order first seen without its buyer (a bank debit's early event) gets the
+                // customer as soon as an event names one.
+                try orders.setCustomer(existing.id, customerID, now: now)
+                changed = true
+            }
             if let next = OrderTransitions.next(from: existing.status, to: proposed) {
                 try orders.setStatus(existing.id, next, now: now)
                 try audit.record(subject: "order", id: session.id, action: "status", before: existing.status.rawValue, after: next.rawValue, actor: actor, now: now)
-                order = try orders.lock(sessionID: session.id)!
+                changed = true
             }
+            if changed { order = try orders.lock(sessionID: session.id) ?? existing }
         } else {
             order = try orders.insert(.init(
                 sessionID: session.id, customerID: customerID, status: proposed, mode: session.mode, paymentIntent: session.paymentIntent,
-                subscription: session.subscription, amountTotal: session.amountTotal, currency: session.currency,
+                subscription: session.subscription, amountTotal: session.amountTotal, currency: session.currency ?? "",
                 clientReferenceID: session.clientReferenceID, metadata: Self.metadataJSON(session.metadata), livemode: session.livemode), now: now)
             created = true
             try audit.record(subject: "order", id: session.id, action: "created", before: nil, after: proposed.rawValue, actor: actor, now: now)
         }
-        guard order.status == .paid, let lines else { return }
-        try grant(lines, order: order, created: created, customerID: customerID, email: session.email, connection: connection)
-        try WooCommerceOrders(context: context).orderPaid(clientReferenceID: session.clientReferenceID, order: order, connection: connection)
+        guard order.status == .paid, let purchase else { return }
+        switch purchase {
+        case .mismatch(let reason):
+            try flag(order, reason: reason, connection: connection)
+            return
+        case .wooCommerce(let orderID, let amount, let currency):
+            try WooCommerceOrders(context: context).orderPaid(orderID, amount: amount, currency: currency, order: order, connection: connection)
+        case .lines(let lines, let claimed):
+            try grant(lines, claimed: claimed, order: order, created: created, customerID: order.customerID ?? customerID,
+                      email: session.email, connection: connection)
+        }
         // Refunds, disputes or subscription changes that arrived before the order did.
         try OrderAdjustments(context: context, connection: connection, actor: actor).catchUp(order, subscription: session.subscription)
     }
 
-    private func grant(_ lines: [Line], order: OrderRepository.Order, created: Bool, customerID: Int64, email: String?, connection: Connection) throws {
+    /// A line resolved to its catalogue product.
+    private struct Resolved {
+        let index: Int
+        let line: Line
+        let product: Product
+    }
+
+    private func grant(_ lines: [Line], claimed: Purchase.Claim?, order: OrderRepository.Order, created: Bool, customerID: Int64?,
+                       email: String?, connection: Connection) throws {
         let prefix = context.store.prefix
         let now = context.clock.now
         let grants = GrantRepository(connection, prefix: prefix)
@@ -146,9 +147,11 @@ public struct CheckoutFulfilment {
         let outbox = Outbox(connection, prefix: prefix)
         // An order created in this transaction has nothing granted yet: one round trip spared.
         let done = created ? [] : try grants.grantedLines(orderID: order.id)
-        var unknown: [String] = []
 
-        for (index, line) in lines.enumerated() where !done.contains(index) {
+        // Resolve every line first: what is granted must add up before anything is.
+        var resolved: [Resolved] = []
+        var unknown: [String] = []
+        for (index, line) in lines.enumerated() {
             let product: Product?
             switch line.reference {
             case .product(let name): product = try products.named(name)
@@ -161,20 +164,47 @@ public struct CheckoutFulfilment {
                 }
                 continue
             }
+            resolved.append(Resolved(index: index, line: line, product: product))
+        }
+        if let claimed {
+            // A session someone else created names a product in metadata: what was paid for
+            // must be exactly that, or the claim is not believed.
+            guard unknown.isEmpty, resolved.count == 1, resolved[0].product.product == claimed.product,
+                  resolved[0].line.quantity == claimed.quantity else {
+                let paid = resolved.map { "\($0.line.quantity) × \($0.product.product)" } + unknown
+                try flag(order, reason: "metadata claims \(claimed.quantity) × \(claimed.product), the paid line items are \(paid.joined(separator: ", "))",
+                         connection: connection)
+                return
+            }
+        }
+        for item in resolved where !done.contains(item.index) {
+            if let problem = Self.sizeProblem(item) {
+                try flag(order, reason: problem, connection: connection)
+                return
+            }
+            if customerID == nil, Self.grantsCredits(item.product, order: order) {
+                try flag(order, reason: "credits need a customer, and the session names no email and no Stripe customer", connection: connection)
+                return
+            }
+        }
+
+        for item in resolved where !done.contains(item.index) {
+            let (index, line, product) = (item.index, item.line, item.product)
             var licenseID: Int64?
             var credits: Int64?
             if product.grantsLicense {
                 licenseID = try issueLicense(product, quantity: line.quantity, order: order, customerID: customerID, email: email, connection: connection)
             }
-            if let perUnit = product.credits, product.kind == .credits || (product.kind == .subscription && order.mode != "subscription") {
-                credits = perUnit * Int64(line.quantity)
-                try grants.appendCredits(customerID: customerID, delta: credits!, kind: "grant", source: "order", sourceID: "\(order.id):\(index)", now: now)
+            if let perUnit = product.credits, Self.grantsCredits(product, order: order), let customerID {
+                let amount = perUnit * Int64(line.quantity)  // bounded by sizeProblem
+                credits = amount
+                try grants.appendCredits(customerID: customerID, delta: amount, kind: "grant", source: "order", sourceID: "\(order.id):\(index)", now: now)
                 try outbox.enqueue(kind: "credits_receipt", dedupeKey: "credits-receipt:\(order.id):\(index)", recipient: email,
                                    payload: String(decoding: JSONValue.object([
-                                       "credits": .int(credits!), "product_name": .string(product.name),
+                                       "credits": .int(amount), "product_name": .string(product.name),
                                        "amount": .string(Money.format(order.amountTotal, currency: order.currency)),
                                    ]).serialized(), as: UTF8.self), sealed: nil, now: now)
-                try audit.record(subject: "credits", id: String(customerID), action: "granted", before: nil, after: String(credits!), actor: actor,
+                try audit.record(subject: "credits", id: String(customerID), action: "granted", before: nil, after: String(amount), actor: actor,
                                  detail: "order \(order.sessionID) line \(index)", now: now)
             }
             context.logger.info("granted", metadata: [
@@ -199,16 +229,44 @@ public struct CheckoutFulfilment {
         if !unknown.isEmpty {
             // Never dropped: the order is flagged for the operator, who adds the product
             // to the catalogue and replays the event.
-            let reason = "not in the catalogue: " + unknown.joined(separator: ", ")
-            try OrderRepository(connection, prefix: prefix).flag(order.id, attention: reason, now: now)
-            try audit.record(subject: "order", id: order.sessionID, action: "needs_attention", before: nil, after: nil, actor: actor, detail: reason, now: now)
-            context.logger.warning("paid order needs attention", metadata: ["order": "\(order.sessionID)", "reason": "\(reason)"])
+            try flag(order, reason: "not in the catalogue: " + unknown.joined(separator: ", "), connection: connection)
         }
+    }
+
+    /// Whether buying `product` in `order` adds credits now (a subscription's credits come
+    /// with each paid invoice instead, except when it was bought as a one-off payment).
+    private static func grantsCredits(_ product: Product, order: OrderRepository.Order) -> Bool {
+        product.credits != nil && (product.kind == .credits || (product.kind == .subscription && order.mode != "subscription"))
+    }
+
+    /// Why a line's quantity cannot be granted (an activation limit or a credit total that
+    /// does not fit), or nil. Checked before anything is granted: arithmetic never traps.
+    private static func sizeProblem(_ item: Resolved) -> String? {
+        let quantity = Int64(item.line.quantity)
+        if item.product.grantsLicense {
+            let (seats, overflow) = Int64(item.product.activationLimit ?? 1).multipliedReportingOverflow(by: quantity)
+            if overflow || seats > Int64(Int32.max) { return "\(quantity) × \(item.product.product) is more seats than a license can hold" }
+        }
+        if let credits = item.product.credits, credits.multipliedReportingOverflow(by: quantity).overflow {
+            return "\(quantity) × \(item.product.product) is more credits than can be counted"
+        }
+        return nil
+    }
+
+    /// Flags a paid order for an operator, granting nothing.
+    private func flag(_ order: OrderRepository.Order, reason: String, connection: Connection) throws {
+        let prefix = context.store.prefix
+        let now = context.clock.now
+        try OrderRepository(connection, prefix: prefix).flag(order.id, attention: reason, now: now)
+        try AuditLog(connection, prefix: prefix).record(subject: "order", id: order.sessionID, action: "needs_attention", before: nil, after: nil,
+                                                        actor: actor, detail: reason, now: now)
+        context.logger.warning("paid order needs attention", metadata: ["order": "\(order.sessionID)", "reason": "\(reason)"])
     }
 
     /// Issues a key: stored as selector + keyed hash; the key itself only sealed in the outbox
     /// for its email (and erased once delivered).
-    private func issueLicense(_ product: Product, quantity: Int, order: OrderRepository.Order, customerID: Int64, email: String?, connection: Connection) throws -> Int64 {
+    private func issueLicense(_ product: Product, quantity: Int, order: OrderRepository.Order, customerID: Int64?, email: String?,
+                              connection: Connection) throws -> Int64 {
         let issuer = LicenseKeyIssuer(context: context)
         let (hasher, box) = try issuer.secrets()
         let prefix = context.store.prefix
@@ -227,7 +285,8 @@ public struct CheckoutFulfilment {
                                       email: email, dedupeKey: "license-email:\(id)", box: box, connection: connection)
                 let minutes = context.configuration.checkout.keyDisplayMinutes
                 if minutes > 0 {
-                    // The success page may show the key for a short while; then only the email has it.
+                    // The success page may show the key for a short while, to the browser that
+                    // started the checkout; then only the email has it.
                     let sealed = box.seal(Array(key.formatted(prefix: context.configuration.licensing.keyPrefix).utf8),
                                           context: Array("license-display:\(id)".utf8), random: context.random)
                     try LicenseRepository(connection, prefix: prefix).setDisplay(id, sealed: sealed, until: now.addingTimeInterval(Double(minutes) * 60))
@@ -241,22 +300,36 @@ public struct CheckoutFulfilment {
         }
     }
 
-    /// Fetches a Checkout Session from Stripe and fulfils it through the same idempotent
-    /// path as the webhook (for an operator after fixing the catalogue; later also the
-    /// success page and reconciliation).
+    /// Fetches a Checkout Session from Stripe and fulfils it through the same idempotent path
+    /// as the webhook (the success page, an operator after fixing the catalogue). A session
+    /// the buyer has not completed creates nothing; a setup-mode session sells nothing.
+    /// Returns the order, if there is one.
     public func fulfil(sessionID: String) throws -> OrderRepository.Order? {
         let session = try Session(context.stripe.get("/v1/checkout/sessions/\(FormEncoding.escape(sessionID))"))
-        let proposed: OrderRepository.Status = session.isPaid ? .paid : .pending
-        let lines = proposed == .paid ? try lines(of: session) : nil
         let store = context.store
+        guard session.sells, session.isComplete else {
+            return try store.unitOfWork { try OrderRepository($0, prefix: store.prefix).find(sessionID: session.id) }
+        }
+        let proposed: OrderRepository.Status = session.isPaid ? .paid : .pending
+        let purchase = proposed == .paid ? try purchase(of: session) : nil
         return try store.transaction { connection in
-            try apply(session, proposed: proposed, lines: lines, on: connection)
+            try apply(session, proposed: proposed, purchase: purchase, on: connection)
             return try OrderRepository(connection, prefix: store.prefix).find(sessionID: session.id)
+        }
+    }
+
+    /// Whether the order keyed `id` (a session or PaymentIntent id) is paid and granted with
+    /// nothing left for an operator: then what it bought need not be worked out again.
+    func isGranted(_ id: String) throws -> Bool {
+        let store = context.store
+        return try store.unitOfWork { connection in
+            guard let order = try OrderRepository(connection, prefix: store.prefix).find(sessionID: id), order.status == .paid else { return false }
+            return try !GrantRepository(connection, prefix: store.prefix).grants(orderID: order.id).isEmpty && order.attention == nil
         }
     }
 
     static func metadataJSON(_ metadata: [String: String]) -> String? {
         guard !metadata.isEmpty else { return nil }
-        return String(decoding: JSONValue.object(metadata.keys.sorted().map { ($0, JSONValue.string(metadata[$0]!)) }).serialized(), as: UTF8.self)
+        return String(decoding: JSONValue.object(metadata.keys.sorted().map { ($0, JSONValue.string(metadata[$0] ?? "")) }).serialized(), as: UTF8.self)
     }
 }

@@ -54,7 +54,10 @@ public struct EventProcessor {
         let apply: (Connection) throws -> Void
         do {
             if let implied = Self.checkoutTypes[event.type] {
-                apply = try prepareCheckout(event, implied: implied)
+                guard let prepared = try prepareCheckout(event, implied: implied) else {
+                    return try record(event, outcome: .ignored, result: .ignored)
+                }
+                apply = prepared
             } else if Self.paymentTypes.contains(event.type) {
                 apply = try PaymentEvents(context: context, event: event).prepare()
             } else if Self.disputeTypes.contains(event.type) {
@@ -67,24 +70,34 @@ public struct EventProcessor {
         } catch let error as JSONObject.ShapeError {
             throw try fail(event, rawBody: rawBody, reason: "the event's shape cannot be read: \(error)")
         }
-        return try exactlyOnce(event, apply: apply) ? .processed : .duplicate
+        do {
+            return try exactlyOnce(event, apply: apply) ? .processed : .duplicate
+        } catch let error as DatabaseError where !error.isTransient && !error.isUnavailable {
+            // The database refused the event's data (a value too long, say): that will not
+            // pass on a retry either, so it is recorded with its payload for `events replay`
+            // after a fix, never lost once Stripe stops retrying.
+            throw try fail(event, rawBody: rawBody, reason: "the database refused the event: \(error)")
+        } catch let error as JSONObject.ShapeError {
+            throw try fail(event, rawBody: rawBody, reason: "the event's shape cannot be read: \(error)")
+        }
     }
 
-    /// Reads the session and, when it is paid and not yet granted, fetches its lines from
-    /// Stripe — everything that needs the network happens before the transaction opens.
-    private func prepareCheckout(_ event: StripeEvent, implied: OrderRepository.Status?) throws -> (Connection) throws -> Void {
+    /// Reads the session and, when it is paid and not yet granted, decides what was bought
+    /// (which may need Stripe's API): everything that needs the network happens before the
+    /// transaction opens. nil for a session that sells nothing (setup mode).
+    private func prepareCheckout(_ event: StripeEvent, implied: OrderRepository.Status?) throws -> ((Connection) throws -> Void)? {
         let fulfilment = CheckoutFulfilment(context: context, actor: "stripe:\(event.id)")
         let session = try CheckoutFulfilment.Session(event.object)
+        guard session.sells else { return nil }
         let proposed = implied ?? (session.isPaid ? .paid : .pending)
-        var lines: [CheckoutFulfilment.Line]?
-        // Lines named in metadata cost nothing to read; lines from Stripe's API cost a call,
-        // spared once the order is granted.
-        if proposed == .paid, try session.productFromMetadata != nil || !alreadyGranted(session.id) {
-            lines = try fulfilment.lines(of: session)
+        // Deciding costs a read and maybe a Stripe call: spared once the order is granted.
+        var purchase: Purchase?
+        if proposed == .paid, try !fulfilment.isGranted(session.id) {
+            purchase = try fulfilment.purchase(of: session)
         }
         return { connection in
-            // Granted lines are skipped inside apply, so `lines` may be nil when all were done.
-            try fulfilment.apply(session, proposed: proposed, lines: lines, on: connection)
+            // Granted lines are skipped inside apply, so `purchase` may be nil when all were done.
+            try fulfilment.apply(session, proposed: proposed, purchase: purchase, on: connection)
         }
     }
 
@@ -132,13 +145,5 @@ public struct EventProcessor {
                               created: event.created, receivedAt: now, outcome: .failed, error: reason, payload: rawBody)
         }
         return Unprocessed(reason: reason)
-    }
-
-    private func alreadyGranted(_ sessionID: String) throws -> Bool {
-        let store = context.store
-        return try store.unitOfWork { connection in
-            guard let order = try OrderRepository(connection, prefix: store.prefix).find(sessionID: sessionID), order.status == .paid else { return false }
-            return try !GrantRepository(connection, prefix: store.prefix).grants(orderID: order.id).isEmpty && order.attention == nil
-        }
     }
 }

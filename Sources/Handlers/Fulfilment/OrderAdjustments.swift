@@ -31,14 +31,19 @@ struct OrderAdjustments {
     /// Records a refund; a full one refunds the order, its licenses and its credits.
     func refund(_ order: OrderRepository.Order, amountRefunded: Int64, chargeAmount: Int64) throws {
         let orders = OrderRepository(connection, prefix: prefix)
-        if amountRefunded > order.amountRefunded, let email = try CustomerRepository(connection, prefix: prefix).email(of: order.customerID) {
-            // One confirmation per refunded total (a second partial refund gets its own).
-            try Outbox(connection, prefix: prefix).enqueue(
-                kind: "refund_email", dedupeKey: "refund:\(order.id):\(amountRefunded)", recipient: email,
-                payload: String(decoding: JSONValue.object([
-                    "amount": .string(Money.format(amountRefunded - order.amountRefunded, currency: order.currency)),
-                    "order": .string(order.sessionID),
-                ]).serialized(), as: UTF8.self), sealed: nil, now: now)
+        if amountRefunded > order.amountRefunded {
+            if let email = try CustomerRepository(connection, prefix: prefix).email(of: order.customerID) {
+                // One confirmation per refunded total (a second partial refund gets its own).
+                try Outbox(connection, prefix: prefix).enqueue(
+                    kind: "refund_email", dedupeKey: "refund:\(order.id):\(amountRefunded)", recipient: email,
+                    payload: String(decoding: JSONValue.object([
+                        "amount": .string(Money.format(amountRefunded - order.amountRefunded, currency: order.currency)),
+                        "order": .string(order.sessionID),
+                    ]).serialized(), as: UTF8.self), sealed: nil, now: now)
+            }
+            // A WooCommerce order paid through us gets the same refund, partial ones too.
+            try WooCommerceOrders(context: context).orderRefunded(order, refundedBefore: order.amountRefunded, refundedNow: amountRefunded,
+                                                                  connection: connection)
         }
         try orders.setRefunded(order.id, amount: amountRefunded, now: now)
         let full = amountRefunded >= max(order.amountTotal, chargeAmount) || (chargeAmount > 0 && amountRefunded >= chargeAmount)
@@ -50,7 +55,6 @@ struct OrderAdjustments {
             return
         }
         try orders.setStatus(order.id, next, now: now)
-        try WooCommerceOrders(context: context).orderRefunded(order: order, connection: connection)
         let audit = AuditLog(connection, prefix: prefix)
         try audit.record(subject: "order", id: order.sessionID, action: "status", before: order.status.rawValue, after: next.rawValue, actor: actor, now: now)
         // A refunded license answers `refunded` to every check, so no site stays licensed.
@@ -68,7 +72,10 @@ struct OrderAdjustments {
         }
         let grants = GrantRepository(connection, prefix: prefix)
         for grant in try grants.grants(orderID: order.id) {
-            if let credits = grant.credits, let customerID = order.customerID,
+            // Credits come back from whoever received them: the customer on the grant's own
+            // ledger entry (an order's customer may have been filled in after the grant).
+            if let credits = grant.credits,
+               let customerID = try grants.creditRecipient(source: "order", sourceID: "\(order.id):\(grant.line)") ?? order.customerID,
                try grants.appendCredits(customerID: customerID, delta: -credits, kind: "reversal", source: "refund", sourceID: "\(order.id):\(grant.line)", now: now) {
                 try audit.record(subject: "credits", id: String(customerID), action: "reversed", before: nil, after: String(-credits), actor: actor,
                                  detail: "order \(order.sessionID) line \(grant.line)", now: now)

@@ -9,8 +9,9 @@ struct PaymentEvents {
     let event: StripeEvent
     var actor: String { "stripe:\(event.id)" }
 
-    /// Parses what the event says about its payment, before any transaction.
-    func prepare() throws(JSONObject.ShapeError) -> (Connection) throws -> Void {
+    /// Parses what the event says about its payment, and what an Elements purchase bought,
+    /// before any transaction.
+    func prepare() throws -> (Connection) throws -> Void {
         let object = event.object
         let now = context.clock.now
         let prefix = context.store.prefix
@@ -24,7 +25,15 @@ struct PaymentEvents {
                 status: try object.string("status"), amount: try object.int("amount"), currency: try Self.currency(object),
                 stripeCustomerID: try object.reference("customer"), failureCode: declineCode ?? errorCode,
                 failureMessage: try error?.optionalString("message"))
-            let purchase = try elementsPurchase(object)
+            let fulfilment = CheckoutFulfilment(context: context, actor: actor)
+            var elements: (session: CheckoutFulfilment.Session, purchase: Purchase?)?
+            if state.status == "succeeded", let session = try elementsPurchase(object) {
+                // What was received is checked against what the product costs (once: not again
+                // for an order already granted).
+                let received = try object.optionalInt("amount_received") ?? state.amount
+                elements = (session, try fulfilment.isGranted(paymentIntent) ? nil
+                    : try fulfilment.purchase(ofIntent: paymentIntent, amount: received, currency: state.currency, metadata: session.metadata))
+            }
             let event = self.event
             return { connection in
                 let before = try PaymentRepository(connection, prefix: prefix).lock(paymentIntent)?.status
@@ -33,10 +42,8 @@ struct PaymentEvents {
                     try AuditLog(connection, prefix: prefix).record(subject: "payment", id: paymentIntent, action: "status", before: before,
                                                                     after: state.status, actor: actor, now: now)
                 }
-                if let purchase, state.status == "succeeded" {
-                    let fulfilment = CheckoutFulfilment(context: context, actor: actor)
-                    try fulfilment.apply(purchase, proposed: .paid, lines: [CheckoutFulfilment.Line(reference: .product(purchase.productFromMetadata!.product),
-                                                                                                   quantity: purchase.productFromMetadata!.quantity)], on: connection)
+                if let elements {
+                    try fulfilment.apply(elements.session, proposed: .paid, purchase: elements.purchase, on: connection)
                 }
             }
 
@@ -74,7 +81,7 @@ struct PaymentEvents {
     /// then an order of its own, keyed by the PaymentIntent id.
     private func elementsPurchase(_ object: JSONObject) throws(JSONObject.ShapeError) -> CheckoutFulfilment.Session? {
         let metadata = try object.stringMap("metadata")
-        guard metadata["product"] != nil else { return nil }
+        guard let product = metadata["product"], !product.isEmpty else { return nil }
         return CheckoutFulfilment.Session(
             id: try object.string("id"), mode: "payment", paymentStatus: "paid", amountTotal: try object.int("amount"),
             currency: try Self.currency(object), stripeCustomerID: try object.reference("customer"),
@@ -206,12 +213,18 @@ struct SubscriptionEvents {
             let now = context.clock.now
             for (index, line) in prices.enumerated() {
                 guard let product = try products.forPrice(line.price), product.kind == .subscription, let perPeriod = product.credits else { continue }
-                let customerID = try CustomerRepository(connection, prefix: prefix).findOrCreate(stripeCustomerID: customer, email: email, now: now)
-                if try grants.appendCredits(customerID: customerID, delta: perPeriod * Int64(line.quantity), kind: "grant",
+                let (credits, overflow) = perPeriod.multipliedReportingOverflow(by: Int64(line.quantity))
+                guard line.quantity > 0, !overflow else {
+                    context.logger.warning("invoice line quantity out of range; no credits granted", metadata: ["invoice": "\(invoice)", "line": "\(index)"])
+                    continue
+                }
+                guard let customerID = try CustomerRepository(connection, prefix: prefix).findOrCreate(stripeCustomerID: customer, email: email, now: now) else {
+                    continue  // an invoice names its customer; one that does not cannot be credited
+                }
+                if try grants.appendCredits(customerID: customerID, delta: credits, kind: "grant",
                                             source: "invoice", sourceID: "\(invoice):\(index)", now: now) {
                     try AuditLog(connection, prefix: prefix).record(subject: "credits", id: String(customerID), action: "granted", before: nil,
-                                                                    after: String(perPeriod * Int64(line.quantity)), actor: actor,
-                                                                    detail: "invoice \(invoice)", now: now)
+                                                                    after: String(credits), actor: actor, detail: "invoice \(invoice)", now: now)
                 }
             }
         }

@@ -36,29 +36,35 @@ public struct LicenseKeyIssuer {
 
     /// Gives license `id` a new key, revoking the old one, and queues the new key's email.
     public func rotate(licenseID id: Int64, actor: String) throws {
-        let (hasher, box) = try secrets()
         let store = context.store
-        try store.transaction { connection in
-            let licenses = LicenseRepository(connection, prefix: store.prefix)
-            guard let (license, email) = try licenses.lockForKeyChange(id) else {
-                throw APIError(.notFound, code: "not_found", message: "no license \(id)")
-            }
-            let now = context.clock.now
-            var attempt = 0
-            while true {
-                attempt += 1
-                let key = LicenseKey.generate(using: context.random)
-                do {
-                    try licenses.replaceKey(id, selector: key.selector, verifier: hasher.verifier(for: key), now: now)
-                    let name = try ProductRepository(connection, prefix: store.prefix).named(license.product)?.name ?? license.product
-                    try queueEmail(key, licenseID: id, product: license.product, productName: name, order: nil, email: email,
-                                   dedupeKey: "license-email:\(id):\(key.selector)", box: box, connection: connection)
-                    try AuditLog(connection, prefix: store.prefix).record(subject: "license", id: String(id), action: "key_rotated", before: nil,
-                                                                          after: nil, actor: actor, now: now)
-                    return
-                } catch let error as DatabaseError where error.kind == .duplicateKey && attempt < 3 {
-                    continue
-                }
+        try store.transaction { try rotate(licenseID: id, actor: actor, connection: $0) }
+    }
+
+    /// The same, inside the caller's transaction.
+    public func rotate(licenseID id: Int64, actor: String, connection: Connection) throws {
+        let (hasher, box) = try secrets()
+        let prefix = context.store.prefix
+        let licenses = LicenseRepository(connection, prefix: prefix)
+        guard let (license, email) = try licenses.lockForKeyChange(id) else {
+            throw APIError(.notFound, code: "not_found", message: "no license \(id)")
+        }
+        let now = context.clock.now
+        var attempt = 0
+        while true {
+            attempt += 1
+            let key = LicenseKey.generate(using: context.random)
+            do {
+                try licenses.replaceKey(id, selector: key.selector, verifier: hasher.verifier(for: key), now: now)
+                let name = try ProductRepository(connection, prefix: prefix).named(license.product)?.name ?? license.product
+                try queueEmail(key, licenseID: id, product: license.product, productName: name, order: nil, email: email,
+                               dedupeKey: "license-email:\(id):\(key.selector)", box: box, connection: connection)
+                // A key shown on the success page is the old one now: never show it again.
+                try licenses.setDisplay(id, sealed: nil, until: nil)
+                try AuditLog(connection, prefix: prefix).record(subject: "license", id: String(id), action: "key_rotated", before: nil,
+                                                                after: nil, actor: actor, now: now)
+                return
+            } catch let error as DatabaseError where error.kind == .duplicateKey && attempt < 3 {
+                continue
             }
         }
     }

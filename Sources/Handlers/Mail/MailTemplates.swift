@@ -99,5 +99,23 @@ public struct MailTemplates: Sendable {
             subject: "Your {{site_name}} subscription ends on {{period_end}}",
             text: "Your subscription will end on {{period_end}} and will not renew.\n{{account_line}}\n",
             html: "<p>Your subscription will end on {{period_end}} and will not renew.</p><p>{{account_line}}</p>"),
+        "key_rotation_email": Template(
+            subject: "A new license key for {{product_name}}",
+            text: """
+                Someone (we hope you) asked {{site_name}} for a new license key for {{product_name}}.
+
+                To get it, open this link within 24 hours and confirm:
+
+                    {{link}}
+
+                The new key comes in a separate email, and your current key stops working then.
+                If you did not ask for this, ignore this email: your key keeps working.
+                """,
+            html: """
+                <p>Someone (we hope you) asked {{site_name}} for a new license key for <strong>{{product_name}}</strong>.</p>
+                <p>To get it, open this link within 24 hours and confirm: <a href="{{link}}">get a new key</a></p>
+                <p>The new key comes in a separate email, and your current key stops working then.
+                If you did not ask for this, ignore this email: your key keeps working.</p>
+                """),
     ]
 }

@@ -117,6 +117,12 @@ public struct OutboxDeliverer {
             values["license_key"] = String(decoding: keyBytes, as: UTF8.self)
             values["activation_limit_line"] = ""
         }
+        if message.kind == "key_rotation_email" {
+            guard let id = Int64(values["license_id"] ?? ""), let sealed = message.sealed,
+                  let link = context.configuration.licensing.keyEncryptionKey.flatMap(SecretBox.init(key:))?.open(sealed, context: Array("key-rotation:\(id)".utf8))
+            else { return .failed("the sealed link cannot be opened (licensing.key_encryption_key changed?)") }
+            values["link"] = String(decoding: link, as: UTF8.self)
+        }
         guard let rendered = MailTemplates(directory: settings.templatesDir).render(message.kind, values: values) else {
             return .failed("no template for \(message.kind)")
         }

@@ -12,12 +12,16 @@ public struct Context {
     /// Stripe's REST API, as configured.
     public var stripe: StripeClient
 
-    public init(store: Store, clock: any TimeSource, configuration: Configuration, logger: Logger, random: SecureRandom = SecureRandom()) {
+    /// `stripeGate` bounds the Stripe calls of every worker of the process together; each
+    /// context gets its own when none is shared (one thread, as on the command line).
+    public init(store: Store, clock: any TimeSource, configuration: Configuration, logger: Logger, random: SecureRandom = SecureRandom(),
+                stripeGate: StripeCallGate? = nil) {
         self.store = store
         self.clock = clock
         self.configuration = configuration
         self.logger = logger
         self.random = random
-        self.stripe = StripeClient(configuration: configuration.stripe)
+        self.stripe = StripeClient(configuration: configuration.stripe,
+                                   gate: stripeGate ?? StripeCallGate(limit: configuration.stripe.concurrentCalls))
     }
 }

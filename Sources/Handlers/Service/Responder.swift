@@ -47,6 +47,9 @@ public struct Responder: Sendable {
                 response.body = []
             }
         } catch let error as any HTTPResponseError {
+            if error.status.code >= 500 {
+                logger.error("request failed", metadata: ["code": "\(error.code)", "error": "\(error.message)"])
+            }
             response = error.response
         } catch let error as DatabaseError where error.isUnavailable {
             logger.error("database unavailable", metadata: ["error": "\(error)"])

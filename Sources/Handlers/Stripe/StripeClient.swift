@@ -1,6 +1,7 @@
 // Links libcurl, which URLSession uses on Linux (see Sources/CCurl/shim.h).
 import CCurl
 import Foundation
+import Synchronization
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -11,9 +12,17 @@ import FoundationNetworking
 /// idempotency key, and honouring `Stripe-Should-Retry`. The secret key never reaches a log or
 /// an error message.
 ///
+/// Time is bounded twice: each attempt by `stripe.timeout_seconds` (a deadline, not an idle
+/// timer: a server that trickles bytes cannot stretch it), and the whole call, retries and
+/// pauses included, by `stripe.total_timeout_seconds`, which stays below the web server's read
+/// timeout so that the caller hears our answer, not the web server's.
+///
 /// Blocking by design: it is called from worker threads, never from the concurrency pool.
 public struct StripeClient: Sendable {
     public let configuration: Configuration.Stripe
+    /// The process's budget of simultaneous calls for request handlers; nil (the webhook, the
+    /// command line) is unbounded.
+    public var gate: StripeCallGate?
     /// Attempts per call, the first included.
     public var maxAttempts = 3
     /// Pauses between attempts; tests shorten them.
@@ -22,8 +31,9 @@ public struct StripeClient: Sendable {
         return base / 2 + Double.random(in: 0...(base / 2))
     }
 
-    public init(configuration: Configuration.Stripe) {
+    public init(configuration: Configuration.Stripe, gate: StripeCallGate? = nil) {
         self.configuration = configuration
+        self.gate = gate
     }
 
     /// A failed call, in terms the caller can act on.
@@ -36,6 +46,8 @@ public struct StripeClient: Sendable {
         case api(status: Int, type: String, code: String?, message: String, param: String?, declineCode: String?)
         /// Stripe answered something that is not its JSON.
         case invalidResponse(status: Int)
+        /// The process already has its budget of Stripe calls in flight (`stripe.concurrent_calls`).
+        case busy
 
         public var description: String {
             switch self {
@@ -48,6 +60,7 @@ public struct StripeClient: Sendable {
                 if let decline { text += ", decline code \(decline)" }
                 return text + ": \(message)"
             case .invalidResponse(let status): return "Stripe answered \(status) with a body that is not its JSON"
+            case .busy: return "too many Stripe calls are in flight"
             }
         }
     }
@@ -95,9 +108,16 @@ public struct StripeClient: Sendable {
             if let idempotencyKey { request.setValue(idempotencyKey, forHTTPHeaderField: "Idempotency-Key") }
         }
 
+        if let gate {
+            guard gate.enter() else { throw .busy }
+        }
+        defer { gate?.leave() }
+        let deadline = ContinuousClock.now + .seconds(configuration.totalTimeoutSeconds)
         var attempt = 1
         while true {
-            let outcome = HTTPExchange.perform(request)
+            let left = Self.seconds(deadline - ContinuousClock.now)
+            let outcome = left > 0 ? HTTPExchange.perform(request, timeout: min(Double(configuration.timeoutSeconds), left))
+                                   : .failure("no time left within stripe.total_timeout_seconds")
             var retryable: Bool
             let failure: Failure
             switch outcome {
@@ -121,10 +141,44 @@ public struct StripeClient: Sendable {
                     failure = .invalidResponse(status: status)
                 }
             }
-            guard retryable, attempt < maxAttempts else { throw failure }
-            Thread.sleep(forTimeInterval: backoff(attempt))
+            let pause = backoff(attempt)
+            // A retry that could not finish in time only delays the answer.
+            guard retryable, attempt < maxAttempts, Self.seconds(deadline - ContinuousClock.now) > pause + 0.5 else { throw failure }
+            Thread.sleep(forTimeInterval: pause)
             attempt += 1
         }
+    }
+
+    private static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+}
+
+/// How many Stripe calls the request handlers of one process may have in flight at once.
+/// A Stripe call can hold its worker for seconds; without a bound, anonymous checkouts or a
+/// slow Stripe could occupy every worker and starve license checks and webhooks. A call over
+/// the budget is refused at once (503 with `Retry-After`), never queued.
+public final class StripeCallGate: Sendable {
+    public let limit: Int
+    private let inFlight = Atomic<Int>(0)
+
+    public init(limit: Int) {
+        self.limit = max(1, limit)
+    }
+
+    /// Takes a place; false when all are taken.
+    func enter() -> Bool {
+        var current = inFlight.load(ordering: .relaxed)
+        while current < limit {
+            let (exchanged, original) = inFlight.compareExchange(expected: current, desired: current + 1, ordering: .acquiringAndReleasing)
+            if exchanged { return true }
+            current = original
+        }
+        return false
+    }
+
+    func leave() {
+        inFlight.subtract(1, ordering: .acquiringAndReleasing)
     }
 }
 
@@ -167,7 +221,12 @@ enum HTTPExchange {
         let done = DispatchSemaphore(value: 0)
     }
 
-    static func perform(_ request: URLRequest) -> Outcome {
+    /// Performs `request`, giving up after `timeout` seconds (default: the request's own
+    /// `timeoutInterval`) whatever the server does meanwhile.
+    static func perform(_ request: URLRequest, timeout: Double? = nil) -> Outcome {
+        let limit = timeout ?? request.timeoutInterval
+        var request = request
+        request.timeoutInterval = limit
         let box = Box()
         let task = URLSession.shared.dataTask(with: request) { data, response, error in
             if let error {
@@ -182,7 +241,11 @@ enum HTTPExchange {
             box.done.signal()
         }
         task.resume()
-        box.done.wait()
+        guard box.done.wait(timeout: .now() + limit) == .success else {
+            // The completion still runs once the task is cancelled; the box outlives us.
+            task.cancel()
+            return .failure("no answer within \(limit) s")
+        }
         return box.outcome
     }
 }

@@ -15,6 +15,9 @@ public struct DatabaseError: Error, Sendable, CustomStringConvertible {
         case lockWaitTimeout
         /// A unique or primary key already holds this value (1062).
         case duplicateKey
+        /// A row this transaction found absent was inserted first by a concurrent one (a
+        /// duplicate key from `Connection.insertNew`): running the transaction again finds it.
+        case insertRace
         /// Any other error the server reported for a statement.
         case server
         /// A result column could not be read as the requested Swift type.
@@ -57,7 +60,7 @@ public struct DatabaseError: Error, Sendable, CustomStringConvertible {
     }
 
     /// True when the whole transaction may simply be run again.
-    public var isTransient: Bool { kind == .deadlock || kind == .lockWaitTimeout }
+    public var isTransient: Bool { kind == .deadlock || kind == .lockWaitTimeout || kind == .insertRace }
 
     /// True when the database cannot be used right now (the caller should answer 503).
     public var isUnavailable: Bool { kind == .connect || kind == .connectionLost }

@@ -258,5 +258,62 @@ public enum Schema {
             "ALTER TABLE {prefix}licenses ADD COLUMN IF NOT EXISTS display_sealed VARBINARY(256) NULL, ADD COLUMN IF NOT EXISTS display_until DATETIME(6) NULL",
             "ALTER TABLE {prefix}products ADD COLUMN IF NOT EXISTS allow_promotion_codes TINYINT(1) NOT NULL DEFAULT 0",
         ]),
+        Migration(version: 7, name: "checkouts we created, refund requests, key rotation requests, RFC-length emails", statements: [
+            // Every Checkout Session and PaymentIntent this service asked Stripe for, with what
+            // was asked: fulfilment grants what was bought (never what metadata claims), the
+            // success page calls Stripe only for sessions of ours, a WooCommerce order is bound
+            // to its session here (never by a caller's reference), and `browser_proof` (a hash
+            // of the cookie the checkout form set) lets only that browser see the new key.
+            """
+            CREATE TABLE IF NOT EXISTS {prefix}checkouts (
+                id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+                stripe_id VARCHAR(255) CHARACTER SET ascii NOT NULL,
+                kind VARCHAR(16) NOT NULL,
+                product VARCHAR(64) CHARACTER SET ascii NULL,
+                price_id VARCHAR(255) CHARACTER SET ascii NULL,
+                quantity INT NULL,
+                amount BIGINT NULL,
+                currency CHAR(3) CHARACTER SET ascii NULL,
+                woocommerce_order BIGINT UNSIGNED NULL,
+                browser_proof BINARY(32) NULL,
+                created_at DATETIME(6) NOT NULL,
+                UNIQUE KEY {prefix}checkouts_stripe (stripe_id),
+                KEY {prefix}checkouts_woocommerce (woocommerce_order)
+            ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
+            """,
+            // Refunds asked for through the API, recorded before Stripe is called: the caller's
+            // Idempotency-Key (compared byte for byte) makes a retried request the same refund.
+            """
+            CREATE TABLE IF NOT EXISTS {prefix}refund_requests (
+                id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+                idempotency_key VARCHAR(191) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+                payment_intent VARCHAR(255) CHARACTER SET ascii NOT NULL,
+                amount BIGINT NULL,
+                reason VARCHAR(32) NULL,
+                refund VARCHAR(255) CHARACTER SET ascii NULL,
+                status VARCHAR(32) NOT NULL,
+                refunded_amount BIGINT NULL,
+                actor VARCHAR(191) NOT NULL,
+                created_at DATETIME(6) NOT NULL,
+                updated_at DATETIME(6) NOT NULL,
+                UNIQUE KEY {prefix}refund_requests_key (idempotency_key)
+            ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
+            """,
+            // A buyer's request for a new key: the link emailed to them carries a token whose
+            // hash is kept here; only that link (once, before it expires) rotates the key.
+            """
+            CREATE TABLE IF NOT EXISTS {prefix}key_rotation_requests (
+                token_hash BINARY(32) NOT NULL PRIMARY KEY,
+                license_id BIGINT UNSIGNED NOT NULL,
+                created_at DATETIME(6) NOT NULL,
+                expires_at DATETIME(6) NOT NULL,
+                used_at DATETIME(6) NULL,
+                KEY {prefix}key_rotation_license (license_id)
+            ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
+            """,
+            // Addresses up to RFC 5321's 254 characters.
+            "ALTER TABLE {prefix}customers MODIFY email VARCHAR(254) NULL",
+            "ALTER TABLE {prefix}outbox MODIFY recipient VARCHAR(254) NULL",
+        ]),
     ]
 }

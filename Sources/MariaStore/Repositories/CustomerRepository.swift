@@ -11,8 +11,11 @@ public struct CustomerRepository {
     }
 
     /// The customer's id, creating the customer on first sight. A customer without an email
-    /// (possible with some payment methods) is still a customer.
-    public func findOrCreate(stripeCustomerID: String?, email: String?, now: Date) throws -> Int64 {
+    /// (possible with some payment methods) is still a customer; nothing that names neither an
+    /// email nor a Stripe customer is one (nil): an anonymous row could only collect grants
+    /// that nobody can use and reversals that miss the real buyer.
+    public func findOrCreate(stripeCustomerID: String?, email: String?, now: Date) throws -> Int64? {
+        guard stripeCustomerID != nil || email != nil else { return nil }
         if let stripeCustomerID {
             if let row = try connection.queryOne("SELECT id, email FROM \(table) WHERE stripe_customer_id = ? FOR UPDATE", [stripeCustomerID]) {
                 let id = try row.int("id")
@@ -45,6 +48,12 @@ public struct CustomerRepository {
     public func email(stripeCustomerID: String?) throws -> String? {
         guard let stripeCustomerID else { return nil }
         return try connection.queryOne("SELECT email FROM \(table) WHERE stripe_customer_id = ?", [stripeCustomerID])?.optionalString("email")
+    }
+
+    /// The most recent Stripe customer id known for an email.
+    public func latestStripeCustomer(email: String) throws -> String? {
+        try connection.queryOne("SELECT stripe_customer_id FROM \(table) WHERE email = ? AND stripe_customer_id IS NOT NULL ORDER BY id DESC LIMIT 1",
+                                [email])?.string("stripe_customer_id")
     }
 
     /// The customer with this email or Stripe customer id.

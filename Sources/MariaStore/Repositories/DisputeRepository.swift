@@ -22,7 +22,7 @@ public struct DisputeRepository {
                        eventCreated: Int64, now: Date) throws -> Bool {
         let stamp = SQLTimestamp.string(from: now)
         if try connection.queryOne("SELECT id FROM \(table) WHERE dispute = ? FOR UPDATE", [dispute]) == nil {
-            try connection.execute("""
+            try connection.insertNew("""
                 INSERT INTO \(table) (dispute, payment_intent, status, amount, currency, reason, status_event_created, created_at, updated_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, [dispute, paymentIntent, status, amount, currency, reason, eventCreated, stamp, stamp])

@@ -66,6 +66,11 @@ public struct GrantRepository {
             """, [customerID, delta, kind, source, sourceID, SQLTimestamp.string(from: now)]).affectedRows == 1
     }
 
+    /// The customer a ledger entry credited, or nil when there is no such entry.
+    public func creditRecipient(source: String, sourceID: String) throws -> Int64? {
+        try connection.queryOne("SELECT customer_id FROM \(credits) WHERE source = ? AND source_id = ?", [source, sourceID])?.int("customer_id")
+    }
+
     /// A spend recorded under an idempotency key, with the balance right after it.
     public struct Consumption: Sendable {
         public let customerID: Int64

@@ -79,7 +79,7 @@ public struct OrderRepository {
     /// Inserts the order and returns it locked (the insert holds the row lock).
     public func insert(_ order: NewOrder, now: Date) throws -> Order {
         let stamp = SQLTimestamp.string(from: now)
-        let id = try connection.execute("""
+        let id = try connection.insertNew("""
             INSERT INTO \(table) (session_id, customer_id, status, mode, payment_intent, subscription, amount_total, currency,
                 client_reference_id, metadata, livemode, created_at, updated_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -98,6 +98,12 @@ public struct OrderRepository {
     public func setRefunded(_ id: Int64, amount: Int64, now: Date) throws {
         try connection.execute("UPDATE \(table) SET amount_refunded = GREATEST(amount_refunded, ?), updated_at = ? WHERE id = ?",
                                [amount, SQLTimestamp.string(from: now), id])
+    }
+
+    /// Records the buyer of an order first seen without one.
+    public func setCustomer(_ id: Int64, _ customerID: Int64, now: Date) throws {
+        try connection.execute("UPDATE \(table) SET customer_id = ?, updated_at = ? WHERE id = ? AND customer_id IS NULL",
+                               [customerID, SQLTimestamp.string(from: now), id])
     }
 
     public func setStatus(_ id: Int64, _ status: Status, now: Date) throws {

@@ -74,7 +74,7 @@ public struct PaymentRepository {
             """, [paymentIntent, eventID, state.status, eventCreated])
         let stamp = SQLTimestamp.string(from: now)
         if try lock(paymentIntent) == nil {
-            try connection.execute("""
+            try connection.insertNew("""
                 INSERT INTO \(table) (payment_intent, status, amount, currency, stripe_customer_id, failure_code, failure_message,
                     receipt_url, risk_level, risk_score, status_event_created, created_at, updated_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)

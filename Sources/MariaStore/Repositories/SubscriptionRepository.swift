@@ -27,7 +27,7 @@ public struct SubscriptionRepository {
         let stamp = SQLTimestamp.string(from: now)
         let periodEnd = currentPeriodEnd.map(SQLTimestamp.string(from:))
         if try connection.queryOne("SELECT id FROM \(table) WHERE subscription = ? FOR UPDATE", [subscription]) == nil {
-            try connection.execute("""
+            try connection.insertNew("""
                 INSERT INTO \(table) (subscription, stripe_customer_id, status, current_period_end, cancel_at_period_end, status_event_created, created_at, updated_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 """, [subscription, stripeCustomerID, status, periodEnd, cancelAtPeriodEnd, eventCreated, stamp, stamp])

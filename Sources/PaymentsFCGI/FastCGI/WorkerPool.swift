@@ -13,6 +13,8 @@ final class WorkerPool: Sendable {
     private let responder: Responder
     private let configuration: Configuration
     private let logger: Logger
+    /// Shared by every worker: Stripe calls of the whole process count against one budget.
+    private let stripeGate: StripeCallGate
     private let stopping = Atomic<Bool>(false)
     private let running = Atomic<Int>(0)
 
@@ -21,6 +23,7 @@ final class WorkerPool: Sendable {
         self.responder = responder
         self.configuration = configuration
         self.logger = logger
+        stripeGate = StripeCallGate(limit: configuration.stripe.concurrentCalls)
     }
 
     /// Starts `count` worker threads.
@@ -81,7 +84,8 @@ final class WorkerPool: Sendable {
             var logger = pool.logger
             logger[metadataKey: "worker"] = "\(index)"
             let store = Store(options: pool.configuration.database, prefix: pool.configuration.tablePrefix, logger: logger)
-            let context = Context(store: store, clock: SystemTime(), configuration: pool.configuration, logger: logger)
+            let context = Context(store: store, clock: SystemTime(), configuration: pool.configuration, logger: logger,
+                                  stripeGate: pool.stripeGate)
             serve(context: context, logger: logger)
             store.close()
             MariaLibrary.threadFinished()
