@@ -15,6 +15,11 @@ public struct WooCommerceOrder: Sendable, Equatable {
     public struct Line: Sendable, Equatable {
         public let name: String
         public let amount: Int64
+
+        public init(name: String, amount: Int64) {
+            self.name = name
+            self.amount = amount
+        }
     }
 
     public init(id: Int64, status: String, currency: String, total: Int64, email: String?, orderKey: String?, transactionID: String?, lines: [Line]) {
