@@ -236,8 +236,10 @@ struct LicenseAPITests {
         }
         let throttled = call("verify", key: LicenseKey.generate(using: SecureRandom()).formatted(), site: "https://example.com", address: "192.0.2.66")
         #expect(throttled.status == 429)
-        // The same address with the real key, and a neighbour, are still answered.
-        #expect(call("verify", key: real, site: "https://example.com", address: "192.0.2.66").verdict == "active")
+        // Over its limit, the guesser is refused whatever the key — a right guess included —
+        // in any spelling of its address; everyone else's real keys are still answered.
+        #expect(call("verify", key: real, site: "https://example.com", address: "192.0.2.66").status == 429)
+        #expect(call("activate", key: real, site: "https://example.com", address: "::ffff:192.0.2.66").status == 429)
         #expect(call("verify", key: real, site: "https://example.com", address: "192.0.2.10").verdict == "active")
     }
 
@@ -328,5 +330,101 @@ struct LicenseAPITests {
         #expect(full["error"] as? String == "no_activations_left")
         #expect(edd([("edd_action", "deactivate_license"), ("license", key), ("url", "https://two.com")])["license"] as? String == "deactivated")
         #expect(edd([("edd_action", "check_license"), ("license", "bogus"), ("url", "https://two.com")])["license"] as? String == "invalid")
+    }
+
+    @Test func simultaneousGuessesGetNoMoreAnswersThanTheLimit() throws {
+        let options = context.store.options
+        let configuration = context.configuration
+        let clock = self.clock
+        let answers = Statuses()
+        // 30 wrong keys from one address at once: the limit (5) is counted atomically.
+        Simultaneously.run(30) { _ in
+            let store = Store(options: options, prefix: .standard, logger: Logger(label: "t"))
+            defer { store.close() }
+            let own = Context(store: store, clock: clock, configuration: configuration, logger: Logger(label: "t"))
+            let verdict = try? LicenseService(context: own).handle(.verify, key: LicenseKey.generate(using: SecureRandom()).formatted(),
+                                                                   site: "https://example.com", product: nil, clientAddress: "198.51.100.9")
+            answers.add(verdict?.status.rawValue ?? "refused")
+        }
+        #expect(answers.all.filter { $0 == "invalid" }.count <= 5, "\(answers.all)")
+        #expect(answers.all.filter { $0 == "refused" }.count >= 25)
+    }
+
+    @Test func aGuessNeverWaitsForARealLicensesLock() throws {
+        let real = try issue()
+        let selector = try #require(LicenseKey(parsing: real)).selector
+        // A key with the real selector but another remainder (with valid check symbols).
+        let alphabet = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
+        var lookalike: String?
+        while lookalike == nil {
+            let rest = String((0..<18).map { _ in alphabet.randomElement()! })
+            lookalike = LicenseKey(parsing: selector + rest).map { $0.formatted() }
+        }
+        let options = context.store.options
+        let locked = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        let holder = Worker {
+            let store = Store(options: options, prefix: .standard, logger: Logger(label: "t"))
+            defer { store.close() }
+            try store.transaction { connection in
+                _ = try connection.query("SELECT id FROM pfc_licenses WHERE selector = ? FOR UPDATE", [selector])
+                locked.signal()
+                release.wait()
+            }
+        }
+        locked.wait()
+        let started = Date()
+        let guess = call("activate", key: try #require(lookalike), site: "https://example.com")
+        let waited = Date().timeIntervalSince(started)
+        release.signal()
+        try holder.wait()
+        #expect(guess.verdict == "invalid")
+        #expect(waited < 1, "the guess waited \(waited) s for the license's lock")
+    }
+
+    @Test func keysInAnyURLAreRefusedWithoutBeingRepeated() throws {
+        let key = try issue()
+        func send(_ method: String, _ uri: String) -> (status: Int, text: String) {
+            let responder = Responder(router: ServiceRoutes.router(), parser: GatewayRequestParser(mountPrefix: "", maxBodyBytes: 65_536))
+            var source = BufferedBody([])
+            let parts = uri.split(separator: "?", maxSplits: 1)
+            let response = responder.respond(params: [
+                "REQUEST_METHOD": method, "REQUEST_URI": uri, "QUERY_STRING": parts.count > 1 ? String(parts[1]) : "", "REMOTE_ADDR": "203.0.113.7",
+            ], body: &source, context: context)
+            return (response.status.code, String(decoding: response.body, as: UTF8.self))
+        }
+        let canonical = try #require(LicenseKey(parsing: key)).canonical
+        for (method, uri) in [("POST", "/license/verify/\(key)"), ("GET", "/license/verify?license_key=\(key)"), ("GET", "/license/verify?k=\(key)"),
+                              ("GET", "/nothing/\(key.lowercased())"), ("DELETE", "/license/activate?x=\(canonical)")] {
+            let answer = send(method, uri)
+            #expect(answer.status == 400, "\(method) \(uri)")
+            #expect(answer.text.contains("key_in_url"))
+            #expect(!answer.text.contains(key) && !answer.text.contains(canonical) && !answer.text.lowercased().contains(canonical.lowercased()))
+        }
+        // A shop with its own prefix: its keys are recognised too.
+        var configuration = context.configuration
+        configuration.licensing.keyPrefix = "ACME"
+        let acme = LicenseKey.generate(using: SecureRandom()).formatted(prefix: "ACME")
+        let own = Context(store: context.store, clock: clock, configuration: configuration, logger: context.logger)
+        let responder = Responder(router: ServiceRoutes.router(), parser: GatewayRequestParser(mountPrefix: "", maxBodyBytes: 65_536))
+        var source = BufferedBody([])
+        let refused = responder.respond(params: ["REQUEST_METHOD": "GET", "REQUEST_URI": "/license/verify/\(acme)", "REMOTE_ADDR": "203.0.113.7"],
+                                        body: &source, context: own)
+        #expect(refused.status.code == 400)
+        #expect(!String(decoding: refused.body, as: UTF8.self).contains(acme))
+    }
+
+    @Test func signedAnswersNameTheirKeySiteAndProduct() throws {
+        let key = try issue()
+        let answer = call("activate", key: key.lowercased(), site: "https://www.Example.com/", nonce: "n1")
+        #expect(answer.json["key_id"] as? String == LicenseKey.identifier(of: key))
+        #expect(answer.json["site_url"] as? String == "https://www.Example.com/")
+        #expect(answer.json["site"] as? String == "example.com")
+        #expect(answer.json["product"] as? String == "pro-license")
+        let invalid = call("verify", key: "PFC-NOT-A-REAL-KEY", site: "https://example.com", product: "pro-license")
+        #expect(invalid.verdict == "invalid")
+        #expect(invalid.json["key_id"] as? String == LicenseKey.identifier(of: "PFC-NOT-A-REAL-KEY"))
+        #expect(invalid.json["product"] as? String == "pro-license")
+        #expect(invalid.signature != nil)
     }
 }

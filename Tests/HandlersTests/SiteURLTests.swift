@@ -108,3 +108,18 @@ struct StagingSitesTests {
         #expect(!rules.isStaging(SiteURL(url)!))
     }
 }
+
+/// The networks the guessing limits count by.
+@Suite("Client networks")
+struct ClientNetworkTests {
+    @Test func networksAreReadFromTheBinaryAddress() {
+        #expect(ClientNetwork.of("192.0.2.77") == "192.0.2.0/24")
+        #expect(ClientNetwork.of("::ffff:192.0.2.77") == "192.0.2.0/24")
+        #expect(ClientNetwork.of("2001:DB8:0:1::5") == "2001:db8:0:1::/64")
+        #expect(ClientNetwork.of("2001:db8::1:0:0:6") == "2001:db8:0:0::/64")
+        #expect(ClientNetwork.of("2001:0db8:0000:0000:abcd::1") == ClientNetwork.of("2001:db8::abcd:0:0:2"))
+        #expect(ClientNetwork.address("::FFFF:192.0.2.77") == "192.0.2.77")
+        #expect(ClientNetwork.address("2001:DB8::1") == ClientNetwork.address("2001:db8:0::1"))
+        #expect(ClientNetwork.of("not an address") == "not an address")
+    }
+}

@@ -4,26 +4,6 @@ import MariaStore
 import Testing
 import TestSupport
 
-/// Runs `body` on a dedicated thread (database calls block; they do not belong on the
-/// concurrency pool) and returns a handle to wait on.
-final class Worker: @unchecked Sendable {
-    private let done = DispatchSemaphore(value: 0)
-    private var failure: (any Error)?
-
-    init(_ body: @escaping @Sendable () throws -> Void) {
-        let thread = Thread { [self] in
-            do { try body() } catch { failure = error }
-            done.signal()
-        }
-        thread.start()
-    }
-
-    func wait() throws {
-        done.wait()
-        if let failure { throw failure }
-    }
-}
-
 @Suite("Store: transactions, retries and reconnects", .serialized)
 struct TransactionTests {
     let options: ConnectionOptions

@@ -10,7 +10,6 @@ import MariaStore
 /// without the buyer's name or email.
 public enum EDDEndpoint {
     public static func handle(_ request: Request, _ context: Context) throws -> Response {
-        try LicenseEndpoints.refuseKeyInURL(request)
         let fields = try RequestFields(request)
         let action: LicenseService.Action
         switch fields.values["edd_action"] {

@@ -33,22 +33,32 @@ public enum LicenseEndpoints {
     }
 
     static func answer(_ action: LicenseService.Action, _ request: Request, _ context: Context) throws -> Response {
-        try refuseKeyInURL(request)
         let fields = try RequestFields(request)
         let key = try fields.string("license_key", maxLength: 100)
         let site = try fields.string("site_url", maxLength: 2048)
         let nonce = fields.values["nonce"]
         if let nonce, nonce.count > 128 { throw APIError.invalidRequest("nonce is longer than 128 characters") }
-        let verdict = try LicenseService(context: context).handle(action, key: key, site: site, product: fields.values["product"],
-                                                                  clientAddress: request.clientAddress)
+        let product = fields.values["product"].flatMap { $0.isEmpty ? nil : $0 }
+        var verdict = try LicenseService(context: context).handle(action, key: key, site: site, product: product, clientAddress: request.clientAddress)
+        // The answer names what it is about, so that it cannot be passed off for another key,
+        // site or product: the key's identifier, the site as sent, the product.
+        verdict.keyID = LicenseKey.identifier(of: key, prefix: context.configuration.licensing.keyPrefix)
+        verdict.siteURL = site
+        if verdict.product == nil { verdict.product = product }
         return signed(render(verdict, nonce: nonce, context: context), context: context)
     }
 
-    /// Keys must never reach an access log: a key in the query string or the path is refused.
-    static func refuseKeyInURL(_ request: Request) throws(APIError) {
+    /// Keys must never reach an access log: a request with a key in its query string or path is
+    /// refused (checked by the `Responder` before routing, for every path), and the refusal
+    /// never repeats it.
+    public static func refuseKeyInURL(_ request: Request, prefix: String) throws(APIError) {
+        func isKey(_ text: Substring) -> Bool {
+            // A key is at least 28 symbols; shorter text is not worth parsing.
+            text.utf8.count >= 28 && (LicenseKey(parsing: String(text)) != nil || LicenseKey(parsing: String(text), prefix: prefix) != nil)
+        }
         let suspicious = request.queryItems.contains { item in
-            ["license_key", "license", "key"].contains(item.name.lowercased()) || LicenseKey(parsing: item.value) != nil
-        } || request.path.split(separator: "/").contains { LicenseKey(parsing: String($0)) != nil }
+            ["license_key", "license", "key"].contains(item.name.lowercased()) || isKey(Substring(item.value))
+        } || request.path.split(separator: "/").contains(where: isKey)
         if suspicious {
             throw APIError(.badRequest, code: "key_in_url", message: "send the license key in the request body, never in the URL")
         }
@@ -72,6 +82,8 @@ public enum LicenseEndpoints {
             "activations": optional(verdict.activations),
             "activations_left": optional(verdict.activationsLeft),
             "site": verdict.site.map(JSONValue.string) ?? .null,
+            "site_url": verdict.siteURL.map(JSONValue.string) ?? .null,
+            "key_id": verdict.keyID.map(JSONValue.string) ?? .null,
             "activation_id": verdict.activationID.map(JSONValue.string) ?? .null,
             "cache_ttl": .int(Int64(ttl)),
             "issued_at": .string(ISOTime.string(now)),

@@ -38,13 +38,7 @@ public struct LicenseKey: Sendable, Equatable, CustomStringConvertible {
     /// prefix, dashes or spaces; `I`/`L` read as 1 and `O` as 0. Nil when it cannot be a key
     /// (wrong length, foreign characters, check symbols that do not match).
     public init?(parsing text: String, prefix: String = "PFC") {
-        // Separators go first; then the prefix, recognised by length (its letters are
-        // valid symbols too); then look-alikes are read as the digits they resemble.
-        var characters = text.uppercased().utf8.filter { $0 != UInt8(ascii: "-") && $0 != UInt8(ascii: " ") && $0 != 9 }
-        let upperPrefix = Array(prefix.uppercased().utf8)
-        if characters.count == Self.payloadLength + 2 + upperPrefix.count, characters.starts(with: upperPrefix) {
-            characters.removeFirst(upperPrefix.count)
-        }
+        let characters = Self.normalized(text, prefix: prefix)
         guard characters.count == Self.payloadLength + 2 else { return nil }
         var symbols: [UInt8] = []
         for byte in characters {
@@ -59,6 +53,33 @@ public struct LicenseKey: Sendable, Equatable, CustomStringConvertible {
         let payload = Array(symbols[..<Self.payloadLength])
         guard Array(symbols[Self.payloadLength...]) == Self.checkSymbols(payload) else { return nil }
         self.init(canonical: String(decoding: symbols.map { Self.alphabet[Int($0)] }, as: UTF8.self))
+    }
+
+    /// Separators go first; then the prefix, recognised by length (its letters are valid
+    /// symbols too). Look-alikes are left to the reader.
+    private static func normalized(_ text: String, prefix: String) -> [UInt8] {
+        var characters = text.uppercased().utf8.filter { $0 != UInt8(ascii: "-") && $0 != UInt8(ascii: " ") && $0 != 9 }
+        let upperPrefix = Array(prefix.uppercased().utf8)
+        if characters.count == Self.payloadLength + 2 + upperPrefix.count, characters.starts(with: upperPrefix) {
+            characters.removeFirst(upperPrefix.count)
+        }
+        return characters
+    }
+
+    /// What a signed license answer says it is about: SHA-256 (hex) of the key text as sent,
+    /// upper-cased, without separators and prefix, with `I`/`L` as 1 and `O` as 0 — for any
+    /// text, even one that is not a key, so a plugin can compute it from what it sent:
+    ///
+    ///     hash('sha256', strtr(<key without prefix, '-' and spaces, upper case>, 'ILO', '110'))
+    public static func identifier(of text: String, prefix: String = "PFC") -> String {
+        let symbols = normalized(text, prefix: prefix).map { byte -> UInt8 in
+            switch byte {
+            case UInt8(ascii: "I"), UInt8(ascii: "L"): return UInt8(ascii: "1")
+            case UInt8(ascii: "O"): return UInt8(ascii: "0")
+            default: return byte
+            }
+        }
+        return Hex.encode(Digest.sha256(symbols))
     }
 
     /// The part that locates the license row. Not secret on its own.

@@ -19,6 +19,9 @@ public struct LicenseAnswer: Sendable, Equatable {
     public var activations: Int?
     public var site: String?
     public var activationID: String?
+    /// `LicenseKey.identifier` of the key asked about, and the site URL as sent.
+    public var keyID: String?
+    public var siteURL: String?
 
     public var activationsLeft: Int? {
         guard let activationLimit, let activations else { return nil }
@@ -45,6 +48,9 @@ public struct LicenseService {
             throw APIError.unavailable("license checks are not configured on the server (licensing.key_pepper)", retryAfterSeconds: 60)
         }
         guard let site = SiteURL(siteText) else { throw APIError.invalidRequest("site_url is not a web address (http or https)") }
+        // An address (or network) over its guessing limit gets no answer at all, whatever the
+        // key: otherwise a correct guess would still be told apart from the wrong ones.
+        try refuseIfGuessing(from: clientAddress, now: context.clock.now)
         let key = LicenseKey(parsing: keyText, prefix: settings.keyPrefix)
         let hasher = LicenseKeyHasher(pepper: pepper)
         // A key with bad check symbols takes the same path as a wrong one: a lookup by a
@@ -63,8 +69,12 @@ public struct LicenseService {
         let store = context.store
         let now = context.clock.now
         return try store.transaction { connection -> LicenseAnswer in
-            let record = try LicenseRepository(connection, prefix: store.prefix).record(selector: selector, lock: true)
-            guard let record, key != nil, Digest.constantTimeEqual(record.verifier, expected) else {
+            let licenses = LicenseRepository(connection, prefix: store.prefix)
+            // The row is locked only once the key has proved itself: a guess never holds (or
+            // waits for) a real license's lock.
+            let candidate = try licenses.record(selector: selector, lock: false)
+            guard let candidate, key != nil, Digest.constantTimeEqual(candidate.verifier, expected),
+                  let record = try licenses.record(id: candidate.id), Digest.constantTimeEqual(record.verifier, expected) else {
                 try countFailure(from: clientAddress, connection: connection, now: now)
                 return LicenseAnswer(status: .invalid, site: site.canonical)
             }
@@ -197,24 +207,39 @@ public struct LicenseService {
         }
     }
 
-    /// Counts a failed lookup for the address and its network; refuses with 429 once either
-    /// is over its limit (failed lookups only: real keys are never throttled by others' guesses).
-    private func countFailure(from address: String, connection: Connection, now: Date) throws {
-        let limiter = RateLimiter(connection, prefix: context.store.prefix)
-        let window: Int64 = 600
-        let buckets = [("lookup-ip:" + address, settings.failedLookupsPerAddress), ("lookup-net:" + Self.network(of: address), settings.failedLookupsPerNetwork)]
-        for (bucket, limit) in buckets where try limiter.hits(bucket, window: window, now: now) >= Int64(limit) {
-            throw APIError(.tooManyRequests, code: "rate_limited", message: "too many failed license lookups from this address; try again later",
-                           headers: HTTPHeaders([("Retry-After", String(RateLimiter.secondsLeft(now, window)))]))
-        }
-        for (bucket, _) in buckets { try limiter.hit(bucket, window: window, now: now) }
+    /// The failed-lookup buckets of a client: its address and its network, with their limits.
+    private func guessingBuckets(_ address: String) -> [(bucket: String, limit: Int)] {
+        [("lookup-ip:" + ClientNetwork.address(address), settings.failedLookupsPerAddress),
+         ("lookup-net:" + ClientNetwork.of(address), settings.failedLookupsPerNetwork)]
     }
 
-    /// The /24 of an IPv4 address, the /48 of an IPv6 one.
-    static func network(of address: String) -> String {
-        if address.contains(":") { return address.split(separator: ":", omittingEmptySubsequences: false).prefix(3).joined(separator: ":") + "::/48" }
-        let parts = address.split(separator: ".")
-        return parts.count == 4 ? parts.prefix(3).joined(separator: ".") + ".0/24" : address
+    private static let guessingWindow: Int64 = 600
+
+    /// 429 for a client whose address or network has used up its failed lookups (one read).
+    private func refuseIfGuessing(from address: String, now: Date) throws {
+        let buckets = guessingBuckets(address)
+        let store = context.store
+        let counts = try store.unitOfWork {
+            try RateLimiter($0, prefix: store.prefix).hits(of: buckets.map(\.bucket), window: Self.guessingWindow, now: now)
+        }
+        if buckets.contains(where: { (counts[$0.bucket] ?? 0) >= Int64($0.limit) }) { throw rateLimited(now) }
+    }
+
+    /// Counts a failed lookup for the address and its network, each atomically, and refuses
+    /// with 429 the lookup that goes over a limit (failed lookups only: real keys are never
+    /// throttled by others' guesses).
+    private func countFailure(from address: String, connection: Connection, now: Date) throws {
+        let limiter = RateLimiter(connection, prefix: context.store.prefix)
+        var over = false
+        for (bucket, limit) in guessingBuckets(address) {
+            if try limiter.hitAndCount(bucket, window: Self.guessingWindow, now: now) > Int64(limit) { over = true }
+        }
+        if over { throw rateLimited(now) }
+    }
+
+    private func rateLimited(_ now: Date) -> APIError {
+        APIError(.tooManyRequests, code: "rate_limited", message: "too many failed license lookups from this address; try again later",
+                 headers: HTTPHeaders([("Retry-After", String(RateLimiter.secondsLeft(now, Self.guessingWindow)))]))
     }
 
     /// A key used only to spend the same hashing time when the given text is not a key.

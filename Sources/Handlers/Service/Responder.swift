@@ -33,6 +33,9 @@ public struct Responder: Sendable {
             var request = try parser.head(from: params, requestID: requestID)
             method = request.method
             path = request.path
+            // Before routing: a key in the URL is refused whatever the path or method (and a
+            // 404 or 405 would repeat the path).
+            try LicenseEndpoints.refuseKeyInURL(request, prefix: context.configuration.licensing.keyPrefix)
             let length = try parser.declaredLength(of: request)
             switch router.match(method: request.method, path: request.path, mediaType: request.mediaType) {
             case .rejected(let error):

@@ -16,6 +16,19 @@ public struct RateLimiter {
         return try connection.queryOne("SELECT hits FROM \(table) WHERE bucket = ? AND window_start = ?", [bucket, start])?.int("hits") ?? 0
     }
 
+    /// The counts of several buckets in the window that contains `now`, in one round trip (for
+    /// checks on hot paths); a bucket without hits is absent.
+    public func hits(of buckets: [String], window: Int64, now: Date) throws -> [String: Int64] {
+        guard !buckets.isEmpty else { return [:] }
+        let marks = Array(repeating: "?", count: buckets.count).joined(separator: ", ")
+        var counts: [String: Int64] = [:]
+        for row in try connection.query("SELECT bucket, hits FROM \(table) WHERE window_start = ? AND bucket IN (\(marks))",
+                                        [Self.windowStart(now, window)] + buckets.map { $0 as any SQLBindable }) {
+            counts[try row.string("bucket")] = try row.int("hits")
+        }
+        return counts
+    }
+
     /// Records one hit in the current window (a new window starts from 1).
     public func hit(_ bucket: String, window: Int64, now: Date) throws {
         let start = Self.windowStart(now, window)
@@ -23,6 +36,18 @@ public struct RateLimiter {
             INSERT INTO \(table) (bucket, window_start, hits) VALUES (?, ?, 1)
             ON DUPLICATE KEY UPDATE hits = IF(window_start = VALUES(window_start), hits + 1, 1), window_start = VALUES(window_start)
             """, [bucket, start])
+    }
+
+    /// Records one hit and returns the bucket's count in the current window including it, in
+    /// one atomic statement: of two simultaneous hits, each sees its own count.
+    public func hitAndCount(_ bucket: String, window: Int64, now: Date) throws -> Int64 {
+        let start = Self.windowStart(now, window)
+        let result = try connection.execute("""
+            INSERT INTO \(table) (bucket, window_start, hits) VALUES (?, ?, 1)
+            ON DUPLICATE KEY UPDATE hits = LAST_INSERT_ID(IF(window_start = VALUES(window_start), hits + 1, 1)), window_start = VALUES(window_start)
+            """, [bucket, start])
+        // A new row reports no LAST_INSERT_ID (the table has no auto-increment column): it is hit 1.
+        return result.affectedRows == 1 ? 1 : Int64(result.lastInsertID)
     }
 
     /// Seconds until the window that contains `now` ends.
