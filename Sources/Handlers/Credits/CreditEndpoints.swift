@@ -38,18 +38,27 @@ public enum CreditEndpoints {
                 throw APIError(.paymentRequired, code: "insufficient_credits", message: "the customer has no credits")
             }
             // Every spend for a customer is serialised on the customer's row.
-            _ = try connection.queryOne("SELECT id FROM \(store.prefix.table("customers")) WHERE id = ? FOR UPDATE", [customer])
-            if let first = try ledger.consumption(idempotencyKey: key) {
-                guard first.customerID == customer, first.delta == -amount else {
-                    throw APIError(.conflict, code: "idempotency_key_reused", message: "this idempotency_key was used for a different customer or amount")
+            try CustomerRepository(connection, prefix: store.prefix).lock(customer)
+            // Keys are the customer's own: another customer's identical key is another spend.
+            func replay(_ first: GrantRepository.Consumption) throws -> Response {
+                guard first.delta == -amount else {
+                    throw APIError(.conflict, code: "idempotency_key_reused", message: "this idempotency_key was used for a different amount")
                 }
                 return answer(reference, consumed: amount, balance: first.balanceAfter, replayed: true)
             }
+            if let first = try ledger.consumption(customerID: customer, idempotencyKey: key) { return try replay(first) }
             let balance = try ledger.creditBalance(customerID: customer)
             guard balance >= amount else {
                 throw APIError(.paymentRequired, code: "insufficient_credits", message: "the balance is \(balance), less than \(amount)")
             }
-            try ledger.appendCredits(customerID: customer, delta: -amount, kind: "consumption", source: "consume", sourceID: key, now: now)
+            guard try ledger.appendConsumption(customerID: customer, amount: amount, idempotencyKey: key, now: now) else {
+                // The key was taken after our read (a customer found under two rows, or a lock
+                // lost): what was recorded under it is the answer.
+                guard let first = try ledger.consumption(customerID: customer, idempotencyKey: key) else {
+                    throw APIError(.conflict, code: "idempotency_key_reused", message: "this idempotency_key is being used; retry")
+                }
+                return try replay(first)
+            }
             try AuditLog(connection, prefix: store.prefix).record(subject: "credits", id: String(customer), action: "consumed", before: String(balance),
                                                                   after: String(balance - amount), actor: "api", now: now)
             return answer(reference, consumed: amount, balance: balance - amount, replayed: false)

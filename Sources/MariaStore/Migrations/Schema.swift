@@ -258,7 +258,7 @@ public enum Schema {
             "ALTER TABLE {prefix}licenses ADD COLUMN IF NOT EXISTS display_sealed VARBINARY(256) NULL, ADD COLUMN IF NOT EXISTS display_until DATETIME(6) NULL",
             "ALTER TABLE {prefix}products ADD COLUMN IF NOT EXISTS allow_promotion_codes TINYINT(1) NOT NULL DEFAULT 0",
         ]),
-        Migration(version: 7, name: "checkouts we created, refund requests, key rotation requests, RFC-length emails", statements: [
+        Migration(version: 7, name: "checkouts we created, refund requests, key rotation requests, RFC-length emails, exact idempotency keys", statements: [
             // Every Checkout Session and PaymentIntent this service asked Stripe for, with what
             // was asked: fulfilment grants what was bought (never what metadata claims), the
             // success page calls Stripe only for sessions of ours, a WooCommerce order is bound
@@ -314,6 +314,10 @@ public enum Schema {
             // Addresses up to RFC 5321's 254 characters.
             "ALTER TABLE {prefix}customers MODIFY email VARCHAR(254) NULL",
             "ALTER TABLE {prefix}outbox MODIFY recipient VARCHAR(254) NULL",
+            // Idempotency and dedupe keys compare byte for byte (`Job-1`, `job-1` and `jób-1`
+            // are three keys), and a consumption's key is scoped by its customer.
+            "ALTER TABLE {prefix}credit_ledger MODIFY source_id VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL",
+            "UPDATE {prefix}credit_ledger SET source_id = CONCAT(customer_id, ':', source_id) WHERE source = 'consume' AND source_id NOT LIKE CONCAT(customer_id, ':%')",
         ]),
     ]
 }

@@ -50,6 +50,12 @@ public struct CustomerRepository {
         return try connection.queryOne("SELECT email FROM \(table) WHERE stripe_customer_id = ?", [stripeCustomerID])?.optionalString("email")
     }
 
+    /// Locks a customer's row until the transaction ends (every spend of one customer is
+    /// serialised on it).
+    public func lock(_ id: Int64) throws {
+        _ = try connection.queryOne("SELECT id FROM \(table) WHERE id = ? FOR UPDATE", [id])
+    }
+
     /// The most recent Stripe customer id known for an email.
     public func latestStripeCustomer(email: String) throws -> String? {
         try connection.queryOne("SELECT stripe_customer_id FROM \(table) WHERE email = ? AND stripe_customer_id IS NOT NULL ORDER BY id DESC LIMIT 1",

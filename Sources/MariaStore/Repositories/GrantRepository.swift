@@ -78,8 +78,10 @@ public struct GrantRepository {
         public let balanceAfter: Int64
     }
 
-    public func consumption(idempotencyKey: String) throws -> Consumption? {
-        guard let row = try connection.queryOne("SELECT id, customer_id, delta FROM \(credits) WHERE source = 'consume' AND source_id = ?", [idempotencyKey]) else {
+    /// The spend a customer recorded under `idempotencyKey` (keys are per customer).
+    public func consumption(customerID: Int64, idempotencyKey: String) throws -> Consumption? {
+        guard let row = try connection.queryOne("SELECT id, customer_id, delta FROM \(credits) WHERE source = 'consume' AND source_id = ?",
+                                                [Self.consumptionSource(customerID, idempotencyKey)]) else {
             return nil
         }
         let customer = try row.int("customer_id")
@@ -87,6 +89,14 @@ public struct GrantRepository {
                                             [customer, try row.int("id")])!.int("balance")
         return Consumption(customerID: customer, delta: try row.int("delta"), balanceAfter: after)
     }
+
+    /// Records a spend under the customer's idempotency key; false when that key was taken.
+    public func appendConsumption(customerID: Int64, amount: Int64, idempotencyKey: String, now: Date) throws -> Bool {
+        try appendCredits(customerID: customerID, delta: -amount, kind: "consumption", source: "consume",
+                          sourceID: Self.consumptionSource(customerID, idempotencyKey), now: now)
+    }
+
+    static func consumptionSource(_ customerID: Int64, _ key: String) -> String { "\(customerID):\(key)" }
 
     /// A customer's credit balance: the sum of the ledger.
     public func creditBalance(customerID: Int64) throws -> Int64 {
