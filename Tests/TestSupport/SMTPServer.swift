@@ -6,6 +6,8 @@ public final class SMTPServer: @unchecked Sendable {
     public let directory: String
     private var child: ChildProcess?
     private let security: Security?
+    /// Seconds the server takes to accept each message.
+    private let delay: Double
 
     /// TLS and AUTH for the server; nil: plain SMTP without AUTH.
     public struct Security: Sendable {
@@ -23,10 +25,11 @@ public final class SMTPServer: @unchecked Sendable {
     /// The self-signed certificate the server presents (trust it with `mail.smtp_ca_file`).
     public var certificate: String { directory + "/cert.pem" }
 
-    public init(security: Security? = nil) throws {
+    public init(security: Security? = nil, delay: Double = 0) throws {
         directory = TestPaths.scratchDirectory("smtp")
         port = TestPaths.freePort()
         self.security = security
+        self.delay = delay
         if security != nil {
             let made = try ChildProcess.run("/usr/bin/openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
                                                                  "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", directory + "/key.pem", "-out", certificate])
@@ -41,6 +44,9 @@ public final class SMTPServer: @unchecked Sendable {
             let script = TestPaths.repositoryRoot.appendingPathComponent("Tests/oracles/smtp_server.py").path
             child = try ChildProcess("/usr/bin/python3", [script, String(port), directory + "/maildir", security.mode.rawValue, certificate,
                                                           directory + "/key.pem", security.user, security.password], logPath: directory + "/smtp.log")
+        } else if delay > 0 {
+            let script = TestPaths.repositoryRoot.appendingPathComponent("Tests/oracles/slow_smtp_server.py").path
+            child = try ChildProcess("/usr/bin/python3", [script, String(port), directory + "/maildir", String(delay)], logPath: directory + "/smtp.log")
         } else {
             child = try ChildProcess("/usr/bin/python3", ["-m", "aiosmtpd", "-n", "-l", "127.0.0.1:\(port)", "-c", "aiosmtpd.handlers.Mailbox",
                                                           directory + "/maildir"], logPath: directory + "/smtp.log")

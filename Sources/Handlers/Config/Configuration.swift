@@ -148,6 +148,18 @@ public struct Configuration: Sendable {
         public init() {}
     }
 
+    /// How long what only grows is kept (`payments-fcgi prune`).
+    public struct Retention: Sendable {
+        /// Delivered and dead outbox messages (they hold buyers' addresses).
+        public var outboxDays = 90
+        /// Payloads kept for failed events (for `events replay`).
+        public var eventPayloadDays = 90
+        /// Records of checkouts that never became an order.
+        public var checkoutDays = 60
+
+        public init() {}
+    }
+
     /// Signed notifications to the seller's WordPress site.
     public struct Notifications: Sendable {
         public var url: String?
@@ -162,6 +174,7 @@ public struct Configuration: Sendable {
     public var woocommerce = WooCommerce()
     public var mail = Mail()
     public var delivery = Delivery()
+    public var retention = Retention()
     public var notifications = Notifications()
     public var stripe = Stripe()
     public var licensing = Licensing()

@@ -84,6 +84,9 @@ public struct ConfigurationLoader {
         Key(name: "delivery.max_attempts", secret: false),
         Key(name: "delivery.retry_base_seconds", secret: false),
         Key(name: "delivery.interval_seconds", secret: false),
+        Key(name: "retention.outbox_days", secret: false),
+        Key(name: "retention.event_payload_days", secret: false),
+        Key(name: "retention.checkout_days", secret: false),
         Key(name: "notifications.url", secret: false),
         Key(name: "notifications.secret", secret: true),
         Key(name: "log.level", secret: false),
@@ -245,6 +248,9 @@ public struct ConfigurationLoader {
             configuration.delivery.maxAttempts = integer("delivery.max_attempts", in: 1...100) ?? configuration.delivery.maxAttempts
             configuration.delivery.retryBaseSeconds = integer("delivery.retry_base_seconds", in: 1...86_400) ?? configuration.delivery.retryBaseSeconds
             configuration.delivery.intervalSeconds = integer("delivery.interval_seconds", in: 0...3600) ?? configuration.delivery.intervalSeconds
+            configuration.retention.outboxDays = integer("retention.outbox_days", in: 1...3650) ?? configuration.retention.outboxDays
+            configuration.retention.eventPayloadDays = integer("retention.event_payload_days", in: 1...3650) ?? configuration.retention.eventPayloadDays
+            configuration.retention.checkoutDays = integer("retention.checkout_days", in: 15...3650) ?? configuration.retention.checkoutDays
             if let url = optional("notifications.url") {
                 if url.hasPrefix("https://") || url.hasPrefix("http://127.0.0.1") || url.hasPrefix("http://localhost") {
                     configuration.notifications.url = url

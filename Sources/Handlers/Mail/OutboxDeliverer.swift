@@ -7,8 +7,11 @@ import MariaStore
 /// Sends what the outbox holds: license emails and other mail, and signed notifications to
 /// the WordPress site. Runs as a thread of `serve` and as `payments-fcgi deliver` (cron); any
 /// number may run at once: each message is claimed by one deliverer (a lease taken with
-/// `SELECT … FOR UPDATE SKIP LOCKED`) and marked delivered after it was sent. Failures retry
-/// with exponential backoff and jitter; after `delivery.max_attempts` a message is dead.
+/// `SELECT … FOR UPDATE SKIP LOCKED`, renewed before each send of the batch, so a slow mail
+/// server cannot let a second deliverer take over a message still waiting in the first one's
+/// batch) and marked delivered after it was sent. Failures retry with exponential backoff and
+/// jitter; after `delivery.max_attempts` a message is dead. A message that cannot go anywhere
+/// yet (no `mail.from`, no `notifications.url`) waits, using no attempt, until it can.
 public struct OutboxDeliverer {
     let context: Context
     /// Who holds a claim (host:pid:thread), for `outbox show`.
@@ -25,6 +28,8 @@ public struct OutboxDeliverer {
         public var sent = 0
         public var failed = 0
         public var skipped = 0
+        /// Waiting for configuration (no attempt used).
+        public var deferred = 0
 
         public init() {}
     }
@@ -49,7 +54,14 @@ public struct OutboxDeliverer {
             return try Outbox(connection, prefix: store.prefix).messages(ids: ids)
         }
         var report = Report()
-        for message in claimed {
+        for (index, message) in claimed.enumerated() {
+            // Renew the lease of what is still ours; a message whose lease ran out and that
+            // another deliverer took is left to it.
+            let ours = try store.transaction { connection in
+                try Outbox(connection, prefix: store.prefix).renewClaims(claimed[index...].map(\.id), by: name,
+                                                                        until: context.clock.now.addingTimeInterval(leaseSeconds))
+            }
+            guard ours.contains(message.id) else { continue }
             let outcome = deliver(message)
             try store.transaction { connection in
                 let outbox = Outbox(connection, prefix: store.prefix)
@@ -60,6 +72,9 @@ public struct OutboxDeliverer {
                 case .skipped(let why):
                     report.skipped += 1
                     try outbox.markDelivered(message.id, by: name, note: "skipped: \(why)", now: context.clock.now)
+                case .deferred(let why):
+                    report.deferred += 1
+                    try outbox.defer(message.id, by: name, reason: why, until: context.clock.now.addingTimeInterval(Self.deferral))
                 case .failed(let why):
                     report.failed += 1
                     try outbox.markFailed(message.id, by: name, error: why, maxAttempts: context.configuration.delivery.maxAttempts,
@@ -80,9 +95,15 @@ public struct OutboxDeliverer {
 
     enum Outcome {
         case sent
+        /// Delivered as far as it ever will be (nobody to send it to).
         case skipped(String)
+        /// Cannot be sent until the seller configures it: kept, no attempt used.
+        case deferred(String)
         case failed(String)
     }
+
+    /// How long a message waiting for configuration waits before it is looked at again.
+    static let deferral: TimeInterval = 300
 
     private func deliver(_ message: Outbox.Message) -> Outcome {
         do {
@@ -98,7 +119,7 @@ public struct OutboxDeliverer {
 
     private func mail(_ message: Outbox.Message) throws -> Outcome {
         let settings = context.configuration.mail
-        guard let from = settings.from else { return .failed("mail.from is not configured") }
+        guard let from = settings.from else { return .deferred("mail.from is not configured") }
         guard let to = message.recipient, to.contains("@") else { return .skipped("no email address for this buyer") }
         var values = try JSONObject.parse(Array(message.payload.utf8)).storage.compactMapValues { value -> String? in
             switch value {
@@ -140,7 +161,8 @@ struct NotificationSender {
     func send(_ message: Outbox.Message) throws -> OutboxDeliverer.Outcome {
         let settings = context.configuration.notifications
         guard let url = settings.url.flatMap(URL.init(string:)), let secret = settings.secret else {
-            return .skipped("notifications.url is not configured")
+            // Kept until the seller sets a receiver: a grant announced later is still announced.
+            return .deferred("notifications.url is not configured")
         }
         var payload = try JSONObject.parse(Array(message.payload.utf8)).storage
         payload["id"] = .string(message.dedupeKey)

@@ -46,6 +46,24 @@ public struct Outbox {
             """, [SQLTimestamp.string(from: now), note, id, deliverer])
     }
 
+    /// Extends the claims `deliverer` still holds among `ids`; returns those ids.
+    public func renewClaims(_ ids: [Int64], by deliverer: String, until: Date) throws -> Set<Int64> {
+        guard !ids.isEmpty else { return [] }
+        let marks = Array(repeating: "?", count: ids.count).joined(separator: ", ")
+        let list = ids.map { $0 as any SQLBindable }
+        try connection.execute("UPDATE \(table) SET claimed_until = ? WHERE claimed_by = ? AND delivered_at IS NULL AND id IN (\(marks))",
+                               [SQLTimestamp.string(from: until), deliverer] + list)
+        return Set(try connection.query("SELECT id FROM \(table) WHERE claimed_by = ? AND delivered_at IS NULL AND id IN (\(marks))",
+                                        [deliverer] + list).map { try $0.int("id") })
+    }
+
+    /// Puts a message back, untried, to be looked at again at `until` (it waits for configuration).
+    public func `defer`(_ id: Int64, by deliverer: String, reason: String, until: Date) throws {
+        try connection.execute("""
+            UPDATE \(table) SET next_attempt_at = ?, last_error = ?, claimed_by = NULL, claimed_until = NULL WHERE id = ? AND claimed_by = ?
+            """, [SQLTimestamp.string(from: until), "waiting: \(reason)", id, deliverer])
+    }
+
     /// Records a failed attempt: retried at `retryAt(attempts)`, or dead after `maxAttempts`.
     public func markFailed(_ id: Int64, by deliverer: String, error: String, maxAttempts: Int, retryAt: (Int) -> Date, now: Date) throws {
         guard let row = try connection.queryOne("SELECT attempts FROM \(table) WHERE id = ? AND claimed_by = ? FOR UPDATE", [id, deliverer]) else { return }

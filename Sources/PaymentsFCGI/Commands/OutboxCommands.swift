@@ -19,9 +19,11 @@ struct DeliverCommand: ParsableCommand {
                 total.sent += report.sent
                 total.failed += report.failed
                 total.skipped += report.skipped
-                if report == OutboxDeliverer.Report() { break }
+                total.deferred += report.deferred
+                // Only deferred messages left: they wait for configuration, not for this loop.
+                if report.sent + report.failed + report.skipped == 0 { break }
             }
-            print("sent \(total.sent), failed \(total.failed) (will retry), skipped \(total.skipped)")
+            print("sent \(total.sent), failed \(total.failed) (will retry), skipped \(total.skipped), waiting for configuration \(total.deferred)")
         }
     }
 }
@@ -98,7 +100,12 @@ final class DeliveryThread: Sendable {
             let store = Store(options: configuration.database, prefix: configuration.tablePrefix, logger: logger)
             let context = Context(store: store, clock: SystemTime(), configuration: configuration, logger: logger)
             let deliverer = OutboxDeliverer(context: context, name: Self.name(role: "serve"))
+            var pruned = ContinuousClock.now - .seconds(3600)
             while !stopping.load(ordering: .sequentiallyConsistent) {
+                if ContinuousClock.now - pruned >= .seconds(3600) {
+                    pruned = ContinuousClock.now
+                    do { _ = try Maintenance(context: context).prune() } catch { logger.warning("pruning: \(error)") }
+                }
                 do {
                     let report = try deliverer.deliverDue()
                     if report != OutboxDeliverer.Report() { continue }  // more may be due
