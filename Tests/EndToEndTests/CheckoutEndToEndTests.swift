@@ -38,7 +38,7 @@ struct CheckoutEndToEndTests {
             "mode=payment", "line_items[0][price]=price_1Pro", "line_items[0][quantity]=2",
             "success_url=https://shop.example.com/thanks", "cancel_url=https://shop.example.com/cart",
             "metadata[product]=pro-license", "metadata[quantity]=2", "metadata[campaign]=black friday",
-            "client_reference_id=wp_user_77", "customer_email=buyer@example.com",
+            "client_reference_id=wp_user_77", "customer_email=buyer@example.com", "customer_creation=always",
         ])
         // What the session sells is recorded with it.
         #expect(try shop.value("SELECT CONCAT(product, ' x', quantity) AS v FROM pfc_checkouts WHERE stripe_id = 'cs_test_new'") == "pro-license x2")

@@ -65,7 +65,7 @@ struct SellingPathAttackTests {
             "line_items[1][price_data][currency]=usd", "line_items[1][price_data][unit_amount]=500",
             "line_items[1][price_data][product_data][name]=Flat rate", "line_items[1][quantity]=1",
             "success_url=\(woo.baseURL)/checkout/order-received/77/?key=wc_order_key77", "cancel_url=https://shop.example.com/account",
-            "client_reference_id=wc_order_77", "metadata[woocommerce_order]=77", "customer_email=buyer@example.com",
+            "client_reference_id=wc_order_77", "metadata[woocommerce_order]=77", "customer_email=buyer@example.com", "customer_creation=always",
         ])
         #expect(try shop.deliver(try ShopStack.completed(session)).json["status"] as? String == "processed")
         #expect(TestPaths.waitUntil(seconds: 10) { woo.order(77)?.status == "processing" }, "\(shop.web.stack.service.log)")

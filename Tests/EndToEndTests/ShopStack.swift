@@ -10,6 +10,7 @@ struct ShopStack {
     static let apiKey = "wp-api-key-0123456789abcdefghij"
     static let adminKey = "wp-admin-key-0123456789abcdefghij"
     static let cardSession = "cs_test_a1PayCardOneOffLicence0001xYz9Qw2Er4Ty6Ui8Op0As2Df4Gh6Jk8"
+    static let subscriptionSession = "cs_test_b1SubscriptionMonthly0004xYz9Qw2Er4Ty6Ui8Op0As2Df4Gh6Jk8"
 
     let web: WebhookEndToEndTests
     let woo: FakeWooCommerceServer

@@ -53,8 +53,8 @@ struct WebhookTests {
     /// Empties every table the events write to (the catalogue stays).
     func reset() throws {
         try context.store.unitOfWork { connection in
-            for table in ["events", "customers", "orders", "grants", "licenses", "credit_ledger", "outbox", "payments",
-                          "payment_history", "disputes", "subscriptions", "audit_log"] {
+            for table in ["events", "customers", "customer_stripe_ids", "orders", "grants", "licenses", "credit_ledger", "outbox", "payments",
+                          "payment_history", "disputes", "subscriptions", "audit_log", "checkouts", "refund_requests", "key_rotation_requests"] {
                 try connection.execute("DELETE FROM pfc_\(table)")
             }
         }
@@ -133,7 +133,8 @@ struct WebhookTests {
         #expect(order.amountTotal == 4900)
         #expect(order.currency == "USD")
         #expect(order.paymentIntent == "pi_3SnKpayCard0000001")
-        #expect(try count("customers", "stripe_customer_id = ? AND email = ?", ["cus_TnK8pQ2vXw4LmA", "buyer@example.com"]) == 1)
+        #expect(try count("customers c JOIN pfc_customer_stripe_ids s ON s.customer_id = c.id", "s.stripe_customer_id = ? AND c.email = ?",
+                          ["cus_TnK8pQ2vXw4LmA", "buyer@example.com"]) == 1)
         #expect(try count("licenses", "product = 'pro-license' AND activation_limit = 3 AND status = 'active' AND expires_at = '2027-01-01 12:01:40.000000'") == 1)
         #expect(try count("grants") == 1)
         #expect(try outcome("evt_1SnKcsCompletedPay01") == .processed)

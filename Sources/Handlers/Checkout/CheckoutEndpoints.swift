@@ -56,7 +56,8 @@ public enum CheckoutEndpoints {
         ]
         for key in metadata.keys.sorted() { form.append(("metadata[\(key)]", metadata[key] ?? "")) }
         if let reference { form.append(("client_reference_id", reference)) }
-        if let email { form.append(("customer_email", email)) }
+        form += try buyer(email: email, stripeCustomer: browserToken == nil ? try serverNamedCustomer(fields) : nil,
+                          subscription: product.kind == .subscription, trusted: browserToken == nil, context: context)
         if product.allowPromotionCodes { form.append(("allow_promotion_codes", "true")) }
 
         let idempotencyKey = browserToken == nil
@@ -86,6 +87,34 @@ public enum CheckoutEndpoints {
         let store = context.store
         try store.transaction { try CheckoutRepository($0, prefix: store.prefix).record(record, now: context.clock.now) }
         return created
+    }
+
+    /// Who pays, as Stripe should know them. The shop's server (which has signed its buyer in)
+    /// gets the buyer's existing Stripe customer reused, so one buyer stays one Stripe customer;
+    /// a browser's word is not enough for that (Checkout would show that customer's saved
+    /// payment methods to whoever typed the address). A new buyer in payment mode gets a Stripe
+    /// customer too (`customer_creation=always`), so every buyer has one; subscriptions always do.
+    static func buyer(email: String?, stripeCustomer named: String?, subscription: Bool, trusted: Bool, context: Context) throws -> [(String, String)] {
+        if trusted {
+            let store = context.store
+            let known = try named ?? email.flatMap { email in
+                try store.unitOfWork { try CustomerRepository($0, prefix: store.prefix).latestStripeCustomer(email: email) }
+            }
+            if let known { return [("customer", known)] }
+        }
+        var form: [(String, String)] = []
+        if let email { form.append(("customer_email", email)) }
+        if !subscription { form.append(("customer_creation", "always")) }
+        return form
+    }
+
+    /// A server's `customer` field naming a Stripe customer this service knows (`cus_…`).
+    static func serverNamedCustomer(_ fields: RequestFields) throws -> String? {
+        guard let named = fields.values["customer"].flatMap({ $0.isEmpty ? nil : $0 }) else { return nil }
+        guard named.hasPrefix("cus_"), named.utf8.count <= 255, named.utf8.allSatisfy({ (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) || $0 == 95 }) else {
+            throw APIError.invalidRequest("customer must be a Stripe customer id (cus_…); use customer_email for an address")
+        }
+        return named
     }
 
     /// `customer_email`: an address of at most 254 characters, or nothing.

@@ -61,6 +61,12 @@ public enum PaymentEndpoints {
         ]
         if let reference { form.append(("metadata[client_reference_id]", reference)) }
         if let email { form.append(("receipt_email", email)) }
+        // The buyer's existing Stripe customer, so their payments stay together.
+        if let customer = try CheckoutEndpoints.serverNamedCustomer(fields) ?? email.flatMap({ email in
+            try store.unitOfWork { try CustomerRepository($0, prefix: store.prefix).latestStripeCustomer(email: email) }
+        }) {
+            form.append(("customer", customer))
+        }
         let key = try IdempotencyKey.forServerCall("intent", form: form, request: request, hasOwnReference: reference != nil)
         let intent = try context.stripe.post("/v1/payment_intents", form: form, idempotencyKey: key)
         guard let id = try? intent.string("id"), id.hasPrefix("pi_"), let secret = try? intent.string("client_secret") else {

@@ -36,7 +36,8 @@ public enum WooCommerceCheckout {
         }
         form += [("success_url", successURL), ("cancel_url", cancelURL), ("client_reference_id", "wc_order_\(id)"),
                  ("metadata[woocommerce_order]", String(id))]
-        if let email = order.email, email.utf8.count <= 254, email.contains("@") { form.append(("customer_email", email)) }
+        let email = order.email.flatMap { $0.utf8.count <= 254 && $0.contains("@") ? $0 : nil }
+        form += try CheckoutEndpoints.buyer(email: email, stripeCustomer: nil, subscription: false, trusted: true, context: context)
         // The order id, total and lines are in the form: the same order asks for the same
         // session until it changes.
         let key = try IdempotencyKey.forServerCall("woocommerce", form: form, request: request, hasOwnReference: true)

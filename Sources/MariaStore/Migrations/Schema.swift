@@ -319,5 +319,34 @@ public enum Schema {
             "ALTER TABLE {prefix}credit_ledger MODIFY source_id VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL",
             "UPDATE {prefix}credit_ledger SET source_id = CONCAT(customer_id, ':', source_id) WHERE source = 'consume' AND source_id NOT LIKE CONCAT(customer_id, ':%')",
         ]),
+        Migration(version: 8, name: "one customer per email, every Stripe customer id attached to it", statements: [
+            // A buyer's Stripe customer ids (one per subscription checkout, say) all lead to the
+            // one customer.
+            """
+            CREATE TABLE IF NOT EXISTS {prefix}customer_stripe_ids (
+                stripe_customer_id VARCHAR(255) CHARACTER SET ascii NOT NULL PRIMARY KEY,
+                customer_id BIGINT UNSIGNED NOT NULL,
+                created_at DATETIME(6) NOT NULL,
+                KEY {prefix}customer_stripe_ids_customer (customer_id)
+            ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
+            """,
+            "INSERT IGNORE INTO {prefix}customer_stripe_ids (stripe_customer_id, customer_id, created_at) SELECT stripe_customer_id, id, created_at FROM {prefix}customers WHERE stripe_customer_id IS NOT NULL",
+            // Rows of one email (trimmed, any case) are merged into the oldest, keeping every
+            // order, license, ledger entry and Stripe customer id.
+            "UPDATE {prefix}orders o JOIN {prefix}customers c ON c.id = o.customer_id JOIN (SELECT LOWER(TRIM(email)) AS e, MIN(id) AS keep FROM {prefix}customers WHERE email IS NOT NULL AND TRIM(email) <> '' GROUP BY LOWER(TRIM(email))) k ON k.e = LOWER(TRIM(c.email)) SET o.customer_id = k.keep WHERE c.id <> k.keep",
+            "UPDATE {prefix}licenses l JOIN {prefix}customers c ON c.id = l.customer_id JOIN (SELECT LOWER(TRIM(email)) AS e, MIN(id) AS keep FROM {prefix}customers WHERE email IS NOT NULL AND TRIM(email) <> '' GROUP BY LOWER(TRIM(email))) k ON k.e = LOWER(TRIM(c.email)) SET l.customer_id = k.keep WHERE c.id <> k.keep",
+            "UPDATE {prefix}credit_ledger l JOIN {prefix}customers c ON c.id = l.customer_id JOIN (SELECT LOWER(TRIM(email)) AS e, MIN(id) AS keep FROM {prefix}customers WHERE email IS NOT NULL AND TRIM(email) <> '' GROUP BY LOWER(TRIM(email))) k ON k.e = LOWER(TRIM(c.email)) SET l.customer_id = k.keep WHERE c.id <> k.keep",
+            "UPDATE {prefix}customer_stripe_ids s JOIN {prefix}customers c ON c.id = s.customer_id JOIN (SELECT LOWER(TRIM(email)) AS e, MIN(id) AS keep FROM {prefix}customers WHERE email IS NOT NULL AND TRIM(email) <> '' GROUP BY LOWER(TRIM(email))) k ON k.e = LOWER(TRIM(c.email)) SET s.customer_id = k.keep WHERE c.id <> k.keep",
+            // A consumption's key is its customer's: keys follow their entries to the kept row.
+            "UPDATE IGNORE {prefix}credit_ledger SET source_id = CONCAT(customer_id, SUBSTRING(source_id, LOCATE(':', source_id))) WHERE source = 'consume'",
+            "DELETE c FROM {prefix}customers c JOIN (SELECT LOWER(TRIM(email)) AS e, MIN(id) AS keep FROM {prefix}customers WHERE email IS NOT NULL AND TRIM(email) <> '' GROUP BY LOWER(TRIM(email))) k ON k.e = LOWER(TRIM(c.email)) WHERE c.id <> k.keep",
+            "UPDATE {prefix}customers SET email = NULLIF(LOWER(TRIM(email)), '')",
+            // Emails are stored normalised and compared byte for byte: one row per address.
+            """
+            ALTER TABLE {prefix}customers DROP INDEX IF EXISTS {prefix}customers_email, DROP INDEX IF EXISTS {prefix}customers_stripe,
+                DROP COLUMN IF EXISTS stripe_customer_id, MODIFY email VARCHAR(254) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL,
+                ADD UNIQUE KEY IF NOT EXISTS {prefix}customers_email_unique (email)
+            """,
+        ]),
     ]
 }
