@@ -65,6 +65,7 @@ struct WebhookEndToEndTests {
         stripe.lineItems(session: "cs_test_a1PayAsyncSepaLicence0002xYz9Qw2Er4Ty6Ui8Op0As2Df4Gh6Jk8", [("price_1Pro", 1)])
         stripe.lineItems(session: "cs_test_b1SubscriptionMonthly0004xYz9Qw2Er4Ty6Ui8Op0As2Df4Gh6Jk8", [("price_1SnKmonthlyLic0001", 1)])
         stripe.lineItems(session: "cs_test_a1UejXx8ebIdTzFolicVypUAZpOBVkoQKDbaarXoPlPVtj8p0zujPEEhjT", [("price_1Credits", 1)])
+        stripe.answersSubscriptionQuestions(subscription: try StripeFixtures.object("customer.subscription.created"))
         stack = try Stack(workers: 8, database: database, extra: Self.settings(stripe: stripe, extraLicensing: extraSettings, extraStripe: extraStripe))
         let catalogue = stack.service.directory + "/catalogue.ini"
         try Self.catalogue.write(toFile: catalogue, atomically: true, encoding: .utf8)
@@ -107,7 +108,7 @@ struct WebhookEndToEndTests {
             ("invoice.paid", "processed"), ("invoice.payment_succeeded", "ignored"),
             ("customer.subscription.updated.cancel_at_period_end", "processed"), ("invoice.payment_failed", "processed"),
             ("customer.subscription.updated.past_due", "processed"), ("customer.subscription.deleted", "processed"),
-            ("charge.refunded.partial", "processed"), ("refund.created", "ignored"), ("charge.refunded.full", "processed"),
+            ("charge.refunded.partial", "processed"), ("refund.created", "processed"), ("charge.refunded.full", "processed"),
             ("charge.dispute.created", "processed"), ("charge.dispute.closed.lost", "processed"),
             ("pay-rails.checkout.session.completed.subscription.2020-08-27", "processed"),
         ]
@@ -127,7 +128,7 @@ struct WebhookEndToEndTests {
         #expect(try count("payments", "payment_intent = 'pi_3SnKpayFail0000003' AND failure_code = 'generic_decline'") == 1)
         #expect(try count("payments", "payment_intent = 'pi_3SnKpayCard0000001' AND risk_level = 'normal' AND amount_refunded = 4900") == 1)
         #expect(try count("disputes", "status = 'lost'") == 1)
-        #expect(try count("credit_ledger", "source = 'invoice' AND delta = 50") == 1)
+        #expect(try count("credit_ledger", "source = 'subscription' AND delta = 50") == 1)
         #expect(try count("credit_ledger", "source = 'order' AND delta = 100") == 1)  // the 2020-08-27 session
         #expect(try count("outbox", "kind = 'license_email'") == 3)
         #expect(try count("outbox", "kind = 'payment_failed_email'") == 1)

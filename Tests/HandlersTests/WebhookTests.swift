@@ -46,6 +46,7 @@ struct WebhookTests {
         stripe.lineItems(session: Self.cardSession, [("price_1Pro", 1)])
         stripe.lineItems(session: Self.sepaSession, [("price_1Pro", 1)])
         stripe.lineItems(session: Self.subscriptionSession, [("price_1SnKmonthlyLic0001", 1)])
+        stripe.answersSubscriptionQuestions(subscription: try StripeFixtures.object("customer.subscription.created"))
     }
 
     static let subscriptionSession = "cs_test_b1SubscriptionMonthly0004xYz9Qw2Er4Ty6Ui8Op0As2Df4Gh6Jk8"

@@ -177,7 +177,10 @@ public final class FakeStripeServer: Sendable {
                 replay.headers.append(("Idempotent-Replayed", "true"))
                 return replay
             }
-            let answer: LoopbackHTTPServer.Response? = routes.handlers.withLock { $0[key] }.map { $0(request) } ?? routes.table.withLock { table in
+            let handler = routes.handlers.withLock { handlers in
+                handlers[key] ?? handlers.first { $0.key.hasSuffix("*") && key.hasPrefix($0.key.dropLast()) }?.value
+            }
+            let answer: LoopbackHTTPServer.Response? = handler.map { $0(request) } ?? routes.table.withLock { table in
                 guard var queue = table[key], !queue.isEmpty else { return nil }
                 // The last answer repeats; earlier ones are used once each (failures first).
                 let next = queue.count > 1 ? queue.removeFirst() : queue[0]
@@ -209,7 +212,8 @@ public final class FakeStripeServer: Sendable {
         routes.table.withLock { $0["\(method) \(path)"] = responses }
     }
 
-    /// Answers `METHOD /path` with whatever `handler` makes of each request.
+    /// Answers `METHOD /path` with whatever `handler` makes of each request (`/path*`: every
+    /// path that starts with `/path`).
     public func on(_ method: String, _ path: String, handler: @escaping @Sendable (LoopbackHTTPServer.Request) -> LoopbackHTTPServer.Response) {
         routes.handlers.withLock { $0["\(method) \(path)"] = handler }
     }
@@ -221,6 +225,20 @@ public final class FakeStripeServer: Sendable {
         on("POST", "/v1/checkout/sessions") { _ in
             let id = "cs_test_created\(counter.add(1, ordering: .relaxed).newValue)x\(UUID().uuidString.prefix(8).lowercased())"
             return .json(200, #"{"id":"\#(id)","object":"checkout.session","url":"https://checkout.stripe.com/c/pay/\#(id)"}"#)
+        }
+    }
+
+    /// Answers what fulfilment asks about subscriptions as Stripe would for the fixture
+    /// scenario: `GET /v1/subscriptions/{id}` (the fixture's subscription, under that id) and
+    /// `GET /v1/invoice_payments?invoice=…` (paid by `pi_for_<invoice>`).
+    public func answersSubscriptionQuestions(subscription: String) {
+        on("GET", "/v1/subscriptions/*") { request in
+            let id = String(request.path.dropFirst("/v1/subscriptions/".count))
+            return .json(200, subscription.replacingOccurrences(of: "sub_1SnKmonthly00000001", with: id))
+        }
+        on("GET", "/v1/invoice_payments") { request in
+            let invoice = request.query.split(separator: "&").first { $0.hasPrefix("invoice=") }.map { String($0.dropFirst(8)) } ?? "none"
+            return .json(200, #"{"object":"list","has_more":false,"data":[{"object":"invoice_payment","id":"inpay_\#(invoice)","invoice":"\#(invoice)","status":"paid","payment":{"type":"payment_intent","payment_intent":"pi_for_\#(invoice)"}}]}"#)
         }
     }
 

@@ -27,6 +27,13 @@ public enum StripeFixtures {
         return Array(try JSONSerialization.data(withJSONObject: root, options: [.sortedKeys]))
     }
 
+    /// A fixture's `data.object`, as Stripe's API answers for that object.
+    public static func object(_ name: String) throws -> String {
+        let event = try JSONSerialization.jsonObject(with: Data(load(name))) as? [String: Any] ?? [:]
+        let object = (event["data"] as? [String: Any])?["object"] ?? [:]
+        return String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+    }
+
     /// The `Stripe-Signature` header Stripe would send for `body`.
     public static func signature(_ body: [UInt8], secret: String, at date: Date = Date()) -> String {
         WebhookSignature.header(payload: body, secret: secret, timestamp: Int64(date.timeIntervalSince1970))

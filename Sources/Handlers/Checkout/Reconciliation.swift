@@ -35,8 +35,9 @@ public struct Reconciliation {
                     guard session.sells, session.isPaid, try needsFulfilment(session.id) else { continue }
                     let fulfilment = CheckoutFulfilment(context: context, actor: "reconcile")
                     let purchase = try fulfilment.purchase(of: session)
+                    let subscription = try fulfilment.unknownSubscription(of: session)
                     try context.store.transaction { connection in
-                        try fulfilment.apply(session, proposed: .paid, purchase: purchase, on: connection)
+                        try fulfilment.apply(session, proposed: .paid, purchase: purchase, subscription: subscription, on: connection)
                     }
                     report.fulfilled.append(session.id)
                     context.logger.notice("reconciled a session the webhook had not fulfilled", metadata: ["session": "\(session.id)"])

@@ -78,10 +78,22 @@ public struct CheckoutFulfilment {
         return .lines([Line(reference: .product(product.product), quantity: claimed.quantity)], claimed: nil)
     }
 
+    /// A subscription session's subscription as Stripe has it now, when no event about it has
+    /// arrived yet: its license must follow what was paid for from the start, never be valid
+    /// for ever while the subscription is unknown.
+    public func unknownSubscription(of session: Session) throws -> SubscriptionRepository.State? {
+        guard let subscription = session.subscription else { return nil }
+        let store = context.store
+        guard try store.unitOfWork({ try SubscriptionRepository($0, prefix: store.prefix).find(subscription) }) == nil else { return nil }
+        return try SubscriptionEvents.state(context.stripe.get("/v1/subscriptions/\(FormEncoding.escape(subscription))"))
+    }
+
     /// Applies `proposed` (the status the event implies) to the session's order inside the
     /// caller's transaction, granting the purchase once the order is paid (`purchase` is nil
-    /// when every line was already granted).
-    public func apply(_ session: Session, proposed: OrderRepository.Status, purchase: Purchase?, on connection: Connection) throws {
+    /// when every line was already granted). `subscription`: the session's subscription read
+    /// from Stripe, recorded first.
+    public func apply(_ session: Session, proposed: OrderRepository.Status, purchase: Purchase?, subscription: SubscriptionRepository.State? = nil,
+                      on connection: Connection) throws {
         let prefix = context.store.prefix
         let now = context.clock.now
         let orders = OrderRepository(connection, prefix: prefix)
@@ -116,6 +128,11 @@ public struct CheckoutFulfilment {
             try audit.record(subject: "order", id: session.id, action: "created", before: nil, after: proposed.rawValue, actor: actor, now: now)
         }
         guard order.status == .paid, let purchase else { return }
+        if let subscription {
+            // Counted as of now: any event Stripe sends later is newer and wins.
+            try SubscriptionEvents.apply(subscription, eventCreated: Int64(now.timeIntervalSince1970), actor: actor, dedupe: "read:\(subscription.subscription)",
+                                         context: context, connection: connection)
+        }
         switch purchase {
         case .mismatch(let reason):
             try flag(order, reason: reason, connection: connection)
@@ -271,7 +288,10 @@ public struct CheckoutFulfilment {
         let (hasher, box) = try issuer.secrets()
         let prefix = context.store.prefix
         let now = context.clock.now
-        let expiresAt = product.kind == .license ? product.durationDays.map { now.addingTimeInterval(Double($0) * 86_400) } : nil
+        // A subscription's license is not valid until its subscription says so (right after,
+        // in `catchUp`): never for ever by default.
+        let expiresAt = product.kind == .license ? product.durationDays.map { now.addingTimeInterval(Double($0) * 86_400) }
+            : order.mode == "subscription" ? now : nil
         var attempt = 0
         while true {
             attempt += 1
@@ -312,8 +332,9 @@ public struct CheckoutFulfilment {
         }
         let proposed: OrderRepository.Status = session.isPaid ? .paid : .pending
         let purchase = proposed == .paid ? try purchase(of: session) : nil
+        let subscription = proposed == .paid ? try unknownSubscription(of: session) : nil
         return try store.transaction { connection in
-            try apply(session, proposed: proposed, purchase: purchase, on: connection)
+            try apply(session, proposed: proposed, purchase: purchase, subscription: subscription, on: connection)
             return try OrderRepository(connection, prefix: store.prefix).find(sessionID: session.id)
         }
     }

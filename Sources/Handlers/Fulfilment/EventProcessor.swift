@@ -31,10 +31,9 @@ public struct EventProcessor {
         "charge.succeeded", "charge.failed", "charge.refunded",
     ]
     static let disputeTypes: Set<String> = ["charge.dispute.created", "charge.dispute.updated", "charge.dispute.closed"]
-    static let subscriptionTypes: Set<String> = [
-        "customer.subscription.created", "customer.subscription.updated", "customer.subscription.deleted",
-        "invoice.paid", "invoice.payment_failed",
-    ]
+    static let subscriptionTypes: Set<String> = ["customer.subscription.created", "customer.subscription.updated", "customer.subscription.deleted"]
+    static let invoiceTypes: Set<String> = ["invoice.paid", "invoice.payment_failed", "invoice_payment.paid"]
+    static let refundTypes: Set<String> = ["refund.created", "refund.updated", "refund.failed", "charge.refund.updated"]
 
     let context: Context
 
@@ -64,6 +63,10 @@ public struct EventProcessor {
                 apply = try DisputeEvents(context: context, event: event).prepare()
             } else if Self.subscriptionTypes.contains(event.type) {
                 apply = try SubscriptionEvents(context: context, event: event).prepare()
+            } else if Self.invoiceTypes.contains(event.type) {
+                apply = try InvoiceEvents(context: context, event: event).prepare()
+            } else if Self.refundTypes.contains(event.type) {
+                apply = try RefundEvents(context: context, event: event).prepare()
             } else {
                 return try record(event, outcome: .ignored, result: .ignored)
             }
@@ -92,12 +95,14 @@ public struct EventProcessor {
         let proposed = implied ?? (session.isPaid ? .paid : .pending)
         // Deciding costs a read and maybe a Stripe call: spared once the order is granted.
         var purchase: Purchase?
+        var subscription: SubscriptionRepository.State?
         if proposed == .paid, try !fulfilment.isGranted(session.id) {
             purchase = try fulfilment.purchase(of: session)
+            subscription = try fulfilment.unknownSubscription(of: session)
         }
         return { connection in
             // Granted lines are skipped inside apply, so `purchase` may be nil when all were done.
-            try fulfilment.apply(session, proposed: proposed, purchase: purchase, on: connection)
+            try fulfilment.apply(session, proposed: proposed, purchase: purchase, subscription: subscription, on: connection)
         }
     }
 

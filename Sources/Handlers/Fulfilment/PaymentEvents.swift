@@ -66,9 +66,14 @@ struct PaymentEvents {
                 let payments = PaymentRepository(connection, prefix: prefix)
                 if isRefund {
                     try payments.reportRefunded(paymentIntent, amountRefunded: amountRefunded, amount: amount, currency: currency, now: now)
+                    // A refund already known to have failed no longer counts, whichever event came first.
+                    let undone = try RefundRepository(connection, prefix: prefix).undoneTotal(paymentIntent: paymentIntent)
+                    let refunded = max(0, amountRefunded - undone)
                     if let order = try OrderRepository(connection, prefix: prefix).lock(paymentIntent: paymentIntent) {
                         try OrderAdjustments(context: context, connection: connection, actor: actor)
-                            .refund(order, amountRefunded: amountRefunded, chargeAmount: amount)
+                            .refund(order, amountRefunded: refunded, chargeAmount: amount)
+                    } else if let invoice = try InvoiceRepository(connection, prefix: prefix).lock(paymentIntent: paymentIntent), refunded > invoice.amountRefunded {
+                        try PeriodAdjustments(context: context, connection: connection, actor: actor).refundChanged(invoice, amountRefunded: refunded)
                     }
                 } else {
                     try payments.reportCharge(paymentIntent, state, now: now)
@@ -95,138 +100,5 @@ struct PaymentEvents {
             throw JSONObject.ShapeError(path: "\(object.path).currency", problem: "expected a three-letter ISO currency code")
         }
         return code.uppercased()
-    }
-}
-
-/// `charge.dispute.*`: the dispute record, and what it does to the order's licenses.
-struct DisputeEvents {
-    let context: Context
-    let event: StripeEvent
-
-    func prepare() throws(JSONObject.ShapeError) -> (Connection) throws -> Void {
-        let object = event.object
-        let dispute = try object.string("id")
-        let paymentIntent = try object.reference("payment_intent")
-        let status = try object.string("status")
-        let amount = try object.int("amount")
-        let currency = try PaymentEvents.currency(object)
-        let reason = try object.optionalString("reason")
-        let event = self.event
-        let context = self.context
-        return { connection in
-            let prefix = context.store.prefix
-            let applied = try DisputeRepository(connection, prefix: prefix).report(
-                dispute: dispute, paymentIntent: paymentIntent, status: status, amount: amount, currency: currency, reason: reason,
-                eventCreated: event.created, now: context.clock.now)
-            guard applied else { return }
-            try AuditLog(connection, prefix: prefix).record(subject: "dispute", id: dispute, action: "status", before: nil, after: status,
-                                                            actor: "stripe:\(event.id)", now: context.clock.now)
-            guard let paymentIntent, let order = try OrderRepository(connection, prefix: prefix).lock(paymentIntent: paymentIntent) else { return }
-            try OrderAdjustments(context: context, connection: connection, actor: "stripe:\(event.id)").disputeChanged(order, status: status)
-        }
-    }
-}
-
-/// `customer.subscription.*` and `invoice.*`: the subscription record, its licenses, and the
-/// plan's credits once per paid invoice.
-struct SubscriptionEvents {
-    let context: Context
-    let event: StripeEvent
-
-    func prepare() throws(JSONObject.ShapeError) -> (Connection) throws -> Void {
-        let object = event.object
-        let event = self.event
-        let context = self.context
-        let actor = "stripe:\(event.id)"
-        let prefix = context.store.prefix
-        if event.type.hasPrefix("customer.subscription.") {
-            let subscription = try object.string("id")
-            let status = try object.string("status")
-            let customer = try object.reference("customer")
-            let cancelAtPeriodEnd = (try object.optionalBool("cancel_at_period_end")) ?? false
-            // Since API 2025-03-31 the period sits on each item; before, on the subscription.
-            var periodEnd = try object.optionalInt("current_period_end")
-            if periodEnd == nil, let items = try object.optionalObject("items") {
-                for item in try items.array("data") {
-                    if let end = try item.optionalInt("current_period_end") { periodEnd = max(periodEnd ?? end, end) }
-                }
-            }
-            let end = periodEnd.map { Date(timeIntervalSince1970: Double($0)) }
-            return { connection in
-                let applied = try SubscriptionRepository(connection, prefix: prefix).report(
-                    subscription: subscription, stripeCustomerID: customer, status: status, currentPeriodEnd: end,
-                    cancelAtPeriodEnd: cancelAtPeriodEnd, eventCreated: event.created, now: context.clock.now)
-                // An older state than the one stored is recorded in the ledger, not applied.
-                guard applied else { return }
-                let now = context.clock.now
-                try AuditLog(connection, prefix: prefix).record(subject: "subscription", id: subscription, action: "status", before: nil, after: status,
-                                                                actor: actor, now: now)
-                let outbox = Outbox(connection, prefix: prefix)
-                try outbox.enqueue(kind: "notification", dedupeKey: "subscription.changed:\(event.id)", recipient: nil,
-                                   payload: String(decoding: JSONValue.object([
-                                       "type": "subscription.changed", "subscription": .string(subscription), "status": .string(status),
-                                       "cancel_at_period_end": .bool(cancelAtPeriodEnd),
-                                       "current_period_end": end.map { .string(ISOTime.string($0)) } ?? .null,
-                                   ]).serialized(), as: UTF8.self), sealed: nil, now: now)
-                if cancelAtPeriodEnd, status == "active" || status == "trialing", let end,
-                   let email = try CustomerRepository(connection, prefix: prefix).email(stripeCustomerID: customer) {
-                    // Once per subscription and period: a repeated update does not mail again.
-                    try outbox.enqueue(kind: "subscription_ending_email", dedupeKey: "subscription-ending:\(subscription):\(Int64(end.timeIntervalSince1970))",
-                                       recipient: email, payload: String(decoding: JSONValue.object([
-                                           "period_end": .string(String(ISOTime.string(end).prefix(10))),
-                                       ]).serialized(), as: UTF8.self), sealed: nil, now: now)
-                }
-                let stored = try SubscriptionRepository(connection, prefix: prefix).find(subscription)
-                try OrderAdjustments(context: context, connection: connection, actor: actor)
-                    .subscriptionChanged(subscription, status: status, periodEnd: stored?.currentPeriodEnd)
-            }
-        }
-
-        // invoice.paid / invoice.payment_failed
-        let invoice = try object.string("id")
-        let subscription = try object.optionalObject("parent")?.optionalObject("subscription_details")?.reference("subscription")
-        let legacySubscription = try object.reference("subscription")
-        let customer = try object.reference("customer")
-        let email = try object.optionalString("customer_email")
-        var prices: [(price: String, quantity: Int)] = []
-        if let lines = try object.optionalObject("lines") {
-            for line in try lines.array("data") {
-                let modern = try line.optionalObject("pricing")?.optionalObject("price_details")?.reference("price")
-                let legacy = try line.optionalObject("price")?.optionalString("id")
-                if let price = modern ?? legacy ?? nil { prices.append((price, Int(try line.optionalInt("quantity") ?? 1))) }
-            }
-        }
-        let subscriptionID = subscription ?? legacySubscription
-        if event.type == "invoice.payment_failed" {
-            return { connection in
-                try Outbox(connection, prefix: prefix).enqueue(
-                    kind: "payment_failed_email", dedupeKey: "payment-failed:\(invoice):\(event.id)", recipient: email,
-                    payload: String(decoding: JSONValue.object([
-                        "invoice": .string(invoice), "subscription": subscriptionID.map(JSONValue.string) ?? .null,
-                    ]).serialized(), as: UTF8.self), sealed: nil, now: context.clock.now)
-            }
-        }
-        return { connection in
-            // Each paid invoice grants the plan's credits once: (invoice, line) is the ledger key.
-            let products = ProductRepository(connection, prefix: prefix)
-            let grants = GrantRepository(connection, prefix: prefix)
-            let now = context.clock.now
-            for (index, line) in prices.enumerated() {
-                guard let product = try products.forPrice(line.price), product.kind == .subscription, let perPeriod = product.credits else { continue }
-                let (credits, overflow) = perPeriod.multipliedReportingOverflow(by: Int64(line.quantity))
-                guard line.quantity > 0, !overflow else {
-                    context.logger.warning("invoice line quantity out of range; no credits granted", metadata: ["invoice": "\(invoice)", "line": "\(index)"])
-                    continue
-                }
-                guard let customerID = try CustomerRepository(connection, prefix: prefix).findOrCreate(stripeCustomerID: customer, email: email, now: now) else {
-                    continue  // an invoice names its customer; one that does not cannot be credited
-                }
-                if try grants.appendCredits(customerID: customerID, delta: credits, kind: "grant",
-                                            source: "invoice", sourceID: "\(invoice):\(index)", now: now) {
-                    try AuditLog(connection, prefix: prefix).record(subject: "credits", id: String(customerID), action: "granted", before: nil,
-                                                                    after: String(credits), actor: actor, detail: "invoice \(invoice)", now: now)
-                }
-            }
-        }
     }
 }

@@ -348,5 +348,53 @@ public enum Schema {
                 ADD UNIQUE KEY IF NOT EXISTS {prefix}customers_email_unique (email)
             """,
         ]),
+        Migration(version: 9, name: "subscription plans, invoices per paid period, refunds, sites typed at checkout", statements: [
+            // What a subscription is on: its plan (price, catalogue product), quantity and period.
+            """
+            ALTER TABLE {prefix}subscriptions ADD COLUMN IF NOT EXISTS customer_id BIGINT UNSIGNED NULL,
+                ADD COLUMN IF NOT EXISTS price_id VARCHAR(255) CHARACTER SET ascii NULL, ADD COLUMN IF NOT EXISTS product VARCHAR(64) CHARACTER SET ascii NULL,
+                ADD COLUMN IF NOT EXISTS quantity INT NULL, ADD COLUMN IF NOT EXISTS current_period_start DATETIME(6) NULL
+            """,
+            // One row per subscription invoice: its period, what was paid and by which
+            // PaymentIntent, and the credits it granted — so a refund or a dispute of a renewal
+            // takes back exactly that period.
+            """
+            CREATE TABLE IF NOT EXISTS {prefix}invoices (
+                id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+                invoice VARCHAR(255) CHARACTER SET ascii NOT NULL,
+                subscription VARCHAR(255) CHARACTER SET ascii NULL,
+                customer_id BIGINT UNSIGNED NULL,
+                billing_reason VARCHAR(32) NULL,
+                period_start DATETIME(6) NULL,
+                period_end DATETIME(6) NULL,
+                amount_paid BIGINT NOT NULL,
+                currency CHAR(3) CHARACTER SET ascii NOT NULL,
+                payment_intent VARCHAR(255) CHARACTER SET ascii NULL,
+                amount_refunded BIGINT NOT NULL DEFAULT 0,
+                created_at DATETIME(6) NOT NULL,
+                UNIQUE KEY {prefix}invoices_invoice (invoice),
+                KEY {prefix}invoices_payment_intent (payment_intent),
+                KEY {prefix}invoices_subscription (subscription, period_start)
+            ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
+            """,
+            // Refunds as Stripe reports them, so a refund that fails after it was counted is
+            // taken back.
+            """
+            CREATE TABLE IF NOT EXISTS {prefix}refunds (
+                id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+                refund VARCHAR(255) CHARACTER SET ascii NOT NULL,
+                payment_intent VARCHAR(255) CHARACTER SET ascii NULL,
+                amount BIGINT NOT NULL,
+                status VARCHAR(32) NOT NULL,
+                status_event_created BIGINT NOT NULL,
+                created_at DATETIME(6) NOT NULL,
+                updated_at DATETIME(6) NOT NULL,
+                UNIQUE KEY {prefix}refunds_refund (refund),
+                KEY {prefix}refunds_payment_intent (payment_intent)
+            ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
+            """,
+            // The site a buyer typed at checkout, activated on the license they get.
+            "ALTER TABLE {prefix}orders ADD COLUMN IF NOT EXISTS site_url VARCHAR(2048) NULL",
+        ]),
     ]
 }

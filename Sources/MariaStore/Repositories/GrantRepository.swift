@@ -66,6 +66,27 @@ public struct GrantRepository {
             """, [customerID, delta, kind, source, sourceID, SQLTimestamp.string(from: now)]).affectedRows == 1
     }
 
+    /// One ledger entry, by its key.
+    public func entry(source: String, sourceID: String) throws -> (customerID: Int64, delta: Int64)? {
+        try connection.queryOne("SELECT customer_id, delta FROM \(credits) WHERE source = ? AND source_id = ?", [source, sourceID]).map {
+            (try $0.int("customer_id"), try $0.int("delta"))
+        }
+    }
+
+    /// How many entries of `source` have a key that is `sourceIDPrefix` or starts with it and `#`.
+    public func count(source: String, sourceIDPrefix: String) throws -> Int {
+        // LEFT, not LIKE: ids hold `_`, which LIKE would read as a wildcard.
+        Int(try connection.queryOne("""
+            SELECT COUNT(*) AS n FROM \(credits) WHERE source = ? AND (source_id = ? OR LEFT(source_id, CHAR_LENGTH(?) + 1) = CONCAT(?, '#'))
+            """, [source, sourceIDPrefix, sourceIDPrefix, sourceIDPrefix])?.int("n") ?? 0)
+    }
+
+    /// The entries of `source` whose key starts with `sourceIDPrefix` (a period's grants).
+    public func entries(source: String, sourceIDPrefix: String) throws -> [(sourceID: String, customerID: Int64, delta: Int64)] {
+        try connection.query("SELECT source_id, customer_id, delta FROM \(credits) WHERE source = ? AND LEFT(source_id, CHAR_LENGTH(?)) = ? ORDER BY id",
+                             [source, sourceIDPrefix, sourceIDPrefix]).map { (try $0.string("source_id"), try $0.int("customer_id"), try $0.int("delta")) }
+    }
+
     /// The customer a ledger entry credited, or nil when there is no such entry.
     public func creditRecipient(source: String, sourceID: String) throws -> Int64? {
         try connection.queryOne("SELECT customer_id FROM \(credits) WHERE source = ? AND source_id = ?", [source, sourceID])?.int("customer_id")

@@ -125,6 +125,20 @@ public struct LicenseRepository {
                                [SQLTimestamp.string(from: now)])
     }
 
+    /// Moves a license to another plan: its product, tier and activation limit. Seats above a
+    /// lower limit stay until deactivated; new activations are refused meanwhile.
+    public func changePlan(_ id: Int64, product: String, tier: String?, activationLimit: Int, now: Date) throws {
+        try connection.execute("UPDATE \(table) SET product = ?, tier = ?, activation_limit = ?, updated_at = ? WHERE id = ?",
+                               [product, tier, activationLimit, SQLTimestamp.string(from: now), id])
+    }
+
+    /// A license's plan as stored (product, tier, limit).
+    public func plan(_ id: Int64) throws -> (product: String, tier: String?, activationLimit: Int)? {
+        try connection.queryOne("SELECT product, tier, activation_limit FROM \(table) WHERE id = ?", [id]).map {
+            (try $0.string("product"), try $0.optionalString("tier"), Int(try $0.int("activation_limit")))
+        }
+    }
+
     public func update(_ id: Int64, status: Status, expiresAt: Date?, now: Date) throws {
         try connection.execute("UPDATE \(table) SET status = ?, expires_at = ?, updated_at = ? WHERE id = ?",
                                [status.rawValue, expiresAt.map(SQLTimestamp.string(from:)), SQLTimestamp.string(from: now), id])

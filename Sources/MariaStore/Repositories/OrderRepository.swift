@@ -106,6 +106,11 @@ public struct OrderRepository {
                                [customerID, SQLTimestamp.string(from: now), id])
     }
 
+    /// Records the refunded total as it is now (a refund that failed makes it smaller).
+    public func setRefundedExactly(_ id: Int64, amount: Int64, now: Date) throws {
+        try connection.execute("UPDATE \(table) SET amount_refunded = ?, updated_at = ? WHERE id = ?", [amount, SQLTimestamp.string(from: now), id])
+    }
+
     public func setStatus(_ id: Int64, _ status: Status, now: Date) throws {
         try connection.execute("UPDATE \(table) SET status = ?, updated_at = ? WHERE id = ?", [status.rawValue, SQLTimestamp.string(from: now), id])
     }

@@ -21,6 +21,13 @@ public struct Outbox {
             """, [kind, dedupeKey, recipient, payload, sealed, stamp, stamp]).affectedRows == 1
     }
 
+    /// How many messages carry `dedupeKey`, or `dedupeKey#n` (repeats of one kind of news).
+    public func count(dedupeKey: String) throws -> Int {
+        Int(try connection.queryOne("""
+            SELECT COUNT(*) AS n FROM \(table) WHERE dedupe_key = ? OR LEFT(dedupe_key, CHAR_LENGTH(?) + 1) = CONCAT(?, '#')
+            """, [dedupeKey, dedupeKey, dedupeKey])?.int("n") ?? 0)
+    }
+
     public struct Message: Sendable {
         public let id: Int64
         public let kind: String
