@@ -101,8 +101,9 @@ public enum PaymentEndpoints {
     }
 
     /// `GET /payments/{id}` — one payment (PaymentIntent or Checkout Session id): status and history.
-    public static func show(_ request: Request, _ context: Context, id: String) throws -> Response {
+    public static func show(_ request: Request, _ context: Context) throws -> Response {
         try APIKeyCheck.require(request, context)
+        let id = request.pathParameters["id"] ?? ""
         let store = context.store
         let found = try store.unitOfWork { connection -> JSONValue? in
             let orders = OrderRepository(connection, prefix: store.prefix)

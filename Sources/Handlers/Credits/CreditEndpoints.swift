@@ -11,11 +11,13 @@ public enum CreditEndpoints {
             throw APIError.invalidRequest("customer is required (an email address or a Stripe customer id)")
         }
         let store = context.store
-        let balance = try store.unitOfWork { connection -> Int64 in
+        let sum = try store.unitOfWork { connection -> Int64 in
             guard let customer = try CustomerRepository(connection, prefix: store.prefix).find(reference: reference) else { return 0 }
             return try GrantRepository(connection, prefix: store.prefix).creditBalance(customerID: customer)
         }
-        return .json(.object(["customer": .string(reference), "balance": .int(balance)]))
+        // Credits taken back after they were spent (a refund, a lost dispute) are a debt: the
+        // balance shows nothing spendable, the debt what later grants pay first.
+        return .json(.object(["customer": .string(reference), "balance": .int(max(0, sum)), "debt": .int(max(0, -sum))]))
     }
 
     /// `POST /credits/consume` — spends `amount` credits once per `idempotency_key`: atomic,
@@ -48,6 +50,9 @@ public enum CreditEndpoints {
             }
             if let first = try ledger.consumption(customerID: customer, idempotencyKey: key) { return try replay(first) }
             let balance = try ledger.creditBalance(customerID: customer)
+            guard balance >= 0 else {
+                throw APIError(.paymentRequired, code: "insufficient_credits", message: "the account owes \(-balance) credits; nothing can be spent until they are paid")
+            }
             guard balance >= amount else {
                 throw APIError(.paymentRequired, code: "insufficient_credits", message: "the balance is \(balance), less than \(amount)")
             }

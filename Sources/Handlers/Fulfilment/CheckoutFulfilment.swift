@@ -40,7 +40,7 @@ public struct CheckoutFulfilment {
             let price = try item.object("price").string("id")
             let quantity = try item.optionalInt("quantity") ?? 1
             guard (1...Int64(Int32.max)).contains(quantity) else { return .mismatch("line item quantity \(quantity) is out of range") }
-            lines.append(Line(reference: .price(price), quantity: Int(quantity)))
+            lines.append(Line(reference: .price(price), quantity: Int(quantity), amount: try item.optionalInt("amount_total")))
         }
         return .lines(lines, claimed: claimed)
     }
@@ -75,7 +75,7 @@ public struct CheckoutFulfilment {
             return .mismatch("received \(Money.format(amount, currency: currency)) for \(claimed.quantity) × \(product.product), "
                              + "which costs \(overflow ? "more" : Money.format(expected, currency: priceCurrency.uppercased()))")
         }
-        return .lines([Line(reference: .product(product.product), quantity: claimed.quantity)], claimed: nil)
+        return .lines([Line(reference: .product(product.product), quantity: claimed.quantity, amount: amount)], claimed: nil)
     }
 
     /// A subscription session's subscription as Stripe has it now, when no event about it has
@@ -120,10 +120,12 @@ public struct CheckoutFulfilment {
             }
             if changed { order = try orders.lock(sessionID: session.id) ?? existing }
         } else {
-            order = try orders.insert(.init(
+            var new = OrderRepository.NewOrder(
                 sessionID: session.id, customerID: customerID, status: proposed, mode: session.mode, paymentIntent: session.paymentIntent,
                 subscription: session.subscription, amountTotal: session.amountTotal, currency: session.currency ?? "",
-                clientReferenceID: session.clientReferenceID, metadata: Self.metadataJSON(session.metadata), livemode: session.livemode), now: now)
+                clientReferenceID: session.clientReferenceID, metadata: Self.metadataJSON(session.metadata), livemode: session.livemode)
+            new.siteURL = session.siteURL
+            order = try orders.insert(new, now: now)
             created = true
             try audit.record(subject: "order", id: session.id, action: "created", before: nil, after: proposed.rawValue, actor: actor, now: now)
         }
@@ -141,7 +143,7 @@ public struct CheckoutFulfilment {
             try WooCommerceOrders(context: context).orderPaid(orderID, amount: amount, currency: currency, order: order, connection: connection)
         case .lines(let lines, let claimed):
             try grant(lines, claimed: claimed, order: order, created: created, customerID: order.customerID ?? customerID,
-                      email: session.email, connection: connection)
+                      email: session.email, site: session.siteURL, connection: connection)
         }
         // Refunds, disputes or subscription changes that arrived before the order did.
         try OrderAdjustments(context: context, connection: connection, actor: actor).catchUp(order, subscription: session.subscription)
@@ -155,7 +157,7 @@ public struct CheckoutFulfilment {
     }
 
     private func grant(_ lines: [Line], claimed: Purchase.Claim?, order: OrderRepository.Order, created: Bool, customerID: Int64?,
-                       email: String?, connection: Connection) throws {
+                       email: String?, site: String?, connection: Connection) throws {
         let prefix = context.store.prefix
         let now = context.clock.now
         let grants = GrantRepository(connection, prefix: prefix)
@@ -211,6 +213,7 @@ public struct CheckoutFulfilment {
             var credits: Int64?
             if product.grantsLicense {
                 licenseID = try issueLicense(product, quantity: line.quantity, order: order, customerID: customerID, email: email, connection: connection)
+                if let site, let licenseID { try activateTypedSite(site, licenseID: licenseID, connection: connection) }
             }
             if let perUnit = product.credits, Self.grantsCredits(product, order: order), let customerID {
                 let amount = perUnit * Int64(line.quantity)  // bounded by sizeProblem
@@ -219,7 +222,8 @@ public struct CheckoutFulfilment {
                 try outbox.enqueue(kind: "credits_receipt", dedupeKey: "credits-receipt:\(order.id):\(index)", recipient: email,
                                    payload: String(decoding: JSONValue.object([
                                        "credits": .int(amount), "product_name": .string(product.name),
-                                       "amount": .string(Money.format(order.amountTotal, currency: order.currency)),
+                                       // The credits' own line in a mixed cart, not the cart's total.
+                                       "amount": .string(Money.format(line.amount ?? order.amountTotal, currency: order.currency)),
                                    ]).serialized(), as: UTF8.self), sealed: nil, now: now)
                 try audit.record(subject: "credits", id: String(customerID), action: "granted", before: nil, after: String(amount), actor: actor,
                                  detail: "order \(order.sessionID) line \(index)", now: now)
@@ -318,6 +322,20 @@ public struct CheckoutFulfilment {
                 continue  // the selector was taken by another key: draw again
             }
         }
+    }
+
+    /// Activates the site the buyer typed at checkout on their new license, as the plugin's
+    /// first activation would (a staging host uses no seat). A typed address that is not a
+    /// site is ignored: the plugin activates the real one later.
+    private func activateTypedSite(_ text: String, licenseID: Int64, connection: Connection) throws {
+        guard let site = SiteURL(text) else { return }
+        let staging = StagingSites(extraSuffixes: context.configuration.licensing.stagingDomains).isStaging(site)
+        let prefix = context.store.prefix
+        try ActivationRepository(connection, prefix: prefix).insert(licenseID: licenseID, activationID: "act_" + Hex.encode(context.random.bytes(10)),
+                                                                    site: site.canonical, kind: staging ? .staging : .production, now: context.clock.now)
+        try AuditLog(connection, prefix: prefix).record(subject: "license", id: String(licenseID), action: "activated", before: nil,
+                                                        after: staging ? "staging" : "production", actor: actor, detail: "site \(site.canonical), typed at checkout",
+                                                        now: context.clock.now)
     }
 
     /// Fetches a Checkout Session from Stripe and fulfils it through the same idempotent path

@@ -18,6 +18,9 @@ extension CheckoutFulfilment {
         public let subscription: String?
         public let metadata: [String: String]
         public let livemode: Bool
+        /// The site the buyer typed at checkout (a Checkout custom field `site_url`, or
+        /// `metadata[site_url]` from the shop's form), activated on the license they get.
+        public var siteURL: String? = nil
 
         /// A purchase that is not a Checkout Session (a PaymentIntent from Stripe Elements).
         public init(id: String, mode: String, paymentStatus: String, amountTotal: Int64, currency: String, stripeCustomerID: String?,
@@ -65,6 +68,13 @@ extension CheckoutFulfilment {
             subscription = try object.reference("subscription")
             metadata = try object.stringMap("metadata")
             livemode = try object.optionalBool("livemode") ?? false
+            var typed = metadata["site_url"]
+            if object.has("custom_fields") {
+                for field in try object.array("custom_fields") where ["site_url", "site", "website"].contains(try field.optionalString("key") ?? "") {
+                    if let value = try field.optionalObject("text")?.optionalString("value"), !value.isEmpty { typed = value }
+                }
+            }
+            siteURL = typed.flatMap { $0.isEmpty || $0.utf8.count > 2048 ? nil : $0 }
         }
 
         /// Paid, or nothing to pay (a 100 % coupon): the grants are due.

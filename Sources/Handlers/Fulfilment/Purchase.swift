@@ -21,10 +21,14 @@ public enum Purchase: Sendable, Equatable {
     public struct Line: Sendable, Equatable {
         public let reference: LineReference
         public let quantity: Int
+        /// What this line cost, when known (Stripe's line items say it; a single-product
+        /// checkout of ours costs the session's total).
+        public let amount: Int64?
 
-        public init(reference: LineReference, quantity: Int) {
+        public init(reference: LineReference, quantity: Int, amount: Int64? = nil) {
             self.reference = reference
             self.quantity = quantity
+            self.amount = amount
         }
     }
 
@@ -65,7 +69,7 @@ public enum Purchase: Sendable, Equatable {
         case .success(let claimed?) where claimed.product != product || claimed.quantity != quantity:
             return .mismatch("metadata claims \(claimed.quantity) × \(claimed.product), the session was created for \(quantity) × \(product)")
         case .success:
-            return .lines([Line(reference: .product(product), quantity: quantity)], claimed: nil)
+            return .lines([Line(reference: .product(product), quantity: quantity, amount: session.amountTotal)], claimed: nil)
         }
     }
 
@@ -85,7 +89,7 @@ public enum Purchase: Sendable, Equatable {
         case .success(let claimed?) where claimed.product != product || claimed.quantity != quantity:
             return .mismatch("metadata claims \(claimed.quantity) × \(claimed.product), the PaymentIntent was created for \(quantity) × \(product)")
         case .success:
-            return .lines([Line(reference: .product(product), quantity: quantity)], claimed: nil)
+            return .lines([Line(reference: .product(product), quantity: quantity, amount: amount)], claimed: nil)
         }
     }
 }

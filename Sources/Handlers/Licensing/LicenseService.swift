@@ -188,13 +188,17 @@ public struct LicenseService {
 
     /// The license's own standing, before any site is considered.
     static func standing(_ record: LicenseRepository.Record, now: Date) -> LicenseStatus {
-        switch record.status {
+        standing(status: record.status, expiresAt: record.expiresAt, now: now)
+    }
+
+    static func standing(status: LicenseRepository.Status, expiresAt: Date?, now: Date) -> LicenseStatus {
+        switch status {
         case .disabled: return .disabled
         case .refunded: return .refunded
         case .suspended: return .suspended
         case .expired: return .expired
         case .active:
-            if let expiresAt = record.expiresAt, expiresAt <= now { return .expired }
+            if let expiresAt, expiresAt <= now { return .expired }
             return .active
         }
     }

@@ -41,7 +41,8 @@ public struct Responder: Sendable {
             case .rejected(let error):
                 // Routing failed: the body is never needed, so it is never read.
                 throw error
-            case .handler(let handler, _):
+            case .handler(let handler, let parameters):
+                request.pathParameters = parameters
                 request.body = try parser.readBody(declaredLength: length, from: &body)
                 response = try handler(request, context)
             }

@@ -16,9 +16,8 @@ public enum ServiceRoutes {
             Route("POST", "/billing/portal", accepts: ["application/json", "application/x-www-form-urlencoded"], handler: PaymentEndpoints.portal),
             Route("POST", "/payments/intents", accepts: ["application/json", "application/x-www-form-urlencoded"], handler: PaymentEndpoints.createIntent),
             Route("GET", "/payments", handler: PaymentEndpoints.list),
-            Route("GET", "/payments/{id}") { request, context in
-                try PaymentEndpoints.show(request, context, id: String(request.path.split(separator: "/").last ?? ""))
-            },
+            Route("GET", "/payments/{id}", handler: PaymentEndpoints.show),
+            Route("GET", "/customers/{reference}", handler: CustomerEndpoint.show),
             Route("POST", "/refunds", accepts: ["application/json", "application/x-www-form-urlencoded"], handler: PaymentEndpoints.refund),
         ] + LicenseEndpoints.routes() + [
             Route("POST", "/edd", accepts: ["application/x-www-form-urlencoded", "application/json"], handler: EDDEndpoint.handle),

@@ -7,12 +7,26 @@ public struct GrantRepository {
     let grants: String
     let licenses: String
     let credits: String
+    let orders: String
+    let disputes: String
 
     public init(_ connection: Connection, prefix: TablePrefix) {
         self.connection = connection
         grants = prefix.table("grants")
         licenses = prefix.table("licenses")
         credits = prefix.table("credit_ledger")
+        orders = prefix.table("orders")
+        disputes = prefix.table("disputes")
+    }
+
+    /// The entitlements a customer holds: granted by paid orders, not refunded or lost.
+    public func entitlements(customerID: Int64) throws -> [(entitlement: String, product: String, order: String)] {
+        try connection.query("""
+            SELECT g.entitlement, g.product, o.session_id FROM \(grants) g JOIN \(orders) o ON o.id = g.order_id
+            WHERE o.customer_id = ? AND o.status = 'paid' AND g.entitlement IS NOT NULL
+              AND NOT EXISTS (SELECT 1 FROM \(disputes) d WHERE d.payment_intent = o.payment_intent AND d.status = 'lost')
+            ORDER BY g.id
+            """, [customerID]).map { (try $0.string("entitlement"), try $0.string("product"), try $0.string("session_id")) }
     }
 
     /// The lines of an order already granted.

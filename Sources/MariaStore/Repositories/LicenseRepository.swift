@@ -42,6 +42,39 @@ public struct LicenseRepository {
             """, [subscription]).map(Self.decode)
     }
 
+    /// A customer's license as the shop's site may show it (never its key).
+    public struct Summary: Sendable, Equatable {
+        public let id: Int64
+        public let product: String
+        public let tier: String?
+        public let status: Status
+        public let expiresAt: Date?
+        public let activationLimit: Int
+        public let seatsUsed: Int
+    }
+
+    /// A customer's licenses with the production seats they use, newest first.
+    public func summaries(customerID: Int64) throws -> [Summary] {
+        try connection.query("""
+            SELECT l.id, l.product, l.tier, l.status, l.expires_at, l.activation_limit,
+                   (SELECT COUNT(*) FROM \(activations) a WHERE a.license_id = l.id AND a.kind = 'production') AS seats
+            FROM \(table) l WHERE l.customer_id = ? ORDER BY l.id DESC
+            """, [customerID]).map { row in
+            Summary(id: try row.int("id"), product: try row.string("product"), tier: try row.optionalString("tier"),
+                    status: try Self.status(row), expiresAt: try row.optionalString("expires_at").flatMap(SQLTimestamp.date(from:)),
+                    activationLimit: Int(try row.int("activation_limit")), seatsUsed: Int(try row.int("seats")))
+        }
+    }
+
+    /// A status read from a row: an unknown value is an error, never a guess.
+    static func status(_ row: Row) throws -> Status {
+        let text = try row.string("status")
+        guard let status = Status(rawValue: text) else {
+            throw DatabaseError(kind: .decoding, message: "licenses.status holds an unknown value")
+        }
+        return status
+    }
+
     /// Everything a license check needs, found by the key's selector.
     public struct Record: Sendable, Equatable {
         public let id: Int64

@@ -47,6 +47,7 @@ public struct OrderRepository {
         public var clientReferenceID: String?
         public var metadata: String?
         public var livemode: Bool
+        public var siteURL: String? = nil
 
         public init(sessionID: String, customerID: Int64?, status: Status, mode: String, paymentIntent: String?, subscription: String?,
                     amountTotal: Int64, currency: String, clientReferenceID: String?, metadata: String?, livemode: Bool) {
@@ -81,10 +82,10 @@ public struct OrderRepository {
         let stamp = SQLTimestamp.string(from: now)
         let id = try connection.insertNew("""
             INSERT INTO \(table) (session_id, customer_id, status, mode, payment_intent, subscription, amount_total, currency,
-                client_reference_id, metadata, livemode, created_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                client_reference_id, metadata, livemode, site_url, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, [order.sessionID, order.customerID, order.status.rawValue, order.mode, order.paymentIntent, order.subscription,
-                  order.amountTotal, order.currency, order.clientReferenceID, order.metadata, order.livemode, stamp, stamp]).lastInsertID
+                  order.amountTotal, order.currency, order.clientReferenceID, order.metadata, order.livemode, order.siteURL, stamp, stamp]).lastInsertID
         return Order(id: Int64(id), sessionID: order.sessionID, customerID: order.customerID, status: order.status, mode: order.mode,
                      paymentIntent: order.paymentIntent, amountTotal: order.amountTotal, amountRefunded: 0, currency: order.currency, attention: nil)
     }

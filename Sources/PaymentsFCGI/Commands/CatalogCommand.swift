@@ -8,7 +8,43 @@ struct CatalogCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "catalog",
         abstract: "Manage the catalogue: which Stripe price grants which license, credits, plan or entitlement.",
-        subcommands: [Add.self, List.self, Remove.self, Import.self])
+        subcommands: [Add.self, List.self, Remove.self, Import.self, Sync.self, Push.self])
+
+    struct Sync: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Compare the catalogue with Stripe's prices: prices it does not map, and its prices Stripe no longer has (changes nothing).")
+        @OptionGroup var options: ConfigurationOptions
+
+        func run() throws {
+            try options.withContext { context in
+                let findings = try CatalogSync(context: context).compare()
+                for finding in findings { print("\(finding.price)\t\(finding.problem)") }
+                print(findings.isEmpty ? "the catalogue and Stripe agree" : "\(findings.count) differences")
+            }
+        }
+    }
+
+    struct Push: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create the Stripe Product and Price for a catalogue product that has none, and record the price.")
+        @OptionGroup var options: ConfigurationOptions
+        @Argument(help: "The catalogue product.") var product: String
+        @Option(help: "The price in minor units (4900 for 49.00).") var amount: Int64
+        @Option(help: "ISO currency code (usd, eur…).") var currency: String
+        @Option(help: "For a subscription: day, week, month or year.") var interval: String?
+
+        func run() throws {
+            guard amount > 0, currency.count == 3 else { throw ValidationError("--amount must be positive and --currency a three-letter code") }
+            if let interval, !["day", "week", "month", "year"].contains(interval) { throw ValidationError("--interval must be day, week, month or year") }
+            try options.withContext { context in
+                do {
+                    print("\(product): \(try CatalogSync(context: context).push(product, amount: amount, currency: currency, interval: interval))")
+                } catch let error as APIError {
+                    throw ValidationError(error.message)
+                }
+            }
+        }
+    }
 
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Add a product, or replace the one with the same name.")
