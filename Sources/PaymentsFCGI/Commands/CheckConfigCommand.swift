@@ -23,7 +23,7 @@ struct CheckConfigCommand: ParsableCommand {
         }
         for warning in warnings { print("warning: \(warning)") }
         guard !offline else { return }
-        MariaLibrary.initialize()
+        try MariaLibrary.initialize()
         var logger = Logger(label: "check-config")
         logger.logLevel = .critical
         let store = Store(options: configuration.database, prefix: configuration.tablePrefix, logger: logger)

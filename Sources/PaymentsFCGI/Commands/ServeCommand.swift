@@ -1,5 +1,5 @@
 import ArgumentParser
-import CFCGI
+internal import CFCGI
 import Foundation
 import Handlers
 import Logging
@@ -49,7 +49,11 @@ struct Server {
     var listenGivenOnCommandLine = false
 
     func run() throws(StartupError) {
-        MariaLibrary.initialize()
+        do {
+            try MariaLibrary.initialize()
+        } catch {
+            throw StartupError(error.description)
+        }
         guard FCGX_Init() == 0 else { throw StartupError("libfcgi failed to initialise") }
         // A web server that hangs up mid-response must not kill the process with SIGPIPE;
         // the failed write is reported instead.
@@ -119,7 +123,13 @@ enum CGIMode {
             exit(0)
         }
         let logger = Bootstrap.logging(level: configuration.logLevel)
-        MariaLibrary.initialize()
+        do {
+            try MariaLibrary.initialize()
+        } catch {
+            StandardError.write("payments-fcgi: \(error)\n")
+            CGIGateway.write(GatewayResponse.encode(APIError.unavailable("the database library failed to start").response))
+            exit(0)
+        }
         let store = Store(options: configuration.database, prefix: configuration.tablePrefix, logger: logger)
         let context = Context(store: store, clock: SystemTime(), configuration: configuration, logger: logger)
         let responder = Responder(

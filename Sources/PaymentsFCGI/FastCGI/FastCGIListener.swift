@@ -1,4 +1,4 @@
-import CFCGI
+internal import CFCGI
 import Glibc
 
 /// The listening socket FastCGI requests arrive on: one we opened (unix path or host:port) or

@@ -1,4 +1,4 @@
-import CFCGI
+internal import CFCGI
 import Glibc
 import Handlers
 

@@ -1,4 +1,4 @@
-import CFCGI
+internal import CFCGI
 import Glibc
 import Handlers
 import Logging
@@ -77,9 +77,17 @@ final class WorkerPool: Sendable {
         }
 
         func run() {
-            MariaLibrary.threadStarted()
             var logger = pool.logger
             logger[metadataKey: "worker"] = "\(index)"
+            do {
+                try MariaLibrary.threadStarted()
+            } catch {
+                // A thread Connector/C cannot serve would fail every request: stop instead.
+                logger.critical("worker cannot start: \(error)")
+                kill(getpid(), SIGTERM)
+                pool.running.subtract(1, ordering: .sequentiallyConsistent)
+                return
+            }
             let store = Store(options: pool.configuration.database, prefix: pool.configuration.tablePrefix, logger: logger)
             let context = Context(store: store, clock: SystemTime(), configuration: pool.configuration, logger: logger)
             serve(context: context, logger: logger)
