@@ -166,7 +166,7 @@ struct ConfigurationTests {
     @Test func stripeAndLicensingSettingsAreValidated() throws {
         let good = """
             [stripe]
-            webhook_secret = whsec_current, whsec_previous
+            webhook_secret = whsec_current_0123456789abcdef, whsec_previous_0123456789abcdef
             mode = live
             secret_key = sk_live_123
             api_base = http://127.0.0.1:12111/
@@ -178,7 +178,7 @@ struct ConfigurationTests {
             from = Shop <shop@example.com>
             """
         let (configuration, sources, warnings) = try load(Self.minimal + "\n" + good).get()
-        #expect(configuration.stripe.webhookSecrets == ["whsec_current", "whsec_previous"])
+        #expect(configuration.stripe.webhookSecrets == ["whsec_current_0123456789abcdef", "whsec_previous_0123456789abcdef"])
         #expect(configuration.stripe.mode == .live)
         #expect(configuration.stripe.apiBase == "http://127.0.0.1:12111")
         #expect(configuration.licensing.keyPrefix == "SHOP")
@@ -198,6 +198,41 @@ struct ConfigurationTests {
         #expect(found.count == 4)
         #expect(found.contains("stripe.secret_key = (secret) (payments.ini line 6): is a live key but stripe.mode is test"))
         #expect(!found.joined().contains("sk_test_oops"))
+        #expect(!found.joined().contains("short"))
+    }
+
+    @Test func secretFilesOtherUsersCanReadAreRefused() throws {
+        func load(mode: UInt32, environment: [String: String] = [:], text: String = Self.minimal + "\npassword_file = /etc/payments-fcgi/db-password\n") -> [String] {
+            let loader = ConfigurationLoader(environment: environment, readFile: { _ in "s3cret\n" }, fileMode: { _ in mode })
+            if case .failure(let error) = loader.load(text: text, fileName: "payments.ini") { return error.problems }
+            return []
+        }
+        #expect(load(mode: 0o644) == ["database.password_file = /etc/payments-fcgi/db-password (payments.ini line 4): the file is readable by every user (mode 0644); allow only the service's user and group: chmod o-rwx /etc/payments-fcgi/db-password"])
+        #expect(load(mode: 0o662).first?.contains("writable by every user (mode 0662)") == true)
+        #expect(load(mode: 0o604, environment: ["PFC_API_KEY_FILE": "/run/k"], text: Self.minimal).first?.hasPrefix("api.key_file = /run/k (environment PFC_API_KEY_FILE): the file is readable by every user") == true)
+        #expect(load(mode: 0o640).isEmpty)
+        #expect(load(mode: 0o600).isEmpty)
+        #expect(!load(mode: 0o644).joined().contains("s3cret"))
+    }
+
+    @Test func shortSecretsAreRefused() {
+        let found = problems(Self.minimal + """
+
+            [stripe]
+            webhook_secret = whsec_0123456789abcdef0123, whsec_short
+            [api]
+            key = short-api-key
+            admin_key = short-admin-key
+            [licensing]
+            key_pepper = short-pepper
+            [notifications]
+            url = https://shop.example.com/wp-json/pfc/v1/events
+            secret = short-notification
+            """)
+        #expect(found.count == 5, "\(found)")
+        for key in ["stripe.webhook_secret", "api.key", "api.admin_key", "licensing.key_pepper", "notifications.secret"] {
+            #expect(found.contains { $0.hasPrefix("\(key) = (secret)") && $0.contains("at least") }, "\(key): \(found)")
+        }
         #expect(!found.joined().contains("short"))
     }
 

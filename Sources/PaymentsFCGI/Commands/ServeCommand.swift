@@ -25,6 +25,12 @@ struct ServeCommand: ParsableCommand {
     var workers: Int?
 
     func run() throws {
+        do {
+            try CoreDumps.forbid()
+        } catch {
+            StandardError.write("payments-fcgi: \(error.description)\n")
+            throw ExitCode(1)
+        }
         var (configuration, _, warnings) = try options.load()
         if let listen { configuration.server.listen = listen }
         if let workers { configuration.server.workers = max(1, workers) }
@@ -112,23 +118,24 @@ struct Server {
 /// Plain CGI: one request from the environment and standard input, then exit.
 enum CGIMode {
     static func run() -> Never {
+        do {
+            try CoreDumps.forbid()
+        } catch {
+            unavailable(log: error.description, answer: "the service could not start")
+        }
         let loader = ConfigurationLoader(environment: ProcessInfo.processInfo.environment)
         let path = ProcessInfo.processInfo.environment["PFC_CONFIG"] ?? ConfigurationOptions.defaultPath
-        guard case .success(let (configuration, _, _)) = loader.load(path: path) else {
-            // Details go to the web server's error log; the client gets a plain 503.
-            if case .failure(let error) = loader.load(path: path) {
-                StandardError.write("payments-fcgi: the configuration is not valid: \(error.problems.joined(separator: "; "))\n")
-            }
-            CGIGateway.write(GatewayResponse.encode(APIError.unavailable("the service is not configured").response))
-            exit(0)
+        let configuration: Configuration
+        switch loader.load(path: path) {
+        case .success(let (loaded, _, _)): configuration = loaded
+        case .failure(let error):
+            unavailable(log: "the configuration is not valid: \(error.problems.joined(separator: "; "))", answer: "the service is not configured")
         }
         let logger = Bootstrap.logging(level: configuration.logLevel)
         do {
             try MariaLibrary.initialize()
         } catch {
-            StandardError.write("payments-fcgi: \(error)\n")
-            CGIGateway.write(GatewayResponse.encode(APIError.unavailable("the database library failed to start").response))
-            exit(0)
+            unavailable(log: error.description, answer: "the database library failed to start")
         }
         let store = Store(options: configuration.database, prefix: configuration.tablePrefix, logger: logger)
         let context = Context(store: store, clock: SystemTime(), configuration: configuration, logger: logger)
@@ -139,6 +146,13 @@ enum CGIMode {
         let response = responder.respond(params: CGIGateway.params(), body: &body, context: context)
         CGIGateway.write(GatewayResponse.encode(response))
         store.close()
+        exit(0)
+    }
+
+    /// Details go to the web server's error log (our standard error); the client gets a plain 503.
+    private static func unavailable(log detail: String, answer: String) -> Never {
+        StandardError.write("payments-fcgi: \(detail)\n")
+        CGIGateway.write(GatewayResponse.encode(APIError.unavailable(answer).response))
         exit(0)
     }
 }
