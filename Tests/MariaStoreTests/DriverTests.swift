@@ -22,6 +22,13 @@ struct DriverTests {
         }
     }
 
+    @Test func theServerAnnouncesASupportedVersion() throws {
+        let connection = try Connection(options: try MariaDBServer.shared.createDatabase("version"))
+        defer { connection.close() }
+        let version = try #require(ServerVersion(announced: connection.serverVersion))
+        #expect(version.isMariaDB && version.problem == nil, "\(connection.serverVersion)")
+    }
+
     @Test func valuesRoundTripThroughBoundParameters() throws {
         let bytes: [UInt8] = [0, 1, 2, 0, 255, 39, 34, 92]
         let label = "Ünïcode 🎉 'quoted' \"double\" \\ back"

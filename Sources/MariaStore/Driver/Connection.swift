@@ -10,6 +10,8 @@ public final class Connection {
     private var handle: UnsafeMutablePointer<MYSQL>?
     private var statements: [String: PreparedStatement] = [:]
     private let options: ConnectionOptions
+    /// What the server announced at login (`10.11.6-MariaDB-0+deb12u1`), read once per connection.
+    public private(set) var serverVersion = ""
     /// Round trips made since `resetRoundTrips()`; lets `Store` tell whether a lost connection
     /// failed the first statement of a unit of work (safe to replay) or a later one (not).
     private(set) var roundTrips = 0
@@ -57,6 +59,12 @@ public final class Connection {
                 message: String(cString: mysql_error(mysql)), connecting: true)
             mysql_close(mysql)
             throw error
+        }
+        // Refused before any statement: an unsupported server would fail later, and halfway.
+        serverVersion = mysql_get_server_info(mysql).map { String(cString: $0) } ?? ""
+        if let problem = ServerVersion.problem(announced: serverVersion) {
+            mysql_close(mysql)
+            throw DatabaseError(kind: .unsupportedServer, message: problem)
         }
         handle = mysql
         // Session settings are fixed text (no input), so plain queries are fine here.

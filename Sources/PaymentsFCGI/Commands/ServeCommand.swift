@@ -61,6 +61,7 @@ struct Server {
             throw StartupError(error.description)
         }
         guard FCGX_Init() == 0 else { throw StartupError("libfcgi failed to initialise") }
+        try checkDatabaseServer()
         // A web server that hangs up mid-response must not kill the process with SIGPIPE;
         // the failed write is reported instead.
         signal(SIGPIPE, SIG_IGN)
@@ -76,6 +77,20 @@ struct Server {
             throw StartupError("no listen address: set server.listen (or --listen), or start payments-fcgi from a FastCGI process manager such as mod_fcgid or spawn-fcgi")
         }
         try serve(on: listener)
+    }
+
+    /// Refuses to start on a server the store cannot run on. A server that is down is not a
+    /// reason to stay down: requests get 503 until it answers (and each new connection is
+    /// checked the same way then).
+    private func checkDatabaseServer() throws(StartupError) {
+        do {
+            let probe = try Connection(options: configuration.database)
+            probe.close()
+        } catch let error as DatabaseError where error.kind == .unsupportedServer {
+            throw StartupError(error.message)
+        } catch {
+            logger.warning("the database is not reachable yet; requests that need it get 503 until it is", metadata: ["error": "\(error)"])
+        }
     }
 
     private func serve(on listener: FastCGIListener) throws(StartupError) {
