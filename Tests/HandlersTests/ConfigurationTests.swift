@@ -158,6 +158,36 @@ struct ConfigurationTests {
         #expect(configuration.server.mountPrefix == "")
     }
 
+    @Test func serverSettingsForSlowClientsPeersAndLiveness() throws {
+        let (configuration, _, _) = try load(Self.minimal + """
+
+            [server]
+            listen = 0.0.0.0:9000
+            request_read_timeout_seconds = 4
+            allowed_peers = 192.0.2.10, 2001:DB8::1 ,127.0.0.1
+            liveness_listen = /run/payments-fcgi/liveness.sock
+            """).get()
+        #expect(configuration.server.requestReadTimeoutSeconds == 4)
+        #expect(configuration.server.allowedPeers == ["192.0.2.10", "2001:db8::1", "127.0.0.1"])
+        #expect(configuration.server.livenessListen == "/run/payments-fcgi/liveness.sock")
+        #expect(try load(Self.minimal).get().0.server.requestReadTimeoutSeconds == 10)
+        let found = problems(Self.minimal + "\n[server]\nrequest_read_timeout_seconds = 0\nallowed_peers = web.example.com\nliveness_listen = 127.0.0.1:9001\n")
+        #expect(found.count == 3, "\(found)")
+        #expect(found.contains { $0.contains("web.example.com is not an IP address") })
+    }
+
+    @Test func tcpBeyondLoopbackNeedsAllowedPeers() {
+        var server = Configuration.Server()
+        for listen in ["127.0.0.1:9000", "127.0.0.2:9000", "localhost:9000", "[::1]:9000", "/run/p.sock"] {
+            #expect(server.exposureProblem(listen: listen) == nil, "\(listen)")
+        }
+        for listen in ["0.0.0.0:9000", ":9000", "*:9000", "192.0.2.5:9000", "web.internal:9000", "127.0.0.1.example.com:9000"] {
+            #expect(server.exposureProblem(listen: listen)?.contains("server.allowed_peers") == true, "\(listen)")
+        }
+        server.allowedPeers = ["192.0.2.10"]
+        #expect(server.exposureProblem(listen: "0.0.0.0:9000") == nil)
+    }
+
     @Test func hostAndPortListenIsAccepted() throws {
         let (configuration, _, _) = try load("[server]\nlisten = 127.0.0.1:9000\n" + Self.minimal).get()
         #expect(configuration.server.listen == "127.0.0.1:9000")

@@ -26,6 +26,9 @@ public struct ConfigurationLoader {
         Key(name: "server.max_body_bytes", secret: false),
         Key(name: "server.socket_mode", secret: false),
         Key(name: "server.drain_timeout_seconds", secret: false),
+        Key(name: "server.request_read_timeout_seconds", secret: false),
+        Key(name: "server.allowed_peers", secret: false),
+        Key(name: "server.liveness_listen", secret: false),
         Key(name: "database.socket", secret: false),
         Key(name: "database.host", secret: false),
         Key(name: "database.port", secret: false),
@@ -242,6 +245,24 @@ public struct ConfigurationLoader {
             server.workers = integer("server.workers", in: 1...256) ?? server.workers
             server.maxBodyBytes = integer("server.max_body_bytes", in: 1024...(16 * 1024 * 1024)) ?? server.maxBodyBytes
             server.drainTimeoutSeconds = integer("server.drain_timeout_seconds", in: 0...600) ?? server.drainTimeoutSeconds
+            server.requestReadTimeoutSeconds = integer("server.request_read_timeout_seconds", in: 1...300) ?? server.requestReadTimeoutSeconds
+            if let peers = optional("server.allowed_peers") {
+                for peer in peers.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !peer.isEmpty {
+                    if let address = Self.canonicalAddress(peer) {
+                        server.allowedPeers.append(address)
+                    } else {
+                        fail("server.allowed_peers", "\(peer) is not an IP address (list the web servers' addresses, comma-separated)")
+                    }
+                }
+            }
+            server.livenessListen = optional("server.liveness_listen")
+            if let liveness = server.livenessListen {
+                if !liveness.hasPrefix("/") {
+                    fail("server.liveness_listen", "must be an absolute unix socket path (/run/payments-fcgi/liveness.sock)")
+                } else if liveness == server.listen {
+                    fail("server.liveness_listen", "must differ from server.listen")
+                }
+            }
             if let prefix = optional("server.mount_prefix", allowEmpty: true) {
                 if prefix.isEmpty || prefix == "/" {
                     server.mountPrefix = ""
@@ -439,6 +460,18 @@ public struct ConfigurationLoader {
                 return nil
             }
             return value
+        }
+
+        /// An IPv4 or IPv6 address in the one spelling `inet_ntop` gives (how peers are compared).
+        static func canonicalAddress(_ text: String) -> String? {
+            for family in [AF_INET, AF_INET6] {
+                var binary = [UInt8](repeating: 0, count: 16)
+                guard inet_pton(family, text, &binary) == 1 else { continue }
+                var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+                guard inet_ntop(family, binary, &buffer, socklen_t(buffer.count)) != nil else { return nil }
+                return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            }
+            return nil
         }
 
         static func isHostPort(_ text: String) -> Bool {

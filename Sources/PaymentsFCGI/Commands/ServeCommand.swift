@@ -72,11 +72,31 @@ struct Server {
         if !listenGivenOnCommandLine, let inherited = FastCGIListener.inherited() {
             listener = inherited
         } else if let address = configuration.server.listen {
+            if let problem = configuration.server.exposureProblem(listen: address) { throw StartupError(problem) }
             listener = try FastCGIListener.open(address, mode: configuration.server.socketMode)
         } else {
             throw StartupError("no listen address: set server.listen (or --listen), or start payments-fcgi from a FastCGI process manager such as mod_fcgid or spawn-fcgi")
         }
-        try serve(on: listener)
+        // Under mod_fcgid every process would try to bind the one liveness socket: there each
+        // process's own workers answer /livez (mod_fcgid sends one request at a time anyway).
+        var liveness: FastCGIListener?
+        if let path = configuration.server.livenessListen {
+            if listener.isInherited {
+                logger.notice("server.liveness_listen is not used under a process manager (socket on fd 0)")
+            } else {
+                do {
+                    liveness = try FastCGIListener.open(path, mode: configuration.server.socketMode)
+                } catch {
+                    listener.close()
+                    throw error
+                }
+            }
+        }
+        defer {
+            listener.close()
+            liveness?.close()
+        }
+        try serve(on: listener, liveness: liveness)
     }
 
     /// Refuses to start on a server the store cannot run on. A server that is down is not a
@@ -93,7 +113,7 @@ struct Server {
         }
     }
 
-    private func serve(on listener: FastCGIListener) throws(StartupError) {
+    private func serve(on listener: FastCGIListener, liveness: FastCGIListener?) throws(StartupError) {
         // Block the stop signals in every thread (threads inherit the mask) so that only
         // sigwait below receives them; libfcgi's own handlers would merely set a flag.
         var stopSignals = sigset_t()
@@ -102,26 +122,36 @@ struct Server {
         sigaddset(&stopSignals, SIGINT)
         pthread_sigmask(SIG_BLOCK, &stopSignals, nil)
 
+        let server = configuration.server
         let responder = Responder(
             router: ServiceRoutes.router(),
-            parser: GatewayRequestParser(mountPrefix: configuration.server.mountPrefix, maxBodyBytes: configuration.server.maxBodyBytes))
-        let pool = WorkerPool(listener: listener, responder: responder, configuration: configuration, logger: logger)
-        try pool.start(count: configuration.server.workers)
+            parser: GatewayRequestParser(mountPrefix: server.mountPrefix, maxBodyBytes: server.maxBodyBytes))
+        let arrived = ArrivedConnections()
+        let probes = ArrivedConnections()
+        var entrances = [ArrivalGate.Entrance(listener: listener, queue: arrived)]
+        if let liveness { entrances.append(ArrivalGate.Entrance(listener: liveness, queue: probes)) }
+        let gate = try ArrivalGate(entrances: entrances, readTimeoutSeconds: server.requestReadTimeoutSeconds,
+                                   maxBodyBytes: server.maxBodyBytes, allowedPeers: server.allowedPeers, logger: logger)
+        if liveness != nil {
+            try LivenessResponder(queue: probes, gate: gate, readTimeoutSeconds: server.requestReadTimeoutSeconds, logger: logger).start()
+        }
+        let pool = WorkerPool(queue: arrived, gate: gate, responder: responder, configuration: configuration, logger: logger)
+        try pool.start(count: server.workers)
+        try gate.start()
         // Under mod_fcgid many processes run at once; each may deliver: claims keep it once.
         let delivery = DeliveryThread()
         delivery.start(configuration: configuration, logger: logger)
         logger.info("serving", metadata: [
-            "listen": "\(listener.describe)", "workers": "\(configuration.server.workers)",
-            "database": "\(configuration.database)", "mount_prefix": "\(configuration.server.mountPrefix)",
+            "listen": "\(listener.describe)", "liveness": "\(liveness?.describe ?? "-")", "workers": "\(server.workers)",
+            "database": "\(configuration.database)", "mount_prefix": "\(server.mountPrefix)",
         ])
 
         var received: Int32 = 0
         sigwait(&stopSignals, &received)
         logger.info("stopping: finishing requests in flight", metadata: ["signal": "\(received == SIGINT ? "SIGINT" : "SIGTERM")"])
-        pool.stop()
-        delivery.stop(seconds: configuration.server.drainTimeoutSeconds)
-        let drained = pool.waitForWorkers(seconds: configuration.server.drainTimeoutSeconds)
-        listener.close()
+        gate.stop()
+        delivery.stop(seconds: server.drainTimeoutSeconds)
+        let drained = pool.waitForWorkers(seconds: server.drainTimeoutSeconds)
         if drained {
             logger.info("stopped")
         } else {
