@@ -17,6 +17,11 @@ struct CheckConfigCommand: ParsableCommand {
 
     func run() throws {
         let (configuration, sources, warnings) = try options.load()
+        // What `serve` would refuse, refused here too.
+        if let listen = configuration.server.listen, let problem = configuration.server.exposureProblem(listen: listen) {
+            StandardError.write("payments-fcgi: \(problem)\n")
+            throw ExitCode(1)
+        }
         print("configuration \(options.path) is valid")
         for source in sources {
             print("  \(source.key) = \(source.display)    [\(source.origin)]")
