@@ -56,6 +56,24 @@ public final class MariaDBServer: @unchecked Sendable {
         guard result.status == 0 else { throw TestSupportError("scripts/db down failed: \(result.output)") }
     }
 
+    /// Freezes the server (SIGSTOP): connections stay open, nothing is answered — a database
+    /// that hangs rather than fails.
+    public func freeze() throws {
+        try signal(SIGSTOP)
+    }
+
+    /// Lets a frozen server go on (SIGCONT).
+    public func thaw() throws {
+        try signal(SIGCONT)
+    }
+
+    private func signal(_ signal: Int32) throws {
+        let text = try String(contentsOfFile: directory + "/mysqld.pid", encoding: .utf8)
+        guard let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)), kill(pid, signal) == 0 else {
+            throw TestSupportError("cannot signal mariadbd (pid file \(directory)/mysqld.pid): \(String(cString: strerror(errno)))")
+        }
+    }
+
     /// Options for the server's root account (unix-socket authentication as the OS root user).
     public var rootOptions: ConnectionOptions {
         ConnectionOptions(socket: socket, user: "root", database: "mysql")

@@ -91,8 +91,9 @@ public final class NginxServer: @unchecked Sendable {
 /// A real Apache serving one of the `apache/` configurations on a loopback port.
 public final class ApacheServer: @unchecked Sendable {
     public enum Mode {
-        /// `apache/payments-proxy-fcgi.conf` in front of a running service's socket.
-        case proxyFCGI(socket: String)
+        /// `apache/payments-proxy-fcgi.conf` in front of a running service's socket (and its
+        /// liveness socket, by default `liveness.sock` beside it).
+        case proxyFCGI(socket: String, liveness: String? = nil)
         /// `apache/payments-fcgid.conf`: Apache spawns the binary itself with this config file.
         case fcgid(configPath: String)
     }
@@ -113,10 +114,11 @@ public final class ApacheServer: @unchecked Sendable {
         let paymentsLog = ["/var/log/apache2/payments.access.log": directory + "/payments.access.log"]
         let include: String
         switch mode {
-        case .proxyFCGI(let socket):
+        case .proxyFCGI(let socket, let liveness):
             loads += ["proxy", "proxy_fcgi"]
             include = try DeploymentFile.render("apache/payments-proxy-fcgi.conf", replacing: paymentsLog.merging([
                 "unix:/run/payments-fcgi/payments.sock": "unix:\(socket)",
+                "unix:/run/payments-fcgi/liveness.sock": "unix:\(liveness ?? (socket as NSString).deletingLastPathComponent + "/liveness.sock")",
             ]) { $1 })
         case .fcgid(let configPath):
             loads += ["fcgid"]
