@@ -170,6 +170,16 @@ struct ValueTests {
         #expect(SQLTimestamp.date(from: "not a date") == nil)
     }
 
+    /// A timestamp from a payload that was never a real time (1e300 seconds, NaN) must not trap
+    /// in the conversion to an integer: it is clamped to DATETIME's range.
+    @Test func timestampsOutsideDatetimeAreClampedNotTrapped() {
+        #expect(SQLTimestamp.string(from: Date(timeIntervalSince1970: 1e300)) == "9999-12-31 23:59:59.000000")
+        #expect(SQLTimestamp.string(from: Date(timeIntervalSince1970: Double(Int64.max))) == "9999-12-31 23:59:59.000000")
+        #expect(SQLTimestamp.string(from: Date(timeIntervalSince1970: -1e300)) == "0001-01-01 00:00:00.000000")
+        #expect(SQLTimestamp.string(from: Date(timeIntervalSince1970: .infinity)) == "9999-12-31 23:59:59.000000")
+        #expect(SQLTimestamp.string(from: Date(timeIntervalSince1970: .nan)) == "0001-01-01 00:00:00.000000")
+    }
+
     @Test func tablePrefixAcceptsOnlyIdentifierCharacters() {
         #expect(TablePrefix("pfc_")?.table("events") == "pfc_events")
         #expect(TablePrefix("wp_pfc_") != nil)

@@ -33,7 +33,14 @@ struct ServeCommand: ParsableCommand {
         }
         var (configuration, _, warnings) = try options.load()
         if let listen { configuration.server.listen = listen }
-        if let workers { configuration.server.workers = max(1, workers) }
+        if let workers {
+            // The range server.workers allows (a thread and a database connection each).
+            guard (1...256).contains(workers) else {
+                StandardError.write("payments-fcgi: --workers must be a whole number from 1 to 256\n")
+                throw ExitCode(64)
+            }
+            configuration.server.workers = workers
+        }
         let logger = Bootstrap.logging(level: configuration.logLevel)
         for warning in warnings {
             // Without a webhook secret no payment can be fulfilled: that is an error to see.
