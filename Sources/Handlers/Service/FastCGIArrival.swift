@@ -10,8 +10,10 @@ public enum FastCGIArrival: Equatable, Sendable {
     case waiting(headArrived: Bool)
     /// A worker can answer without waiting for the web server: the body has ended (the empty
     /// FCGI_STDIN record), or the declared body is all there, or the head alone decides the
-    /// answer (a declared length that is too large or not a number).
-    case arrived
+    /// answer (a declared length that is too large or not a number). `whole`: every byte of
+    /// the request, through the end of its body, is among those scanned, so no read of it can
+    /// wait.
+    case arrived(whole: Bool)
     /// Not FastCGI (a record of another protocol version).
     case malformed
 
@@ -40,10 +42,11 @@ public enum FastCGIArrival: Equatable, Sendable {
                 }
             case 5:  // FCGI_STDIN
                 // Body before the end of the head is out of order: libfcgi will refuse it at once.
-                if !headArrived || contentLength == 0 { return .arrived }
+                if !headArrived { return .arrived(whole: false) }
+                if contentLength == 0 { return .arrived(whole: true) }
                 bodyBytes += contentLength
             case 2:  // FCGI_ABORT_REQUEST: answered (by closing) without waiting
-                return .arrived
+                return .arrived(whole: false)
             default:
                 // FCGI_BEGIN_REQUEST, management records: libfcgi deals with them as it reads.
                 break
@@ -55,9 +58,9 @@ public enum FastCGIArrival: Equatable, Sendable {
         case .none:
             return .waiting(headArrived: true)  // read to the end: wait for the empty FCGI_STDIN record
         case .some(nil):
-            return .arrived  // not a number: refused from the head alone
+            return .arrived(whole: false)  // not a number: refused from the head alone
         case .some(let length?):
-            return length > maxBodyBytes || bodyBytes >= length ? .arrived : .waiting(headArrived: true)
+            return length > maxBodyBytes || bodyBytes >= length ? .arrived(whole: false) : .waiting(headArrived: true)
         }
     }
 

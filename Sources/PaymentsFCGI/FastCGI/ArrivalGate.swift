@@ -41,6 +41,17 @@ final class ArrivalGate: @unchecked Sendable {
         let deadline: ContinuousClock.Instant
         let serial: UInt64
         var headArrived = false
+        /// Watched by epoll (a connection whose request is there at its accept never is).
+        var watched = false
+    }
+
+    /// What peeking at a waiting connection found.
+    private enum Look {
+        case arrived(whole: Bool)
+        case waiting(headArrived: Bool)
+        /// Nothing to read after all (a wake-up with no new bytes).
+        case unchanged
+        case gone
     }
 
     private struct Closing {
@@ -262,45 +273,55 @@ final class ArrivalGate: @unchecked Sendable {
 
     private func admit(_ fd: Int32, entrance: Int) {
         nextSerial += 1
-        guard register(fd, tag: UInt64(fd), events: EPOLLIN.rawValue | EPOLLRDHUP.rawValue | EPOLLET.rawValue) else {
-            logger.error("cannot watch a FastCGI connection (epoll_ctl)", metadata: ["reason": "\(String(cString: strerror(errno)))"])
-            _ = close(fd)
-            return
-        }
         waiting[fd] = Waiting(entrance: entrance, deadline: .now + readTimeout, serial: nextSerial)
-        arrivals.append(fd, serial: nextSerial)
-        examine(fd, hungUp: false)
+        // A web server sends the whole request as it connects: usually it is there already,
+        // and the connection goes on without ever being watched.
+        let verdict = look(fd, hungUp: false)
+        switch verdict {
+        case .arrived(let whole):
+            handOver(fd, whole: whole)
+        case .gone:
+            drop(fd)
+        case .waiting, .unchanged:
+            guard register(fd, tag: UInt64(fd), events: EPOLLIN.rawValue | EPOLLRDHUP.rawValue | EPOLLET.rawValue) else {
+                logger.error("cannot watch a FastCGI connection (epoll_ctl)", metadata: ["reason": "\(String(cString: strerror(errno)))"])
+                drop(fd)
+                return
+            }
+            waiting[fd]?.watched = true
+            if case .waiting(let headArrived) = verdict { waiting[fd]?.headArrived = headArrived }
+            arrivals.append(fd, serial: nextSerial)
+        }
     }
 
-    /// Looks at what has arrived on a waiting connection (without consuming it).
+    /// A watched connection had something happen.
     private func examine(_ fd: Int32, hungUp: Bool) {
         guard waiting[fd] != nil else { return }
+        switch look(fd, hungUp: hungUp) {
+        case .arrived(let whole): handOver(fd, whole: whole)
+        case .gone: drop(fd)
+        case .waiting(let headArrived): waiting[fd]?.headArrived = headArrived
+        case .unchanged: break
+        }
+    }
+
+    /// Peeks at what has arrived on a waiting connection (without consuming it).
+    private func look(_ fd: Int32, hungUp: Bool) -> Look {
         let count = recv(fd, scratch.baseAddress, scratch.count, Int32(MSG_PEEK) | Int32(MSG_DONTWAIT))
         if count < 0 {
-            if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR, !hungUp { return }
-            drop(fd)
-            return
+            let error = errno
+            return (error == EAGAIN || error == EWOULDBLOCK || error == EINTR) && !hungUp ? .unchanged : .gone
         }
-        if count == 0 {
-            drop(fd)  // the web server closed it before the request arrived
-            return
-        }
-        if count > Self.fastSenderBytes {
-            handOver(fd)
-            return
-        }
+        if count == 0 { return .gone }  // the web server closed it before the request arrived
+        if count > Self.fastSenderBytes { return .arrived(whole: false) }
         switch FastCGIArrival.scan(UnsafeRawBufferPointer(rebasing: scratch[..<count]), maxBodyBytes: maxBodyBytes) {
-        case .arrived:
-            handOver(fd)
+        case .arrived(let whole):
+            return .arrived(whole: whole)
         case .malformed:
             logger.notice("closed a connection that does not speak FastCGI")
-            drop(fd)
+            return .gone
         case .waiting(let headArrived):
-            if hungUp {
-                drop(fd)  // it can never arrive now
-            } else {
-                waiting[fd]?.headArrived = headArrived
-            }
+            return hungUp ? .gone : .waiting(headArrived: headArrived)  // hung up: it can never arrive now
         }
     }
 
@@ -328,7 +349,7 @@ final class ArrivalGate: @unchecked Sendable {
         while let deadline = arrivals.next({ fd, serial in waiting[fd].map { $0.serial == serial ? $0.deadline : nil } ?? nil }), deadline <= now {
             guard let fd = arrivals.front, let entry = waiting[fd] else { break }
             if entry.headArrived {
-                handOver(fd)  // a worker answers 408 at once
+                handOver(fd, whole: false)  // a worker answers 408 at once
             } else {
                 logger.info("closed a FastCGI connection whose request did not arrive in time")
                 drop(fd)
@@ -340,15 +361,15 @@ final class ArrivalGate: @unchecked Sendable {
         }
     }
 
-    private func handOver(_ fd: Int32) {
+    private func handOver(_ fd: Int32, whole: Bool) {
         guard let entry = waiting.removeValue(forKey: fd) else { return }
-        unregister(fd)
-        entrances[entry.entrance].queue.append(ArrivedConnection(fileDescriptor: fd, deadline: entry.deadline))
+        if entry.watched { unregister(fd) }
+        entrances[entry.entrance].queue.append(ArrivedConnection(fileDescriptor: fd, deadline: entry.deadline, isWhole: whole))
     }
 
     private func drop(_ fd: Int32) {
-        guard waiting.removeValue(forKey: fd) != nil else { return }
-        unregister(fd)
+        guard let entry = waiting.removeValue(forKey: fd) else { return }
+        if entry.watched { unregister(fd) }
         _ = close(fd)
     }
 

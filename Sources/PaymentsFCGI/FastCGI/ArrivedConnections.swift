@@ -7,6 +7,9 @@ struct ArrivedConnection: Sendable {
     /// When the request's time to arrive whole ends (`server.request_read_timeout_seconds`
     /// after it was accepted); every later read of it is bounded by what is left.
     let deadline: ContinuousClock.Instant
+    /// Every byte of the request is in the socket already: no read of it can wait, so none
+    /// needs a timeout (a system call saved per read).
+    let isWhole: Bool
 }
 
 /// A first-in, first-out queue of arrived connections between the gate (one producer) and

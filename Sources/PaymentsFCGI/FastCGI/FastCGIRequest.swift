@@ -23,6 +23,8 @@ final class FastCGIRequest {
     /// Takes connections whose input was not all read, to read it off without this thread.
     private let gate: ArrivalGate
     private var deadline = ContinuousClock.now
+    /// Whether the request's reads need bounding (it had not all arrived when handed over).
+    private var boundsReads = true
 
     init(readTimeoutSeconds: Int, gate: ArrivalGate) throws(StartupError) {
         self.readTimeoutSeconds = readTimeoutSeconds
@@ -67,7 +69,8 @@ final class FastCGIRequest {
     /// and FCGI_PARAMS). When it throws, the connection is closed already.
     private func begin(_ connection: ArrivedConnection) throws(Dropped) {
         deadline = connection.deadline
-        if let error = SocketTimeout.setReceive(connection.fileDescriptor, deadline - .now) {
+        boundsReads = !connection.isWhole
+        if boundsReads, let error = SocketTimeout.setReceive(connection.fileDescriptor, deadline - .now) {
             _ = close(connection.fileDescriptor)
             throw Dropped(description: "cannot bound reads on the connection (setsockopt SO_RCVTIMEO): \(String(cString: strerror(error)))")
         }
@@ -104,7 +107,8 @@ final class FastCGIRequest {
 
     /// The request body as a stream, bounded by the request's deadline.
     private var body: FastCGIBody {
-        FastCGIBody(stream: request.pointee.in, fileDescriptor: request.pointee.ipcFd, deadline: deadline, timeoutSeconds: readTimeoutSeconds)
+        FastCGIBody(stream: request.pointee.in, fileDescriptor: request.pointee.ipcFd, deadline: deadline,
+                    timeoutSeconds: readTimeoutSeconds, boundsReads: boundsReads)
     }
 
     /// Writes the whole response; false when the web server went away mid-write.
@@ -148,7 +152,8 @@ final class FastCGIRequest {
     /// Reads the rest of the input that has arrived already (usually just the end-of-input
     /// record), waiting a millisecond at most, and never past the request's deadline.
     private func drainArrived(_ input: UnsafeMutablePointer<FCGX_Stream>, _ fd: Int32) {
-        guard deadline > .now, SocketTimeout.setReceive(fd, .milliseconds(1)) == nil else { return }
+        guard deadline > .now else { return }
+        if boundsReads, SocketTimeout.setReceive(fd, .milliseconds(1)) != nil { return }
         var budget = 2 << 20
         withUnsafeTemporaryAllocation(of: CChar.self, capacity: 4096) { buffer in
             while FCGX_HasSeenEOF(input) == 0, budget > 0 {
@@ -167,13 +172,16 @@ struct FastCGIBody: BodySource {
     let fileDescriptor: Int32
     let deadline: ContinuousClock.Instant
     let timeoutSeconds: Int
+    /// False when the whole request was in the socket at hand-over: no read can wait then.
+    let boundsReads: Bool
     private(set) var timedOut = false
 
-    init(stream: UnsafeMutablePointer<FCGX_Stream>?, fileDescriptor: Int32, deadline: ContinuousClock.Instant, timeoutSeconds: Int) {
+    init(stream: UnsafeMutablePointer<FCGX_Stream>?, fileDescriptor: Int32, deadline: ContinuousClock.Instant, timeoutSeconds: Int, boundsReads: Bool) {
         self.stream = stream
         self.fileDescriptor = fileDescriptor
         self.deadline = deadline
         self.timeoutSeconds = timeoutSeconds
+        self.boundsReads = boundsReads
     }
 
     mutating func read(maxCount: Int) -> [UInt8]? {
@@ -184,7 +192,7 @@ struct FastCGIBody: BodySource {
             timedOut = true
             return nil
         }
-        guard SocketTimeout.setReceive(fileDescriptor, left) == nil else { return nil }
+        if boundsReads, SocketTimeout.setReceive(fileDescriptor, left) != nil { return nil }
         var failed = false
         // Uninitialised: libfcgi fills what it returns, and zeroing 64 KiB per request showed up.
         let buffer = [UInt8](unsafeUninitializedCapacity: maxCount) { raw, initialized in
