@@ -28,6 +28,8 @@ let package = Package(
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]
         ),
+        // prctl(2) through a fixed-argument wrapper (Swift does not import variadic C functions).
+        .systemLibrary(name: "CLinux"),
         .systemLibrary(
             name: "CCurl",
             pkgConfig: "libcurl",
@@ -61,6 +63,7 @@ let package = Package(
                 "Handlers",
                 "MariaStore",
                 "CFCGI",
+                "CLinux",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

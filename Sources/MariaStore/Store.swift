@@ -31,6 +31,11 @@ public final class Store {
         try unitOfWork { try $0.ping() }
     }
 
+    /// What the server announced at login; connecting refuses servers the store cannot run on.
+    public func serverVersion() throws -> String {
+        try unitOfWork { $0.serverVersion }
+    }
+
     /// Runs `body` outside a transaction (reads, or single statements that are atomic alone).
     ///
     /// When the connection turns out to be dead at the first round trip (the server restarted,

@@ -62,7 +62,7 @@ struct LicenseEndToEndTests {
     }
 
     func licenseID(_ key: String) throws -> Int64 {
-        let shown = try ChildProcess.run(TestPaths.binary, ["license", "show", key, "--config", config])
+        let shown = try ChildProcess.run(TestPaths.binary, ["license", "show", "-", "--config", config], input: key)
         guard let id = shown.output.split(separator: ":").first?.split(separator: " ").last.flatMap({ Int64($0) }) else {
             throw TestSupportError("license show: \(shown.output)")
         }
@@ -147,7 +147,7 @@ struct LicenseEndToEndTests {
             }
             #expect(replies.all.filter { $0 == "200 active" }.count == 3, "run \(run): \(Set(replies.all))")
             #expect(replies.all.filter { $0 == "200 no_activations_left" }.count == 97, "run \(run): \(Set(replies.all))")
-            let shown = try ChildProcess.run(TestPaths.binary, ["license", "show", key, "--config", config])
+            let shown = try ChildProcess.run(TestPaths.binary, ["license", "show", "-", "--config", config], input: key)
             #expect(shown.output.split(separator: "\n").filter { $0.hasPrefix("  site-") }.count == 3, "\(shown.output)")
         }
     }
@@ -188,15 +188,20 @@ struct LicenseEndToEndTests {
     @Test func operatorCommandsChangeWhatPluginsSee() throws {
         let key = try issueKey()
         _ = try post("/license/activate", [("license_key", key), ("site_url", "https://op-site.com")])
-        #expect(try ChildProcess.run(TestPaths.binary, ["license", "revoke", key, "--config", config]).status == 0)
-        #expect(verdict(try post("/license/verify", [("license_key", key), ("site_url", "https://op-site.com")])) == "disabled")
-        #expect(try ChildProcess.run(TestPaths.binary, ["license", "reinstate", key, "--config", config]).status == 0)
+        // A key as an argument would be visible in ps and kept in shell history: refused, unused.
+        let onCommandLine = try ChildProcess.run(TestPaths.binary, ["license", "revoke", key, "--config", config])
+        #expect(onCommandLine.status == 64)
+        #expect(onCommandLine.output.contains("give its key on standard input"))
         #expect(verdict(try post("/license/verify", [("license_key", key), ("site_url", "https://op-site.com")])) == "active")
-        #expect(try ChildProcess.run(TestPaths.binary, ["license", "deactivate-site", key, "https://www.op-site.com/", "--config", config]).output.contains("deactivated"))
+        #expect(try ChildProcess.run(TestPaths.binary, ["license", "revoke", "-", "--config", config], input: key).status == 0)
+        #expect(verdict(try post("/license/verify", [("license_key", key), ("site_url", "https://op-site.com")])) == "disabled")
+        #expect(try ChildProcess.run(TestPaths.binary, ["license", "reinstate", "-", "--config", config], input: key).status == 0)
+        #expect(verdict(try post("/license/verify", [("license_key", key), ("site_url", "https://op-site.com")])) == "active")
+        #expect(try ChildProcess.run(TestPaths.binary, ["license", "deactivate-site", "-", "https://www.op-site.com/", "--config", config], input: key).output.contains("deactivated"))
         #expect(verdict(try post("/license/verify", [("license_key", key), ("site_url", "https://op-site.com")])) == "site_inactive")
-        let extend = try ChildProcess.run(TestPaths.binary, ["license", "extend", key, "--days", "30", "--config", config])
+        let extend = try ChildProcess.run(TestPaths.binary, ["license", "extend", "-", "--days", "30", "--config", config], input: key)
         #expect(extend.status == 0, "\(extend.output)")
-        let rotate = try ChildProcess.run(TestPaths.binary, ["license", "rotate", key, "--config", config])
+        let rotate = try ChildProcess.run(TestPaths.binary, ["license", "rotate", "-", "--config", config], input: key)
         #expect(rotate.status == 0, "\(rotate.output)")
         #expect(verdict(try post("/license/verify", [("license_key", key), ("site_url", "https://op-site.com")])) == "invalid")
         #expect(!rotate.output.contains(key) && !extend.output.contains(key))

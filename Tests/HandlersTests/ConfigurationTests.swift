@@ -158,6 +158,36 @@ struct ConfigurationTests {
         #expect(configuration.server.mountPrefix == "")
     }
 
+    @Test func serverSettingsForSlowClientsPeersAndLiveness() throws {
+        let (configuration, _, _) = try load(Self.minimal + """
+
+            [server]
+            listen = 0.0.0.0:9000
+            request_read_timeout_seconds = 4
+            allowed_peers = 192.0.2.10, 2001:DB8::1 ,127.0.0.1
+            liveness_listen = /run/payments-fcgi/liveness.sock
+            """).get()
+        #expect(configuration.server.requestReadTimeoutSeconds == 4)
+        #expect(configuration.server.allowedPeers == ["192.0.2.10", "2001:db8::1", "127.0.0.1"])
+        #expect(configuration.server.livenessListen == "/run/payments-fcgi/liveness.sock")
+        #expect(try load(Self.minimal).get().0.server.requestReadTimeoutSeconds == 10)
+        let found = problems(Self.minimal + "\n[server]\nrequest_read_timeout_seconds = 0\nallowed_peers = web.example.com\nliveness_listen = 127.0.0.1:9001\n")
+        #expect(found.count == 3, "\(found)")
+        #expect(found.contains { $0.contains("web.example.com is not an IP address") })
+    }
+
+    @Test func tcpBeyondLoopbackNeedsAllowedPeers() {
+        var server = Configuration.Server()
+        for listen in ["127.0.0.1:9000", "127.0.0.2:9000", "localhost:9000", "[::1]:9000", "/run/p.sock"] {
+            #expect(server.exposureProblem(listen: listen) == nil, "\(listen)")
+        }
+        for listen in ["0.0.0.0:9000", ":9000", "*:9000", "192.0.2.5:9000", "web.internal:9000", "127.0.0.1.example.com:9000"] {
+            #expect(server.exposureProblem(listen: listen)?.contains("server.allowed_peers") == true, "\(listen)")
+        }
+        server.allowedPeers = ["192.0.2.10"]
+        #expect(server.exposureProblem(listen: "0.0.0.0:9000") == nil)
+    }
+
     @Test func hostAndPortListenIsAccepted() throws {
         let (configuration, _, _) = try load("[server]\nlisten = 127.0.0.1:9000\n" + Self.minimal).get()
         #expect(configuration.server.listen == "127.0.0.1:9000")
@@ -166,7 +196,7 @@ struct ConfigurationTests {
     @Test func stripeAndLicensingSettingsAreValidated() throws {
         let good = """
             [stripe]
-            webhook_secret = whsec_current, whsec_previous
+            webhook_secret = whsec_current_0123456789abcdef, whsec_previous_0123456789abcdef
             mode = live
             secret_key = sk_live_123
             api_base = http://127.0.0.1:12111/
@@ -178,7 +208,7 @@ struct ConfigurationTests {
             from = Shop <shop@example.com>
             """
         let (configuration, sources, warnings) = try load(Self.minimal + "\n" + good).get()
-        #expect(configuration.stripe.webhookSecrets == ["whsec_current", "whsec_previous"])
+        #expect(configuration.stripe.webhookSecrets == ["whsec_current_0123456789abcdef", "whsec_previous_0123456789abcdef"])
         #expect(configuration.stripe.mode == .live)
         #expect(configuration.stripe.apiBase == "http://127.0.0.1:12111")
         #expect(configuration.licensing.keyPrefix == "SHOP")
@@ -198,6 +228,41 @@ struct ConfigurationTests {
         #expect(found.count == 4)
         #expect(found.contains("stripe.secret_key = (secret) (payments.ini line 6): is a live key but stripe.mode is test"))
         #expect(!found.joined().contains("sk_test_oops"))
+        #expect(!found.joined().contains("short"))
+    }
+
+    @Test func secretFilesOtherUsersCanReadAreRefused() throws {
+        func load(mode: UInt32, environment: [String: String] = [:], text: String = Self.minimal + "\npassword_file = /etc/payments-fcgi/db-password\n") -> [String] {
+            let loader = ConfigurationLoader(environment: environment, readFile: { _ in "s3cret\n" }, fileMode: { _ in mode })
+            if case .failure(let error) = loader.load(text: text, fileName: "payments.ini") { return error.problems }
+            return []
+        }
+        #expect(load(mode: 0o644) == ["database.password_file = /etc/payments-fcgi/db-password (payments.ini line 4): the file is readable by every user (mode 0644); allow only the service's user and group: chmod o-rwx /etc/payments-fcgi/db-password"])
+        #expect(load(mode: 0o662).first?.contains("writable by every user (mode 0662)") == true)
+        #expect(load(mode: 0o604, environment: ["PFC_API_KEY_FILE": "/run/k"], text: Self.minimal).first?.hasPrefix("api.key_file = /run/k (environment PFC_API_KEY_FILE): the file is readable by every user") == true)
+        #expect(load(mode: 0o640).isEmpty)
+        #expect(load(mode: 0o600).isEmpty)
+        #expect(!load(mode: 0o644).joined().contains("s3cret"))
+    }
+
+    @Test func shortSecretsAreRefused() {
+        let found = problems(Self.minimal + """
+
+            [stripe]
+            webhook_secret = whsec_0123456789abcdef0123, whsec_short
+            [api]
+            key = short-api-key
+            admin_key = short-admin-key
+            [licensing]
+            key_pepper = short-pepper
+            [notifications]
+            url = https://shop.example.com/wp-json/pfc/v1/events
+            secret = short-notification
+            """)
+        #expect(found.count == 5, "\(found)")
+        for key in ["stripe.webhook_secret", "api.key", "api.admin_key", "licensing.key_pepper", "notifications.secret"] {
+            #expect(found.contains { $0.hasPrefix("\(key) = (secret)") && $0.contains("at least") }, "\(key): \(found)")
+        }
         #expect(!found.joined().contains("short"))
     }
 

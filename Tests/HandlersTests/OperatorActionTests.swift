@@ -34,8 +34,8 @@ struct OperatorActionTests {
         let hasher = LicenseKeyHasher(pepper: WebhookTests.pepper)
         let stored = try harness.context.store.unitOfWork { try $0.queryOne("SELECT selector, verifier FROM pfc_licenses")! }
         #expect(try stored.string("selector") == new.selector)
-        #expect(try stored.bytes("verifier") == hasher.verifier(for: new))
-        #expect(try stored.bytes("verifier") != hasher.verifier(for: old))
+        #expect(try stored.bytes("verifier") == (try hasher.verifier(for: new)))
+        #expect(try stored.bytes("verifier") != (try hasher.verifier(for: old)))
         #expect(try harness.count("audit_log", "action = 'key_rotated' AND actor = 'operator:test'") == 1)
         #expect(try harness.count("licenses") == 1)
     }

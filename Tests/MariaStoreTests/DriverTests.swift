@@ -22,6 +22,13 @@ struct DriverTests {
         }
     }
 
+    @Test func theServerAnnouncesASupportedVersion() throws {
+        let connection = try Connection(options: try MariaDBServer.shared.createDatabase("version"))
+        defer { connection.close() }
+        let version = try #require(ServerVersion(announced: connection.serverVersion))
+        #expect(version.isMariaDB && version.problem == nil, "\(connection.serverVersion)")
+    }
+
     @Test func valuesRoundTripThroughBoundParameters() throws {
         let bytes: [UInt8] = [0, 1, 2, 0, 255, 39, 34, 92]
         let label = "Ünïcode 🎉 'quoted' \"double\" \\ back"
@@ -161,6 +168,16 @@ struct ValueTests {
         #expect(abs(back.timeIntervalSince1970 - date.timeIntervalSince1970) < 0.000_001)
         #expect(SQLTimestamp.date(from: "2026-11-18 11:06:40") == Date(timeIntervalSince1970: 1_795_000_000))
         #expect(SQLTimestamp.date(from: "not a date") == nil)
+    }
+
+    /// A timestamp from a payload that was never a real time (1e300 seconds, NaN) must not trap
+    /// in the conversion to an integer: it is clamped to DATETIME's range.
+    @Test func timestampsOutsideDatetimeAreClampedNotTrapped() {
+        #expect(SQLTimestamp.string(from: Date(timeIntervalSince1970: 1e300)) == "9999-12-31 23:59:59.000000")
+        #expect(SQLTimestamp.string(from: Date(timeIntervalSince1970: Double(Int64.max))) == "9999-12-31 23:59:59.000000")
+        #expect(SQLTimestamp.string(from: Date(timeIntervalSince1970: -1e300)) == "0001-01-01 00:00:00.000000")
+        #expect(SQLTimestamp.string(from: Date(timeIntervalSince1970: .infinity)) == "9999-12-31 23:59:59.000000")
+        #expect(SQLTimestamp.string(from: Date(timeIntervalSince1970: .nan)) == "0001-01-01 00:00:00.000000")
     }
 
     @Test func tablePrefixAcceptsOnlyIdentifierCharacters() {

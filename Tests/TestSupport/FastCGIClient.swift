@@ -14,6 +14,31 @@ public final class FastCGIClient {
         HTTPClient.setTimeout(fd, timeout)
     }
 
+    /// Connects over TCP to `host`:`port` from the local address `source` (any 127.x.y.z is
+    /// this machine on Linux, so a test can play a peer that is not on an allow-list).
+    public init(host: String = "127.0.0.1", port: Int, source: String, timeout: Double = 30) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var local = sockaddr_in()
+        local.sin_family = sa_family_t(AF_INET)
+        local.sin_addr.s_addr = inet_addr(source)
+        var remote = sockaddr_in()
+        remote.sin_family = sa_family_t(AF_INET)
+        remote.sin_addr.s_addr = inet_addr(host)
+        remote.sin_port = UInt16(port).bigEndian
+        let bound = withUnsafePointer(to: &local) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        let connected = bound == 0 && withUnsafePointer(to: &remote) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        } == 0
+        guard connected else {
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            throw TestSupportError("cannot connect from \(source) to \(host):\(port): \(reason)")
+        }
+        HTTPClient.setTimeout(fd, timeout)
+    }
+
     deinit { close(fd) }
 
     public static func canConnect(_ socketPath: String) -> Bool {

@@ -6,6 +6,8 @@ import MariaStore
 public final class ServiceProcess: @unchecked Sendable {
     public let directory: String
     public let socketPath: String
+    /// `server.liveness_listen`: where `/livez` is answered without the workers.
+    public let livenessSocketPath: String
     public let configPath: String
     public let child: ChildProcess
 
@@ -14,8 +16,10 @@ public final class ServiceProcess: @unchecked Sendable {
     public init(database: ConnectionOptions, workers: Int = 4, extra: String = "", environment: [String: String] = [:]) throws {
         directory = TestPaths.scratchDirectory("svc")
         socketPath = directory + "/payments.sock"
+        livenessSocketPath = directory + "/liveness.sock"
         configPath = directory + "/payments.ini"
-        try Self.writeConfiguration(at: configPath, database: database, listen: socketPath, workers: workers, extra: extra)
+        try Self.writeConfiguration(at: configPath, database: database, listen: socketPath, workers: workers,
+                                    extra: "\n[server]\nliveness_listen = \(livenessSocketPath)\n" + extra)
         child = try ChildProcess(TestPaths.binary, ["serve", "--config", configPath], environment: environment,
                                  logPath: directory + "/service.log")
         let socketPath = self.socketPath

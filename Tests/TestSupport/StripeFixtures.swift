@@ -36,6 +36,7 @@ public enum StripeFixtures {
 
     /// The `Stripe-Signature` header Stripe would send for `body`.
     public static func signature(_ body: [UInt8], secret: String, at date: Date = Date()) -> String {
-        WebhookSignature.header(payload: body, secret: secret, timestamp: Int64(date.timeIntervalSince1970))
+        // HMAC-SHA256 with EVP_sha256 fails only when libcrypto is broken: the harness itself cannot go on.
+        try! WebhookSignature.header(payload: body, secret: secret, timestamp: Int64(date.timeIntervalSince1970))
     }
 }

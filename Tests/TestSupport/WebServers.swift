@@ -13,24 +13,35 @@ public enum DeploymentFile {
     }
 }
 
-/// A real nginx serving `nginx/wordpress-site.conf` with `nginx/payments-fcgi.conf` included,
-/// on a loopback port, in front of a service socket.
+/// A real nginx serving `nginx/wordpress-site.conf` with `nginx/payments-fcgi.conf` included
+/// (and `payments-fastcgi.conf` in its locations, `payments-http.conf` at http level), on a
+/// loopback port, in front of a service socket.
 public final class NginxServer: @unchecked Sendable {
     public let port: Int
     public let directory: String
     private let child: ChildProcess
 
-    public init(serviceSocket: String) throws {
-        (directory, port, child) = try WebServerStart.retryingOnPortClash { try Self.start(serviceSocket: serviceSocket) }
+    /// `livenessSocket` defaults to `liveness.sock` beside the service socket (as
+    /// `ServiceProcess` configures `server.liveness_listen`).
+    public init(serviceSocket: String, livenessSocket: String? = nil) throws {
+        let liveness = livenessSocket ?? (serviceSocket as NSString).deletingLastPathComponent + "/liveness.sock"
+        (directory, port, child) = try WebServerStart.retryingOnPortClash { try Self.start(serviceSocket: serviceSocket, livenessSocket: liveness) }
     }
 
-    private static func start(serviceSocket: String) throws -> (String, Int, ChildProcess) {
+    private static func start(serviceSocket: String, livenessSocket: String) throws -> (String, Int, ChildProcess) {
         let directory = TestPaths.scratchDirectory("nginx")
         let port = TestPaths.freePort()
-        let snippet = try DeploymentFile.render("nginx/payments-fcgi.conf", replacing: [
+        let paymentsLog = ["/var/log/nginx/payments.access.log": directory + "/payments.access.log"]
+        let snippet = try DeploymentFile.render("nginx/payments-fcgi.conf", replacing: paymentsLog.merging([
             "unix:/run/payments-fcgi/payments.sock": "unix:\(serviceSocket)",
-        ])
+            "unix:/run/payments-fcgi/liveness.sock": "unix:\(livenessSocket)",
+            "/etc/nginx/snippets/payments-fastcgi.conf": directory + "/payments-fastcgi.conf",
+        ]) { $1 })
         try snippet.write(toFile: directory + "/payments-fcgi.conf", atomically: true, encoding: .utf8)
+        try DeploymentFile.render("nginx/payments-fastcgi.conf", replacing: paymentsLog)
+            .write(toFile: directory + "/payments-fastcgi.conf", atomically: true, encoding: .utf8)
+        try DeploymentFile.render("nginx/payments-http.conf", replacing: [:])
+            .write(toFile: directory + "/payments-http.conf", atomically: true, encoding: .utf8)
         let site = try DeploymentFile.render("nginx/wordpress-site.conf", replacing: [
             "listen 80;": "listen 127.0.0.1:\(port);",
             "/etc/nginx/snippets/payments-fcgi.conf": directory + "/payments-fcgi.conf",
@@ -52,6 +63,7 @@ public final class NginxServer: @unchecked Sendable {
                 proxy_temp_path \(directory)/proxy;
                 uwsgi_temp_path \(directory)/uwsgi;
                 scgi_temp_path \(directory)/scgi;
+                include \(directory)/payments-http.conf;
                 include \(directory)/site.conf;
             }
             """
@@ -65,6 +77,12 @@ public final class NginxServer: @unchecked Sendable {
     /// nginx's access log (what a site operator would see).
     public var accessLog: String { (try? String(contentsOfFile: directory + "/access.log", encoding: .utf8)) ?? "" }
 
+    /// Every access log nginx writes here (the http level's, the site's, the payments one), by file name.
+    public var accessLogs: [String: String] { WebServerLogs.read(directory, matching: "access") }
+
+    /// nginx's error log.
+    public var errorLog: String { (try? String(contentsOfFile: directory + "/error.log", encoding: .utf8)) ?? "" }
+
     public func stop() { child.stop(signal: SIGQUIT) }
 
     deinit { child.stop(signal: SIGTERM, seconds: 5) }
@@ -73,8 +91,9 @@ public final class NginxServer: @unchecked Sendable {
 /// A real Apache serving one of the `apache/` configurations on a loopback port.
 public final class ApacheServer: @unchecked Sendable {
     public enum Mode {
-        /// `apache/payments-proxy-fcgi.conf` in front of a running service's socket.
-        case proxyFCGI(socket: String)
+        /// `apache/payments-proxy-fcgi.conf` in front of a running service's socket (and its
+        /// liveness socket, by default `liveness.sock` beside it).
+        case proxyFCGI(socket: String, liveness: String? = nil)
         /// `apache/payments-fcgid.conf`: Apache spawns the binary itself with this config file.
         case fcgid(configPath: String)
     }
@@ -91,22 +110,24 @@ public final class ApacheServer: @unchecked Sendable {
         let directory = TestPaths.scratchDirectory("apache")
         let port = TestPaths.freePort()
         let modules = "/usr/lib/apache2/modules"
-        var loads = ["mpm_event", "authz_core", "alias", "headers"]
+        var loads = ["mpm_event", "authz_core", "alias", "headers", "setenvif"]
+        let paymentsLog = ["/var/log/apache2/payments.access.log": directory + "/payments.access.log"]
         let include: String
         switch mode {
-        case .proxyFCGI(let socket):
+        case .proxyFCGI(let socket, let liveness):
             loads += ["proxy", "proxy_fcgi"]
-            include = try DeploymentFile.render("apache/payments-proxy-fcgi.conf", replacing: [
+            include = try DeploymentFile.render("apache/payments-proxy-fcgi.conf", replacing: paymentsLog.merging([
                 "unix:/run/payments-fcgi/payments.sock": "unix:\(socket)",
-            ])
+                "unix:/run/payments-fcgi/liveness.sock": "unix:\(liveness ?? (socket as NSString).deletingLastPathComponent + "/liveness.sock")",
+            ]) { $1 })
         case .fcgid(let configPath):
             loads += ["fcgid"]
             let binary = URL(fileURLWithPath: TestPaths.binary)
-            include = try DeploymentFile.render("apache/payments-fcgid.conf", replacing: [
+            include = try DeploymentFile.render("apache/payments-fcgid.conf", replacing: paymentsLog.merging([
                 "/etc/payments-fcgi/payments.ini": configPath,
                 "\"/usr/local/bin/payments-fcgi\"": "\"\(binary.path)\"",
                 "\"/usr/local/bin\"": "\"\(binary.deletingLastPathComponent().path)\"",
-            ])
+            ]) { $1 })
             try FileManager.default.createDirectory(atPath: directory + "/fcgid", withIntermediateDirectories: true)
             if geteuid() == 0 { _ = try? ChildProcess.run("/bin/chown", ["www-data:www-data", directory + "/fcgid"]) }
         }
@@ -122,7 +143,8 @@ public final class ApacheServer: @unchecked Sendable {
             ErrorLog \(directory)/error.log
             LogLevel info
             LogFormat "%h %r %>s" plain
-            CustomLog \(directory)/access.log plain
+            # As the apache/ files say every other CustomLog must: skip what they log redacted.
+            CustomLog \(directory)/access.log plain env=!payments_log_path
             \(user)\(loads.map { "LoadModule \($0)_module \(modules)/mod_\($0).so" }.joined(separator: "\n"))
             <IfModule fcgid_module>
                 FcgidIPCDir \(directory)/fcgid
@@ -139,9 +161,24 @@ public final class ApacheServer: @unchecked Sendable {
 
     public var errorLog: String { (try? String(contentsOfFile: directory + "/error.log", encoding: .utf8)) ?? "" }
 
+    /// Every access log Apache writes here (the server's and the payments one), by file name.
+    public var accessLogs: [String: String] { WebServerLogs.read(directory, matching: "access") }
+
     public func stop() { child.stop(signal: SIGTERM) }
 
     deinit { child.stop(signal: SIGTERM, seconds: 5) }
+}
+
+/// The log files a web server wrote into its folder.
+enum WebServerLogs {
+    static func read(_ directory: String, matching part: String) -> [String: String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        var logs: [String: String] = [:]
+        for name in names where name.contains(part) && name.hasSuffix(".log") {
+            logs[name] = (try? String(contentsOfFile: directory + "/" + name, encoding: .utf8)) ?? ""
+        }
+        return logs
+    }
 }
 
 /// Starting a web server on a port picked a moment earlier can lose a race with another

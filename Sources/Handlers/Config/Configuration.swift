@@ -15,8 +15,37 @@ public struct Configuration: Sendable {
         public var socketMode: Int = 0o660
         /// Seconds to let requests in flight finish after SIGTERM before exiting anyway.
         public var drainTimeoutSeconds: Int = 30
+        /// Seconds a request may take to arrive whole (head and body) from the web server; a
+        /// body still arriving then is answered 408, a head still arriving is dropped.
+        public var requestReadTimeoutSeconds: Int = 10
+        /// The only peer addresses a TCP `listen` accepts FastCGI from (the web servers); empty:
+        /// any, which is allowed only on a loopback address.
+        public var allowedPeers: [String] = []
+        /// A second socket answered by one thread that never waits for the database, with the
+        /// `/livez` answer for every request (the web server routes `/livez` there).
+        public var livenessListen: String?
 
         public init() {}
+
+        /// Why serving on `listen` would be unsafe with these settings, or nil: a TCP address
+        /// other than loopback without `allowed_peers` lets anyone who can reach it speak
+        /// FastCGI to us, and so claim any `REMOTE_ADDR` (and with it get past the per-address
+        /// limits).
+        public func exposureProblem(listen: String) -> String? {
+            guard !listen.hasPrefix("/"), allowedPeers.isEmpty else { return nil }
+            let host = listen.split(separator: ":", omittingEmptySubsequences: false).dropLast().joined(separator: ":")
+            if Self.isLoopback(host) { return nil }
+            return "server.listen = \(listen) takes FastCGI from every host that can reach it, and such a host could claim any client "
+                + "address: set server.allowed_peers to the web server's addresses, or listen on a unix socket or 127.0.0.1"
+        }
+
+        /// `localhost`, 127.0.0.0/8 and ::1. An empty host or `*` means every interface.
+        static func isLoopback(_ host: String) -> Bool {
+            let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+            if bare == "localhost" || bare == "::1" { return true }
+            let octets = bare.split(separator: ".", omittingEmptySubsequences: false)
+            return octets.count == 4 && octets.first == "127" && octets.allSatisfy { UInt8($0) != nil }
+        }
     }
 
     /// Stripe: the webhook endpoint's secrets and the API the service calls.

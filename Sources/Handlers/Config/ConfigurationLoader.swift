@@ -26,6 +26,9 @@ public struct ConfigurationLoader {
         Key(name: "server.max_body_bytes", secret: false),
         Key(name: "server.socket_mode", secret: false),
         Key(name: "server.drain_timeout_seconds", secret: false),
+        Key(name: "server.request_read_timeout_seconds", secret: false),
+        Key(name: "server.allowed_peers", secret: false),
+        Key(name: "server.liveness_listen", secret: false),
         Key(name: "database.socket", secret: false),
         Key(name: "database.host", secret: false),
         Key(name: "database.port", secret: false),
@@ -101,10 +104,22 @@ public struct ConfigurationLoader {
 
     public let environment: [String: String]
     public let readFile: @Sendable (String) throws -> String
+    /// A file's permission bits (nil when they cannot be read; the read then reports why).
+    public let fileMode: @Sendable (String) -> UInt32?
 
-    public init(environment: [String: String], readFile: @escaping @Sendable (String) throws -> String = { try String(contentsOfFile: $0, encoding: .utf8) }) {
+    public init(environment: [String: String],
+                readFile: @escaping @Sendable (String) throws -> String = { try String(contentsOfFile: $0, encoding: .utf8) },
+                fileMode: @escaping @Sendable (String) -> UInt32? = ConfigurationLoader.permissions(of:)) {
         self.environment = environment
         self.readFile = readFile
+        self.fileMode = fileMode
+    }
+
+    /// The permission bits of the file at `path` (following links, as reading it does).
+    public static func permissions(of path: String) -> UInt32? {
+        var status = stat()
+        guard stat(path, &status) == 0 else { return nil }
+        return UInt32(status.st_mode) & 0o7777
     }
 
     /// Loads the file at `path` (it must exist) and validates it.
@@ -151,8 +166,18 @@ public struct ConfigurationLoader {
             }
             if key.secret, values[key.name] == nil {
                 let fileKey = key.name + "_file"
-                let path = environment[key.environmentName + "_FILE"] ?? file.entries[fileKey]?.value
+                let fromEnvironment = environment[key.environmentName + "_FILE"]
+                let path = fromEnvironment ?? file.entries[fileKey]?.value
                 if let path, !path.isEmpty {
+                    // Other users must not read a secret (nor replace it): group access is
+                    // enough for a web server's group (mod_fcgid runs us as www-data).
+                    if let mode = fileMode(path), mode & 0o006 != 0 {
+                        let origin = fromEnvironment != nil ? "environment \(key.environmentName)_FILE"
+                            : "\(fileName) line \(file.entries[fileKey]?.line ?? 0)"
+                        problems.append("\(fileKey) = \(path) (\(origin)): the file is \(mode & 0o002 != 0 ? "writable" : "readable") by every user "
+                            + "(mode \(String(format: "%04o", mode))); allow only the service's user and group: chmod o-rwx \(path)")
+                        continue
+                    }
                     do {
                         var secret = try readFile(path)
                         while secret.hasSuffix("\n") || secret.hasSuffix("\r") { secret.removeLast() }
@@ -225,6 +250,24 @@ public struct ConfigurationLoader {
             server.workers = integer("server.workers", in: 1...256) ?? server.workers
             server.maxBodyBytes = integer("server.max_body_bytes", in: 1024...(16 * 1024 * 1024)) ?? server.maxBodyBytes
             server.drainTimeoutSeconds = integer("server.drain_timeout_seconds", in: 0...600) ?? server.drainTimeoutSeconds
+            server.requestReadTimeoutSeconds = integer("server.request_read_timeout_seconds", in: 1...300) ?? server.requestReadTimeoutSeconds
+            if let peers = optional("server.allowed_peers") {
+                for peer in peers.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !peer.isEmpty {
+                    if let address = Self.canonicalAddress(peer) {
+                        server.allowedPeers.append(address)
+                    } else {
+                        fail("server.allowed_peers", "\(peer) is not an IP address (list the web servers' addresses, comma-separated)")
+                    }
+                }
+            }
+            server.livenessListen = optional("server.liveness_listen")
+            if let liveness = server.livenessListen {
+                if !liveness.hasPrefix("/") {
+                    fail("server.liveness_listen", "must be an absolute unix socket path (/run/payments-fcgi/liveness.sock)")
+                } else if liveness == server.listen {
+                    fail("server.liveness_listen", "must differ from server.listen")
+                }
+            }
             if let prefix = optional("server.mount_prefix", allowEmpty: true) {
                 if prefix.isEmpty || prefix == "/" {
                     server.mountPrefix = ""
@@ -260,11 +303,11 @@ public struct ConfigurationLoader {
                 if optional("notifications.secret") == nil { fail("notifications.secret", "is required with notifications.url (the receiver checks signatures with it)") }
             }
             if let secret = optional("notifications.secret") {
-                if secret.utf8.count < 24 { fail("notifications.secret", "must be at least 24 characters of random text") }
+                if secret.utf8.count < Self.minimumSecretLength { fail("notifications.secret", "must be at least \(Self.minimumSecretLength) characters of random text") }
                 configuration.notifications.secret = secret
             }
             if let key = optional("api.admin_key") {
-                if key.utf8.count < 24 { fail("api.admin_key", "must be at least 24 characters of random text") }
+                if key.utf8.count < Self.minimumSecretLength { fail("api.admin_key", "must be at least \(Self.minimumSecretLength) characters of random text") }
                 configuration.api.adminKey = key
             }
             if let origins = optional("checkout.allowed_origins") {
@@ -282,7 +325,7 @@ public struct ConfigurationLoader {
             configuration.woocommerce.consumerKey = optional("woocommerce.consumer_key")
             configuration.woocommerce.consumerSecret = optional("woocommerce.consumer_secret")
             if let key = optional("api.key") {
-                if key.utf8.count < 24 { fail("api.key", "must be at least 24 characters of random text (openssl rand -hex 24)") }
+                if key.utf8.count < Self.minimumSecretLength { fail("api.key", "must be at least \(Self.minimumSecretLength) characters of random text (openssl rand -hex 24)") }
                 configuration.api.key = key
             }
             if let level = optional("log.level") {
@@ -301,6 +344,8 @@ public struct ConfigurationLoader {
                 stripe.webhookSecrets = secrets.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
                 if !stripe.webhookSecrets.allSatisfy({ $0.hasPrefix("whsec_") }) {
                     fail("stripe.webhook_secret", "must be the endpoint's signing secret (whsec_…); separate several with commas")
+                } else if !stripe.webhookSecrets.allSatisfy({ $0.utf8.count >= Self.minimumSecretLength }) {
+                    fail("stripe.webhook_secret", "each secret must be at least \(Self.minimumSecretLength) characters (Stripe's whsec_ secrets are longer)")
                 }
             }
             if let mode = optional("stripe.mode") {
@@ -413,6 +458,9 @@ public struct ConfigurationLoader {
             return value
         }
 
+        /// Keys, peppers and signing secrets shorter than this are refused: they could be guessed.
+        static let minimumSecretLength = 24
+
         private func optional(_ key: String, allowEmpty: Bool = false) -> String? {
             guard let value = values[key]?.value else { return nil }
             return value.isEmpty && !allowEmpty ? nil : value
@@ -425,6 +473,18 @@ public struct ConfigurationLoader {
                 return nil
             }
             return value
+        }
+
+        /// An IPv4 or IPv6 address in the one spelling `inet_ntop` gives (how peers are compared).
+        static func canonicalAddress(_ text: String) -> String? {
+            for family in [AF_INET, AF_INET6] {
+                var binary = [UInt8](repeating: 0, count: 16)
+                guard inet_pton(family, text, &binary) == 1 else { continue }
+                var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+                guard inet_ntop(family, binary, &buffer, socklen_t(buffer.count)) != nil else { return nil }
+                return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            }
+            return nil
         }
 
         static func isHostPort(_ text: String) -> Bool {

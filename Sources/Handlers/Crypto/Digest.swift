@@ -1,34 +1,70 @@
-import COpenSSL
+internal import COpenSSL
+
+/// A libcrypto call that failed, with OpenSSL's own reason when it left one.
+public struct CryptoError: Error, Sendable, CustomStringConvertible {
+    public let description: String
+
+    init(_ operation: String) {
+        // The error queue is per thread; draining it here keeps a stale entry from being
+        // reported with a later, unrelated failure.
+        var reasons: [String] = []
+        var code = ERR_get_error()
+        while code != 0 {
+            var buffer = [CChar](repeating: 0, count: 256)
+            ERR_error_string_n(code, &buffer, buffer.count)
+            reasons.append(String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+            code = ERR_get_error()
+        }
+        description = "\(operation) failed: " + (reasons.isEmpty ? "OpenSSL gave no reason" : reasons.joined(separator: "; "))
+    }
+}
 
 /// SHA-256 and HMAC-SHA256 from OpenSSL's libcrypto.
 public enum Digest {
     /// The SHA-256 digest of `data` (32 bytes).
+    ///
+    /// A failure here means libcrypto could not allocate memory. It stops the process rather
+    /// than returning zeroed bytes: the digest names idempotency keys and key checksums, and a
+    /// constant digest would merge every caller's Stripe requests into one.
     public static func sha256(_ data: some Collection<UInt8>) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: 32)
         let bytes = Array(data)
-        bytes.withUnsafeBufferPointer { input in
-            out.withUnsafeMutableBufferPointer { output in
-                _ = SHA256(input.baseAddress, input.count, output.baseAddress)
-            }
+        let result = bytes.withUnsafeBufferPointer { input in
+            out.withUnsafeMutableBufferPointer { output in SHA256(input.baseAddress, input.count, output.baseAddress) }
         }
+        precondition(result != nil, CryptoError("SHA256").description)
         return out
     }
 
-    /// HMAC-SHA256 of `message` under `key` (32 bytes).
-    public static func hmacSHA256(key: some Collection<UInt8>, message: some Collection<UInt8>) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: 32)
-        var length: UInt32 = 32
-        let key = Array(key), message = Array(message)
-        key.withUnsafeBufferPointer { k in
+    /// HMAC-SHA256 of `message` under `key` (32 bytes). Throws when libcrypto fails: a
+    /// zeroed buffer would otherwise match an all-zero signature.
+    public static func hmacSHA256(key: some Collection<UInt8>, message: some Collection<UInt8>) throws(CryptoError) -> [UInt8] {
+        // EVP_sha256() is a static method table, never nil in a libcrypto that links.
+        try hmac(digest: EVP_sha256(), named: "SHA256", key: Array(key), message: Array(message))
+    }
+
+    /// HMAC under the digest OpenSSL knows by `name` ("SHA256", "SHA3-256"…). An unknown
+    /// digest, or one HMAC refuses (an extendable-output function such as SHAKE128), throws.
+    static func hmac(digestNamed name: String, key: [UInt8], message: [UInt8]) throws(CryptoError) -> [UInt8] {
+        guard let digest = EVP_MD_fetch(nil, name, nil) else { throw CryptoError("EVP_MD_fetch(\(name))") }
+        // Fetched here and freed here; nothing else holds it.
+        defer { EVP_MD_free(digest) }
+        return try hmac(digest: digest, named: name, key: key, message: message)
+    }
+
+    private static func hmac(digest: OpaquePointer?, named name: String, key: [UInt8], message: [UInt8]) throws(CryptoError) -> [UInt8] {
+        guard let keyLength = Int32(exactly: key.count) else { throw CryptoError("HMAC-\(name) with a key of \(key.count) bytes") }
+        var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
+        var length: UInt32 = 0
+        let result = key.withUnsafeBufferPointer { k in
             message.withUnsafeBufferPointer { m in
                 out.withUnsafeMutableBufferPointer { o in
-                    // HMAC() with EVP_sha256 cannot fail for in-memory inputs; a nil return
-                    // would leave `out` zeroed, which no comparison accepts as valid.
-                    _ = HMAC(EVP_sha256(), k.baseAddress, Int32(k.count), m.baseAddress, m.count, o.baseAddress, &length)
+                    HMAC(digest, k.baseAddress, keyLength, m.baseAddress, m.count, o.baseAddress, &length)
                 }
             }
         }
-        return out
+        guard result != nil, length > 0 else { throw CryptoError("HMAC-\(name)") }
+        return Array(out.prefix(Int(length)))
     }
 
     /// Compares two byte strings in time that depends only on their length (`CRYPTO_memcmp`).
@@ -38,7 +74,6 @@ public enum Digest {
         return a.withUnsafeBytes { x in b.withUnsafeBytes { y in CRYPTO_memcmp(x.baseAddress, y.baseAddress, a.count) == 0 } }
     }
 }
-
 /// Lowercase hexadecimal.
 public enum Hex {
     private static let digits = Array("0123456789abcdef".utf8)

@@ -1,4 +1,4 @@
-import COpenSSL
+internal import COpenSSL
 
 /// Ed25519 signatures (OpenSSL EVP), for license answers a WordPress plugin can verify offline
 /// with PHP's `sodium_crypto_sign_verify_detached`.

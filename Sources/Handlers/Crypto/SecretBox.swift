@@ -1,4 +1,4 @@
-import COpenSSL
+internal import COpenSSL
 
 /// AES-256-GCM sealing for the few secrets we must keep for a while (a license key waiting in
 /// the outbox for its email, or shown once on the success page), under a key from the

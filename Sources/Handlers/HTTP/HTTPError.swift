@@ -60,6 +60,12 @@ public struct APIError: HTTPResponseError, Equatable, CustomStringConvertible {
                  message: "the request body is larger than the limit of \(limit) bytes")
     }
 
+    /// 408: the body did not arrive within `server.request_read_timeout_seconds`.
+    public static func requestTimeout(seconds: Int) -> APIError {
+        APIError(.requestTimeout, code: "request_timeout",
+                 message: "the request body did not arrive within \(seconds) seconds")
+    }
+
     public static func unsupportedMediaType(_ got: String?, accepted: [String]) -> APIError {
         APIError(.unsupportedMediaType, code: "unsupported_media_type",
                  message: "Content-Type \(got ?? "(none)") is not accepted here; send \(accepted.joined(separator: " or "))")

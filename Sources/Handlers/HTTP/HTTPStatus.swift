@@ -15,6 +15,7 @@ public struct HTTPStatus: Sendable, Equatable, CustomStringConvertible {
     public static let paymentRequired = HTTPStatus(402, "Payment Required")
     public static let notFound = HTTPStatus(404, "Not Found")
     public static let methodNotAllowed = HTTPStatus(405, "Method Not Allowed")
+    public static let requestTimeout = HTTPStatus(408, "Request Timeout")
     public static let conflict = HTTPStatus(409, "Conflict")
     public static let payloadTooLarge = HTTPStatus(413, "Payload Too Large")
     public static let unsupportedMediaType = HTTPStatus(415, "Unsupported Media Type")

@@ -21,7 +21,7 @@ public struct LicenseAdministration {
         }
         let store = context.store
         let record = try store.unitOfWork { try LicenseRepository($0, prefix: store.prefix).record(selector: key.selector, lock: false) }
-        guard let record, Digest.constantTimeEqual(record.verifier, LicenseKeyHasher(pepper: pepper).verifier(for: key)) else {
+        guard let record, try Digest.constantTimeEqual(record.verifier, LicenseKeyHasher(pepper: pepper).verifier(for: key)) else {
             throw APIError(.notFound, code: "not_found", message: "no license has this key")
         }
         return record.id

@@ -120,7 +120,7 @@ public struct LicenseKeyHasher: Sendable {
 
     public init(pepper: String) { self.pepper = Array(pepper.utf8) }
 
-    public func verifier(for key: LicenseKey) -> [UInt8] {
-        Digest.hmacSHA256(key: pepper, message: Array(("pfc-license-v1:" + key.canonical).utf8))
+    public func verifier(for key: LicenseKey) throws(CryptoError) -> [UInt8] {
+        try Digest.hmacSHA256(key: pepper, message: Array(("pfc-license-v1:" + key.canonical).utf8))
     }
 }

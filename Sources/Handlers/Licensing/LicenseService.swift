@@ -56,7 +56,7 @@ public struct LicenseService {
         // A key with bad check symbols takes the same path as a wrong one: a lookup by a
         // selector no key has, and a hash comparison that fails.
         let probe = key ?? Self.decoy
-        let expected = hasher.verifier(for: probe)
+        let expected = try hasher.verifier(for: probe)
         let selector = key == nil ? "~" : probe.selector  // "~" is outside the key alphabet: no license has it.
         let change: Change
         switch action {

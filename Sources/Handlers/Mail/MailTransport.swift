@@ -1,4 +1,4 @@
-import CCurlSMTP
+internal import CCurlSMTP
 import Foundation
 
 /// Hands a rendered message to the seller's mail system: SMTP (plain, STARTTLS or TLS, with

@@ -172,7 +172,7 @@ struct NotificationSender {
         request.httpMethod = "POST"
         request.httpBody = body
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        request.setValue(WebhookSignature.header(payload: Array(body), secret: secret, timestamp: timestamp), forHTTPHeaderField: "PaymentsFCGI-Signature")
+        request.setValue(try WebhookSignature.header(payload: Array(body), secret: secret, timestamp: timestamp), forHTTPHeaderField: "PaymentsFCGI-Signature")
         request.setValue(message.dedupeKey, forHTTPHeaderField: "PaymentsFCGI-Event-Id")
         switch HTTPExchange.perform(request) {
         case .success(let status, _, _) where (200..<300).contains(status): return .sent

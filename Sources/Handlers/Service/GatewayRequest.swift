@@ -2,8 +2,19 @@
 /// standard input), so a body can be refused or bounded before it is held in memory.
 public protocol BodySource {
     /// Reads up to `maxCount` bytes. An empty array means the body ended; nil means the
-    /// gateway failed (connection reset, protocol error).
+    /// gateway failed (connection reset, protocol error) or the time to read it ran out.
     mutating func read(maxCount: Int) -> [UInt8]?
+
+    /// After a nil read: whether it was the time that ran out (answered 408), not the gateway.
+    var timedOut: Bool { get }
+
+    /// The whole time a request's body may take to arrive (for the 408's message).
+    var timeoutSeconds: Int { get }
+}
+
+extension BodySource {
+    public var timedOut: Bool { false }
+    public var timeoutSeconds: Int { 0 }
 }
 
 /// A body already in memory (CGI tests, handler tests).
@@ -85,6 +96,7 @@ public struct GatewayRequestParser: Sendable {
         body.reserveCapacity(min(wanted, 16 * 1024))
         while body.count < wanted {
             guard let chunk = source.read(maxCount: min(wanted - body.count, 64 * 1024)) else {
+                if source.timedOut { throw .requestTimeout(seconds: source.timeoutSeconds) }
                 throw .invalidRequest("the request body could not be read (the connection failed)")
             }
             if chunk.isEmpty { break }

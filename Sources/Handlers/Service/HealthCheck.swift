@@ -8,6 +8,18 @@ public enum HealthCheck {
         .json(.object(["status": "ok"]))
     }
 
+    /// The `/livez` answer for any request on the liveness socket (`server.liveness_listen`),
+    /// built without a request, a context or the database.
+    public static func liveness(method: String?) -> Response {
+        var response = Response.json(.object(["status": "ok"]))
+        response.headers.add("Cache-Control", "no-store")
+        if method == "HEAD" {
+            response.headers.replace("Content-Length", String(response.body.count))
+            response.body = []
+        }
+        return response
+    }
+
     public static func handle(_ request: Request, _ context: Context) throws -> Response {
         do {
             try context.store.ping()

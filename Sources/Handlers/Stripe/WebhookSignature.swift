@@ -47,7 +47,9 @@ public enum WebhookSignature {
 
         var matched = false
         for secret in secrets {
-            let expected = Array(Hex.encode(signature(payload: payload, timestamp: parsed.timestamp, secret: secret)).utf8)
+            // A signature that cannot be computed matches nothing: never compare a zeroed buffer.
+            guard let computed = try? signature(payload: payload, timestamp: parsed.timestamp, secret: secret) else { continue }
+            let expected = Array(Hex.encode(computed).utf8)
             for candidate in parsed.signatures where Digest.constantTimeEqual(expected, candidate) {
                 matched = true
             }
@@ -86,13 +88,13 @@ public enum WebhookSignature {
 
     /// The header Stripe would send for `payload` signed with `secret` at `timestamp`.
     /// (Used by the tests, and by our own signed notifications to WordPress.)
-    public static func header(payload: [UInt8], secret: String, timestamp: Int64) -> String {
-        "t=\(timestamp),v1=\(Hex.encode(signature(payload: payload, timestamp: timestamp, secret: secret)))"
+    public static func header(payload: [UInt8], secret: String, timestamp: Int64) throws(CryptoError) -> String {
+        "t=\(timestamp),v1=\(Hex.encode(try signature(payload: payload, timestamp: timestamp, secret: secret)))"
     }
 
     /// HMAC-SHA256 of `"<timestamp>.<payload>"`, keyed with the whole secret string.
-    public static func signature(payload: [UInt8], timestamp: Int64, secret: String) -> [UInt8] {
-        Digest.hmacSHA256(key: Array(secret.utf8), message: Array("\(timestamp).".utf8) + payload)
+    public static func signature(payload: [UInt8], timestamp: Int64, secret: String) throws(CryptoError) -> [UInt8] {
+        try Digest.hmacSHA256(key: Array(secret.utf8), message: Array("\(timestamp).".utf8) + payload)
     }
 
     /// An integer as Python's `int()` reads one: surrounding white space, an optional sign,

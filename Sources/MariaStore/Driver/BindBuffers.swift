@@ -1,4 +1,4 @@
-import CMaria
+internal import CMaria
 
 /// C memory for statement parameters: one MYSQL_BIND per value, each pointing at a copy of
 /// the value. Allocated and released by `PreparedStatement.execute` around one execution.

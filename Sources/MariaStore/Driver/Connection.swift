@@ -1,4 +1,4 @@
-import CMaria
+internal import CMaria
 import Glibc
 
 /// One MariaDB connection, used by one thread at a time (each worker owns one).
@@ -10,6 +10,8 @@ public final class Connection {
     private var handle: UnsafeMutablePointer<MYSQL>?
     private var statements: [String: PreparedStatement] = [:]
     private let options: ConnectionOptions
+    /// What the server announced at login (`10.11.6-MariaDB-0+deb12u1`), read once per connection.
+    public private(set) var serverVersion = ""
     /// Round trips made since `resetRoundTrips()`; lets `Store` tell whether a lost connection
     /// failed the first statement of a unit of work (safe to replay) or a later one (not).
     private(set) var roundTrips = 0
@@ -30,14 +32,12 @@ public final class Connection {
         guard let mysql = mysql_init(nil) else {
             throw DatabaseError(kind: .connect, message: "mysql_init failed: out of memory")
         }
-        var connectTimeout = UInt32(options.connectTimeoutSeconds)
-        var ioTimeout = UInt32(options.ioTimeoutSeconds)
-        var noLocalInfile: my_bool = 0
-        mysql_options(mysql, MYSQL_OPT_CONNECT_TIMEOUT, &connectTimeout)
-        mysql_options(mysql, MYSQL_OPT_READ_TIMEOUT, &ioTimeout)
-        mysql_options(mysql, MYSQL_OPT_WRITE_TIMEOUT, &ioTimeout)
-        mysql_options(mysql, MYSQL_OPT_LOCAL_INFILE, &noLocalInfile)
-        _ = "utf8mb4".withCString { mysql_options(mysql, MYSQL_SET_CHARSET_NAME, $0) }
+        do {
+            try Self.setOptions(mysql, options)
+        } catch {
+            mysql_close(mysql)
+            throw error
+        }
 
         let connected = options.user.withCString { user in
             options.password.withCString { password in
@@ -60,6 +60,12 @@ public final class Connection {
             mysql_close(mysql)
             throw error
         }
+        // Refused before any statement: an unsupported server would fail later, and halfway.
+        serverVersion = mysql_get_server_info(mysql).map { String(cString: $0) } ?? ""
+        if let problem = ServerVersion.problem(announced: serverVersion) {
+            mysql_close(mysql)
+            throw DatabaseError(kind: .unsupportedServer, message: problem)
+        }
         handle = mysql
         // Session settings are fixed text (no input), so plain queries are fine here.
         // UTC everywhere; strict mode so bad data fails loudly; READ COMMITTED so concurrent
@@ -67,6 +73,28 @@ public final class Connection {
         try control("SET time_zone = '+00:00', sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ENGINE_SUBSTITUTION', innodb_lock_wait_timeout = \(options.lockWaitTimeoutSeconds)")
         try control("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
         roundTrips = 0
+    }
+
+    /// Timeouts, no LOAD DATA LOCAL, utf8mb4. Each `mysql_options` call is checked: a
+    /// timeout silently not set would let a dead server hang a worker for good.
+    private static func setOptions(_ mysql: UnsafeMutablePointer<MYSQL>, _ options: ConnectionOptions) throws(DatabaseError) {
+        var connectTimeout = UInt32(clamping: options.connectTimeoutSeconds)
+        var ioTimeout = UInt32(clamping: options.ioTimeoutSeconds)
+        var noLocalInfile: my_bool = 0
+        func check(_ name: String, _ status: Int32) throws(DatabaseError) {
+            guard status == 0 else { throw optionError(mysql, name) }
+        }
+        try check("MYSQL_OPT_CONNECT_TIMEOUT", mysql_options(mysql, MYSQL_OPT_CONNECT_TIMEOUT, &connectTimeout))
+        try check("MYSQL_OPT_READ_TIMEOUT", mysql_options(mysql, MYSQL_OPT_READ_TIMEOUT, &ioTimeout))
+        try check("MYSQL_OPT_WRITE_TIMEOUT", mysql_options(mysql, MYSQL_OPT_WRITE_TIMEOUT, &ioTimeout))
+        try check("MYSQL_OPT_LOCAL_INFILE", mysql_options(mysql, MYSQL_OPT_LOCAL_INFILE, &noLocalInfile))
+        try check("MYSQL_SET_CHARSET_NAME", "utf8mb4".withCString { mysql_options(mysql, MYSQL_SET_CHARSET_NAME, $0) })
+    }
+
+    private static func optionError(_ mysql: UnsafeMutablePointer<MYSQL>, _ name: String) -> DatabaseError {
+        let detail = String(cString: mysql_error(mysql))
+        return DatabaseError(kind: .misuse, code: mysql_errno(mysql),
+                             message: "mysql_options(\(name)) failed" + (detail.isEmpty ? "" : ": \(detail)"))
     }
 
     /// Closes the connection and frees its statements. Safe to call twice.
@@ -165,12 +193,19 @@ public final class Connection {
 /// thread that uses one.
 public enum MariaLibrary {
     /// `mysql_library_init` is a macro Swift cannot import; `mysql_server_init` is what it calls.
-    public static func initialize() {
-        _ = mysql_server_init(0, nil, nil)
+    /// Safe to call again (later calls do nothing and succeed).
+    public static func initialize() throws(DatabaseError) {
+        guard mysql_server_init(0, nil, nil) == 0 else {
+            throw DatabaseError(kind: .misuse, message: "mysql_library_init failed: Connector/C could not initialise (out of memory?)")
+        }
     }
 
     /// Call on each worker thread before it opens a connection.
-    public static func threadStarted() { _ = mysql_thread_init() }
+    public static func threadStarted() throws(DatabaseError) {
+        guard mysql_thread_init() == 0 else {
+            throw DatabaseError(kind: .misuse, message: "mysql_thread_init failed: Connector/C could not set up this thread")
+        }
+    }
 
     /// Call on each worker thread after it closed its connection.
     public static func threadFinished() { mysql_thread_end() }

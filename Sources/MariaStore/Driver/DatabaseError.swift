@@ -24,6 +24,8 @@ public struct DatabaseError: Error, Sendable, CustomStringConvertible {
         case decoding
         /// The program used the driver wrongly (a bug, not an outage).
         case misuse
+        /// The server is not one the store runs on (MySQL, MariaDB before 10.6).
+        case unsupportedServer
     }
 
     public let kind: Kind
@@ -63,7 +65,7 @@ public struct DatabaseError: Error, Sendable, CustomStringConvertible {
     public var isTransient: Bool { kind == .deadlock || kind == .lockWaitTimeout || kind == .insertRace }
 
     /// True when the database cannot be used right now (the caller should answer 503).
-    public var isUnavailable: Bool { kind == .connect || kind == .connectionLost }
+    public var isUnavailable: Bool { kind == .connect || kind == .connectionLost || kind == .unsupportedServer }
 
     public var description: String {
         code == 0 ? "database: \(message)" : "database error \(code) (\(sqlState)): \(message)"

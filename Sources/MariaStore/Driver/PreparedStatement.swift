@@ -1,4 +1,4 @@
-import CMaria
+internal import CMaria
 import Glibc
 
 /// A server-side prepared statement on one connection.
@@ -74,7 +74,7 @@ final class PreparedStatement {
 
         // Ask for max_length so each column's buffer can be sized once for the whole result.
         var updateMaxLength: my_bool = 1
-        mysql_stmt_attr_set(handle, STMT_ATTR_UPDATE_MAX_LENGTH, &updateMaxLength)
+        guard mysql_stmt_attr_set(handle, STMT_ATTR_UPDATE_MAX_LENGTH, &updateMaxLength) == 0 else { throw Self.error(of: handle) }
         guard mysql_stmt_store_result(handle) == 0 else { throw Self.error(of: handle) }
 
         let columnCount = Int(mysql_num_fields(metadata))

@@ -3,14 +3,21 @@ import Foundation
 /// DATETIME(6) values in UTC, as text the server parses and prints (`2026-11-22 01:14:17.123456`).
 /// Sessions run with `time_zone = '+00:00'`, so no zone ever enters the arithmetic.
 public enum SQLTimestamp {
-    /// Formats a date as a DATETIME(6) literal in UTC.
+    /// DATETIME's own range, 0001-01-01 to 9999-12-31 23:59:59, in seconds since 1970.
+    static let representable: ClosedRange<Double> = -62_135_596_800 ... 253_402_300_799
+
+    /// Formats a date as a DATETIME(6) literal in UTC. A date outside DATETIME's range (a
+    /// timestamp from a payload that was never a real time) is clamped to its nearest end
+    /// rather than trapping in the conversion to an integer.
     public static func string(from date: Date) -> String {
-        var seconds = Int64(date.timeIntervalSince1970.rounded(.down))
-        var micros = Int64(((date.timeIntervalSince1970 - Double(seconds)) * 1_000_000).rounded())
+        let time = date.timeIntervalSince1970
+        let clamped = time.isNaN ? representable.lowerBound : min(max(time, representable.lowerBound), representable.upperBound)
+        var seconds = Int64(clamped.rounded(.down))
+        var micros = Int64(((clamped - Double(seconds)) * 1_000_000).rounded())
         if micros == 1_000_000 { seconds += 1; micros = 0 }
-        var time = time_t(seconds)
+        var clock = time_t(seconds)
         var parts = tm()
-        gmtime_r(&time, &parts)
+        gmtime_r(&clock, &parts)
         func pad(_ value: Int32, _ width: Int) -> String {
             let digits = String(value)
             return String(repeating: "0", count: max(0, width - digits.count)) + digits

@@ -17,22 +17,27 @@ struct CheckConfigCommand: ParsableCommand {
 
     func run() throws {
         let (configuration, sources, warnings) = try options.load()
+        // What `serve` would refuse, refused here too.
+        if let listen = configuration.server.listen, let problem = configuration.server.exposureProblem(listen: listen) {
+            StandardError.write("payments-fcgi: \(problem)\n")
+            throw ExitCode(1)
+        }
         print("configuration \(options.path) is valid")
         for source in sources {
             print("  \(source.key) = \(source.display)    [\(source.origin)]")
         }
         for warning in warnings { print("warning: \(warning)") }
         guard !offline else { return }
-        MariaLibrary.initialize()
+        try MariaLibrary.initialize()
         var logger = Logger(label: "check-config")
         logger.logLevel = .critical
         let store = Store(options: configuration.database, prefix: configuration.tablePrefix, logger: logger)
         defer { store.close() }
         do {
-            try store.ping()
+            let version = try store.serverVersion()
             let applied = try Migrator(store: store).appliedVersions()
             let pending = Schema.migrations.map(\.version).filter { !applied.contains($0) }
-            print("database \(configuration.database): reachable; \(pending.isEmpty ? "schema up to date" : "\(pending.count) migrations pending (run payments-fcgi migrate)")")
+            print("database \(configuration.database): reachable (\(version)); \(pending.isEmpty ? "schema up to date" : "\(pending.count) migrations pending (run payments-fcgi migrate)")")
         } catch {
             StandardError.write("database \(configuration.database): \(error)\n")
             throw ExitCode(1)

@@ -32,7 +32,7 @@ extension ConfigurationOptions {
     /// errors-only logging), closing the connection afterwards.
     func withContext<T>(_ body: (Context) throws -> T) throws -> T {
         let (configuration, _, _) = try load()
-        MariaLibrary.initialize()
+        try MariaLibrary.initialize()
         let logger = Bootstrap.quietLogger()
         let store = Store(options: configuration.database, prefix: configuration.tablePrefix, logger: logger)
         defer { store.close() }

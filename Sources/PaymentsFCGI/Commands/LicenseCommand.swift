@@ -4,7 +4,8 @@ import Handlers
 import MariaStore
 
 /// `payments-fcgi license show|issue|revoke|reinstate|extend|deactivate-site|rotate`.
-/// A license is named by its id or its key; keys are never printed.
+/// A license is named by its id, or by its key read from standard input (`-`): a key given as
+/// an argument would show in every user's `ps` and stay in shell history. Keys are never printed.
 struct LicenseCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "license",
@@ -13,6 +14,7 @@ struct LicenseCommand: ParsableCommand {
 
     /// Runs `body` with the license named on the command line, reporting failures plainly.
     static func run(_ options: ConfigurationOptions, _ reference: String, _ body: (LicenseAdministration, Int64) throws -> Void) throws {
+        let reference = try LicenseReference.read(reference)
         try options.withContext { context in
             let admin = LicenseAdministration(context: context)
             do {
@@ -27,7 +29,7 @@ struct LicenseCommand: ParsableCommand {
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Status, expiry, limit and activated sites.")
         @OptionGroup var options: ConfigurationOptions
-        @Argument(help: "License id or key.") var license: String
+        @Argument(help: "License id, or - to read its key from standard input.") var license: String
         func run() throws {
             try LicenseCommand.run(options, license) { admin, id in
                 let summary = try admin.show(id)
@@ -60,7 +62,7 @@ struct LicenseCommand: ParsableCommand {
     struct Revoke: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Disable a license (it answers `disabled` everywhere).")
         @OptionGroup var options: ConfigurationOptions
-        @Argument(help: "License id or key.") var license: String
+        @Argument(help: "License id, or - to read its key from standard input.") var license: String
         @Option(help: "Why (kept in the audit log).") var reason = "revoked by operator"
         func run() throws {
             try LicenseCommand.run(options, license) { admin, id in
@@ -73,7 +75,7 @@ struct LicenseCommand: ParsableCommand {
     struct Reinstate: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Make a license active again; its customer re-activates without help.")
         @OptionGroup var options: ConfigurationOptions
-        @Argument(help: "License id or key.") var license: String
+        @Argument(help: "License id, or - to read its key from standard input.") var license: String
         func run() throws {
             try LicenseCommand.run(options, license) { admin, id in
                 try admin.setStatus(id, .active, reason: "reinstated by operator")
@@ -85,7 +87,7 @@ struct LicenseCommand: ParsableCommand {
     struct Extend: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Extend a license's expiry by some days.")
         @OptionGroup var options: ConfigurationOptions
-        @Argument(help: "License id or key.") var license: String
+        @Argument(help: "License id, or - to read its key from standard input.") var license: String
         @Option(help: "Days to add.") var days: Int
         func run() throws {
             try LicenseCommand.run(options, license) { admin, id in
@@ -98,7 +100,7 @@ struct LicenseCommand: ParsableCommand {
     struct DeactivateSite: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "deactivate-site", abstract: "Free the seat of one site.")
         @OptionGroup var options: ConfigurationOptions
-        @Argument(help: "License id or key.") var license: String
+        @Argument(help: "License id, or - to read its key from standard input.") var license: String
         @Argument(help: "The site (any spelling of its URL).") var site: String
         func run() throws {
             try LicenseCommand.run(options, license) { admin, id in
@@ -111,7 +113,7 @@ struct LicenseCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Give a license a new key (the old one stops working) and email it to the buyer.")
         @OptionGroup var options: ConfigurationOptions
-        @Argument(help: "License id or key.") var license: String
+        @Argument(help: "License id, or - to read its key from standard input.") var license: String
         func run() throws {
             try LicenseCommand.run(options, license) { admin, id in
                 try LicenseKeyIssuer(context: admin.context).rotate(licenseID: id, actor: "operator:cli")
@@ -124,7 +126,7 @@ struct LicenseCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Email the buyer their key again. Keys are not kept, so this issues a new key and the old one stops working.")
         @OptionGroup var options: ConfigurationOptions
-        @Argument(help: "License id or key.") var license: String
+        @Argument(help: "License id, or - to read its key from standard input.") var license: String
         func run() throws {
             try LicenseCommand.run(options, license) { admin, id in
                 try LicenseKeyIssuer(context: admin.context).rotate(licenseID: id, actor: "operator:cli resend")

@@ -14,7 +14,7 @@ struct MigrateCommand: ParsableCommand {
     func run() throws {
         let (configuration, _, _) = try options.load()
         let logger = Bootstrap.logging(level: configuration.logLevel)
-        MariaLibrary.initialize()
+        try MariaLibrary.initialize()
         let store = Store(options: configuration.database, prefix: configuration.tablePrefix, logger: logger)
         defer { store.close() }
         do {

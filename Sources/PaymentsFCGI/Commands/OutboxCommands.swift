@@ -96,7 +96,13 @@ final class DeliveryThread: Sendable {
         let interval = configuration.delivery.intervalSeconds
         guard interval > 0 else { finished.store(true, ordering: .sequentiallyConsistent); return }
         let thread = Thread { [self] in
-            MariaLibrary.threadStarted()
+            do {
+                try MariaLibrary.threadStarted()
+            } catch {
+                logger.critical("outbox deliverer cannot start: \(error)")
+                finished.store(true, ordering: .sequentiallyConsistent)
+                return
+            }
             let store = Store(options: configuration.database, prefix: configuration.tablePrefix, logger: logger)
             let context = Context(store: store, clock: SystemTime(), configuration: configuration, logger: logger)
             let deliverer = OutboxDeliverer(context: context, name: Self.name(role: "serve"))

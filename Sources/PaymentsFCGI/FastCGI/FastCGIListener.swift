@@ -1,4 +1,4 @@
-import CFCGI
+internal import CFCGI
 import Glibc
 
 /// The listening socket FastCGI requests arrive on: one we opened (unix path or host:port) or
@@ -44,10 +44,12 @@ final class FastCGIListener: @unchecked Sendable {
         FCGX_IsCGI() == 0 ? FastCGIListener(fileDescriptor: 0, unixPath: nil, describe: "inherited socket on fd 0") : nil
     }
 
-    /// Wakes every worker blocked in accept() and makes further accepts fail, without touching
-    /// connections already accepted: shutdown(2) on a listening socket does exactly that on Linux.
+    /// Whether a process manager handed us this socket on fd 0.
+    var isInherited: Bool { fileDescriptor == 0 }
+
+    /// Refuses further connections (they fail to connect) without touching connections
+    /// already accepted: shutdown(2) on a listening socket does exactly that on Linux.
     func stopAccepting() {
-        FCGX_ShutdownPending()
         _ = shutdown(fileDescriptor, Int32(SHUT_RDWR))
     }
 
