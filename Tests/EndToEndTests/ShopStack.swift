@@ -15,9 +15,10 @@ struct ShopStack {
     let web: WebhookEndToEndTests
     let woo: FakeWooCommerceServer
 
-    init(extraStripe: String = "", extraCheckout: String = "") throws {
+    init(extraStripe: String = "", extraCheckout: String = "", extraLicensing: String = "") throws {
         woo = try FakeWooCommerceServer()
         web = try WebhookEndToEndTests(database: nil, extraSettings: """
+            \(extraLicensing)
 
             [api]
             key = \(Self.apiKey)
@@ -100,6 +101,19 @@ struct ShopStack {
         let store = Store(options: web.stack.database, prefix: .standard, logger: .init(label: "test"))
         defer { store.close() }
         return try store.unitOfWork { try $0.queryOne(sql, parameters)?.optionalString("v") }
+    }
+
+    /// Empties every table events and calls write to (the catalogue stays): a new customer's life.
+    func reset() throws {
+        let store = Store(options: web.stack.database, prefix: .standard, logger: .init(label: "test"))
+        defer { store.close() }
+        try store.unitOfWork { connection in
+            for table in ["events", "customers", "customer_stripe_ids", "orders", "grants", "licenses", "activations", "credit_ledger", "outbox",
+                          "payments", "payment_history", "disputes", "subscriptions", "invoices", "refunds", "audit_log", "checkouts",
+                          "refund_requests", "key_rotation_requests", "rate_limits"] {
+                try connection.execute("DELETE FROM pfc_\(table)")
+            }
+        }
     }
 
     /// The key a license email in the outbox carries (opened as the deliverer opens it).

@@ -26,7 +26,11 @@ struct OrderAdjustments {
     func catchUp(_ order: OrderRepository.Order, subscription: String?) throws {
         if let paymentIntent = order.paymentIntent {
             if let payment = try PaymentRepository(connection, prefix: prefix).find(paymentIntent), payment.amountRefunded > 0 {
-                try refund(order, amountRefunded: payment.amountRefunded, chargeAmount: payment.amount)
+                // Refunds known to have failed gave nothing back.
+                let undone = try RefundRepository(connection, prefix: prefix).undoneTotal(paymentIntent: paymentIntent)
+                if payment.amountRefunded > undone {
+                    try refund(order, amountRefunded: payment.amountRefunded - undone, chargeAmount: payment.amount)
+                }
             }
             for dispute in try DisputeRepository(connection, prefix: prefix).disputes(paymentIntent: paymentIntent) {
                 try disputeChanged(order, dispute: dispute.dispute, status: dispute.status)
