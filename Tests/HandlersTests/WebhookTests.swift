@@ -231,7 +231,7 @@ struct WebhookTests {
     }
 
     @Test func severalLinesGrantEachOnce() throws {
-        stripe.lineItems(session: "cs_test_multi", [("price_1Pro", 2), ("price_1Credits", 1), ("price_1Course", 1)])
+        stripe.lineItems(session: "cs_test_multi", [("price_1Pro", 2, 9800), ("price_1Credits", 1, 1500), ("price_1Course", 1, 3000)])
         let body = try StripeFixtures.variant("checkout.session.completed.payment_card", object: ["id": "cs_test_multi"])
         #expect(status(deliver(body)) == "processed")
         #expect(try count("grants") == 3)
@@ -239,6 +239,8 @@ struct WebhookTests {
         #expect(try count("credit_ledger", "delta = 100") == 1)
         #expect(try count("grants", "entitlement = 'course-101'") == 1)
         #expect(try count("outbox", "kind = 'notification'") == 3)
+        // The credits receipt names what the credits cost, not the whole cart.
+        #expect(try count("outbox", "kind = 'credits_receipt' AND payload LIKE '%15.00 USD%'") == 1)
     }
 
     @Test func unknownPriceFlagsTheOrderInsteadOfDroppingIt() throws {

@@ -244,8 +244,14 @@ public final class FakeStripeServer: Sendable {
 
     /// A Checkout Session's line items as Stripe lists them.
     public func lineItems(session: String, _ items: [(price: String, quantity: Int)]) {
+        lineItems(session: session, items.map { ($0.price, $0.quantity, nil) })
+    }
+
+    /// The same, with what each line cost (`amount_total`).
+    public func lineItems(session: String, _ items: [(price: String, quantity: Int, amount: Int?)]) {
         let data = items.enumerated().map { index, item in
-            #"{"id":"li_\#(index)","object":"item","quantity":\#(item.quantity),"price":{"id":"\#(item.price)","object":"price"}}"#
+            let amount = item.amount.map { #","amount_total":\#($0)"# } ?? ""
+            return #"{"id":"li_\#(index)","object":"item","quantity":\#(item.quantity)\#(amount),"price":{"id":"\#(item.price)","object":"price"}}"#
         }.joined(separator: ",")
         on("GET", "/v1/checkout/sessions/\(session)/line_items",
            .json(200, #"{"object":"list","data":[\#(data)],"has_more":false,"url":"/v1/checkout/sessions/\#(session)/line_items"}"#))
