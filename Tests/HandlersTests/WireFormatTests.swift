@@ -25,7 +25,7 @@ struct WireFormatTests {
     }
 
     @Test func formDecodingHandlesPlusPercentAndEmpty() {
-        let pairs = FormURLEncoding.decode("license_key=AB%2BCD&site_url=https%3A%2F%2Fexample.com&note=a+b&empty=&flag")
+        let pairs = FormEncoding.decode("license_key=AB%2BCD&site_url=https%3A%2F%2Fexample.com&note=a+b&empty=&flag")
         #expect(pairs.map(\.name) == ["license_key", "site_url", "note", "empty", "flag"])
         #expect(pairs.map(\.value) == ["AB+CD", "https://example.com", "a b", "", ""])
     }

@@ -77,10 +77,10 @@ public enum CheckoutEndpoints {
         do {
             created = Created(id: try session.string("id"), url: try session.string("url"))
         } catch {
-            throw APIError(.badGateway, code: "upstream_error", message: "Stripe's answer had no session id and url")
+            throw APIError.upstream("Stripe's answer had no session id and url")
         }
         guard SuccessPage.isSessionID(created.id) else {
-            throw APIError(.badGateway, code: "upstream_error", message: "Stripe's answer had no valid session id")
+            throw APIError.upstream("Stripe's answer had no valid session id")
         }
         var record = record
         record.stripeID = created.id

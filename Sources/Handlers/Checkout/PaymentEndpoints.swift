@@ -19,7 +19,7 @@ public enum PaymentEndpoints {
         } else {
             let store = context.store
             guard let known = try store.unitOfWork({ try CustomerRepository($0, prefix: store.prefix).latestStripeCustomer(email: reference) }) else {
-                throw APIError(.notFound, code: "not_found", message: "no Stripe customer is known for this email")
+                throw APIError.notFound(message: "no Stripe customer is known for this email")
             }
             customer = known
         }
@@ -28,7 +28,7 @@ public enum PaymentEndpoints {
         let key = IdempotencyKey.derive("portal", form: form, scope: String(IdempotencyKey.minute(context)))
         let session = try context.stripe.post("/v1/billing_portal/sessions", form: form, idempotencyKey: key)
         guard let url = try? session.string("url") else {
-            throw APIError(.badGateway, code: "upstream_error", message: "Stripe's answer was not a portal session")
+            throw APIError.upstream("Stripe's answer was not a portal session")
         }
         return .json(.object(["url": .string(url)]))
     }
@@ -51,7 +51,7 @@ public enum PaymentEndpoints {
         // The amount comes from Stripe's price, never from the caller.
         let priceObject = try context.stripe.get("/v1/prices/\(FormEncoding.escape(price))")
         guard let unit = try? priceObject.int("unit_amount"), let currency = try? priceObject.string("currency"), currency.utf8.count == 3 else {
-            throw APIError(.badGateway, code: "upstream_error", message: "the Stripe price has no fixed unit amount")
+            throw APIError.upstream("the Stripe price has no fixed unit amount")
         }
         let (amount, overflow) = unit.multipliedReportingOverflow(by: quantity)
         guard !overflow, amount > 0 else { throw APIError.invalidRequest("the amount for \(quantity) × \(name) is out of range") }
@@ -70,7 +70,7 @@ public enum PaymentEndpoints {
         let key = try IdempotencyKey.forServerCall("intent", form: form, request: request, hasOwnReference: reference != nil)
         let intent = try context.stripe.post("/v1/payment_intents", form: form, idempotencyKey: key)
         guard let id = try? intent.string("id"), id.hasPrefix("pi_"), let secret = try? intent.string("client_secret") else {
-            throw APIError(.badGateway, code: "upstream_error", message: "Stripe's answer was not a PaymentIntent")
+            throw APIError.upstream("Stripe's answer was not a PaymentIntent")
         }
         // What this PaymentIntent sells, so that its payment is checked against it.
         try store.transaction {
@@ -115,7 +115,7 @@ public enum PaymentEndpoints {
             let grants = try order.map { try GrantRepository(connection, prefix: store.prefix).grants(orderID: $0.id) } ?? []
             return try describe(order, grants: grants, payment: payment, history: intent.map { try payments.statusHistory($0) })
         }
-        guard let found else { throw APIError(.notFound, code: "not_found", message: "no payment \(id)") }
+        guard let found else { throw APIError.notFound(message: "no payment \(id)") }
         return .json(found)
     }
 
@@ -184,7 +184,7 @@ public enum PaymentEndpoints {
             return stored
         }
         guard recorded.asksTheSame(as: asked) else {
-            throw APIError(.conflict, code: "idempotency_key_reused", message: "this Idempotency-Key was used for a different refund")
+            throw APIError.idempotencyKeyReused("this Idempotency-Key was used for a different refund")
         }
         if let refund = recorded.refund, let refunded = recorded.refundedAmount {
             var replay = Response.json(.object(["id": .string(refund), "status": .string(recorded.status), "amount": .int(refunded)]))
@@ -194,7 +194,7 @@ public enum PaymentEndpoints {
         let key = IdempotencyKey.derive("refund", form: form, scope: callerKey)
         let refund = try context.stripe.post("/v1/refunds", form: form, idempotencyKey: key)
         guard let id = try? refund.string("id"), let status = try? refund.string("status"), let refunded = try? refund.int("amount") else {
-            throw APIError(.badGateway, code: "upstream_error", message: "Stripe's answer was not a refund")
+            throw APIError.upstream("Stripe's answer was not a refund")
         }
         try store.transaction { connection in
             try RefundRequestRepository(connection, prefix: store.prefix).complete(callerKey, refund: id, status: status, refundedAmount: refunded,

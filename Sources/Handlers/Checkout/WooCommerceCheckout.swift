@@ -15,9 +15,9 @@ public enum WooCommerceCheckout {
         let shop = WooCommerceClient(settings: context.configuration.woocommerce)
         let order = try shop.order(id)
         guard order.status == "pending" else {
-            throw APIError(.conflict, code: "order_not_payable", message: "WooCommerce order \(id) is \(order.status), not pending payment")
+            throw APIError.orderNotPayable("WooCommerce order \(id) is \(order.status), not pending payment")
         }
-        guard order.total > 0 else { throw APIError(.conflict, code: "order_not_payable", message: "WooCommerce order \(id) has nothing to pay") }
+        guard order.total > 0 else { throw APIError.orderNotPayable("WooCommerce order \(id) has nothing to pay") }
         let lines = order.checkoutLines
         // WooCommerce's own thank-you page is where its buyers expect to land.
         let received = context.configuration.woocommerce.url.flatMap { base in

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The configuration file's syntax: the INI dialect php.ini and many hosting panels use.
 ///
 ///     # comment            ; comment too
@@ -64,5 +66,3 @@ public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
 
     public var description: String { problems.joined(separator: "\n") }
 }
-
-import Foundation

@@ -37,30 +37,30 @@ public enum CreditEndpoints {
         return try store.transaction { connection -> Response in
             let ledger = GrantRepository(connection, prefix: store.prefix)
             guard let customer = try CustomerRepository(connection, prefix: store.prefix).find(reference: reference) else {
-                throw APIError(.paymentRequired, code: "insufficient_credits", message: "the customer has no credits")
+                throw APIError.insufficientCredits("the customer has no credits")
             }
             // Every spend for a customer is serialised on the customer's row.
             try CustomerRepository(connection, prefix: store.prefix).lock(customer)
             // Keys are the customer's own: another customer's identical key is another spend.
             func replay(_ first: GrantRepository.Consumption) throws -> Response {
                 guard first.delta == -amount else {
-                    throw APIError(.conflict, code: "idempotency_key_reused", message: "this idempotency_key was used for a different amount")
+                    throw APIError.idempotencyKeyReused("this idempotency_key was used for a different amount")
                 }
                 return answer(reference, consumed: amount, balance: first.balanceAfter, replayed: true)
             }
             if let first = try ledger.consumption(customerID: customer, idempotencyKey: key) { return try replay(first) }
             let balance = try ledger.creditBalance(customerID: customer)
             guard balance >= 0 else {
-                throw APIError(.paymentRequired, code: "insufficient_credits", message: "the account owes \(-balance) credits; nothing can be spent until they are paid")
+                throw APIError.insufficientCredits("the account owes \(-balance) credits; nothing can be spent until they are paid")
             }
             guard balance >= amount else {
-                throw APIError(.paymentRequired, code: "insufficient_credits", message: "the balance is \(balance), less than \(amount)")
+                throw APIError.insufficientCredits("the balance is \(balance), less than \(amount)")
             }
             guard try ledger.appendConsumption(customerID: customer, amount: amount, idempotencyKey: key, now: now) else {
                 // The key was taken after our read (a customer found under two rows, or a lock
                 // lost): what was recorded under it is the answer.
                 guard let first = try ledger.consumption(customerID: customer, idempotencyKey: key) else {
-                    throw APIError(.conflict, code: "idempotency_key_reused", message: "this idempotency_key is being used; retry")
+                    throw APIError.idempotencyKeyReused("this idempotency_key is being used; retry")
                 }
                 return try replay(first)
             }

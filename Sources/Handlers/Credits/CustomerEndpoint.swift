@@ -47,7 +47,7 @@ public enum CustomerEndpoint {
                 "subscriptions": .array(subscriptions), "licenses": .array(licenses), "entitlements": .array(entitlements),
             ])
         }
-        guard case .object(var pairs)? = held else { throw APIError(.notFound, code: "not_found", message: "no such customer") }
+        guard case .object(var pairs)? = held else { throw APIError.notFound(message: "no such customer") }
         let stripeCustomers = pairs.first { $0.0 == "stripe_customers" }.flatMap { pair -> [String]? in
             guard case .array(let ids) = pair.1 else { return nil }
             return ids.compactMap { if case .string(let id) = $0 { return id } else { return nil } }

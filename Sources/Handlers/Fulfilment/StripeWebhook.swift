@@ -16,7 +16,7 @@ public enum StripeWebhook {
                                         secrets: settings.webhookSecrets, toleranceSeconds: settings.toleranceSeconds, now: context.clock.now)
         } catch {
             context.logger.warning("webhook signature refused", metadata: ["reason": "\(error.description)"])
-            throw APIError(.badRequest, code: "invalid_signature", message: error.description)
+            throw APIError.invalidSignature(error.description)
         }
         let event: StripeEvent
         do {
@@ -33,10 +33,10 @@ public enum StripeWebhook {
         do {
             result = try EventProcessor(context: context).process(event, rawBody: request.body)
         } catch let error as EventProcessor.Unprocessed {
-            throw APIError(.internalServerError, code: "event_not_processed", message: error.reason)
+            throw APIError.eventNotProcessed(error.reason)
         } catch let error as StripeClient.Failure {
             context.logger.error("Stripe API call failed while processing an event", metadata: ["event": "\(event.id)", "error": "\(error)"])
-            throw APIError(.badGateway, code: "upstream_error", message: "Stripe's API could not be used to complete this event; it will be retried")
+            throw APIError.upstream("Stripe's API could not be used to complete this event; it will be retried")
         } catch let error as FulfilmentError {
             context.logger.error("event cannot be applied until configured", metadata: ["event": "\(event.id)", "error": "\(error)"])
             throw APIError.unavailable("the service is not fully configured to apply this event", retryAfterSeconds: 60)

@@ -45,8 +45,58 @@ public struct APIError: HTTPResponseError, Equatable, CustomStringConvertible {
         APIError(.badRequest, code: "invalid_request", message: message)
     }
 
+    /// 404 for a path no route serves.
     public static func notFound(_ path: String) -> APIError {
         APIError(.notFound, code: "not_found", message: "no endpoint at \(path)")
+    }
+
+    /// 404 for a thing the request names that does not exist; the message says which.
+    public static func notFound(message: String) -> APIError {
+        APIError(.notFound, code: "not_found", message: message)
+    }
+
+    /// 401: the API key is missing or wrong (`WWW-Authenticate` when one was expected).
+    public static func unauthorized(_ message: String, challenge: Bool = true) -> APIError {
+        APIError(.unauthorized, code: "unauthorized", message: message,
+                 headers: challenge ? HTTPHeaders([("WWW-Authenticate", "Bearer")]) : HTTPHeaders())
+    }
+
+    /// 400: a Stripe-Signature that does not verify.
+    public static func invalidSignature(_ message: String) -> APIError {
+        APIError(.badRequest, code: "invalid_signature", message: message)
+    }
+
+    /// 400: a license key in the URL; never repeats it.
+    public static let keyInURL = APIError(.badRequest, code: "key_in_url", message: "send the license key in the request body, never in the URL")
+
+    /// 402: not enough credits (or a debt).
+    public static func insufficientCredits(_ message: String) -> APIError {
+        APIError(.paymentRequired, code: "insufficient_credits", message: message)
+    }
+
+    /// 409: an idempotency key used before for something else.
+    public static func idempotencyKeyReused(_ message: String) -> APIError {
+        APIError(.conflict, code: "idempotency_key_reused", message: message)
+    }
+
+    /// 409: a WooCommerce order that cannot be paid now.
+    public static func orderNotPayable(_ message: String) -> APIError {
+        APIError(.conflict, code: "order_not_payable", message: message)
+    }
+
+    /// 429 with `Retry-After`.
+    public static func rateLimited(_ message: String, retryAfterSeconds: Int64) -> APIError {
+        APIError(.tooManyRequests, code: "rate_limited", message: message, headers: HTTPHeaders([("Retry-After", String(retryAfterSeconds))]))
+    }
+
+    /// 500: a Stripe event recorded as failed, for Stripe to retry and the operator to replay.
+    public static func eventNotProcessed(_ reason: String) -> APIError {
+        APIError(.internalServerError, code: "event_not_processed", message: reason)
+    }
+
+    /// 502: another service (Stripe, WooCommerce) answered what cannot be used.
+    public static func upstream(_ message: String) -> APIError {
+        APIError(.badGateway, code: "upstream_error", message: message)
     }
 
     public static func methodNotAllowed(_ method: String, allowed: [String]) -> APIError {

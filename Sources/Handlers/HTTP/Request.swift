@@ -1,3 +1,5 @@
+import Foundation
+
 /// An HTTP request as a handler sees it: copied out of the gateway into Swift values.
 public struct Request: Sendable {
     /// The method in upper case (`GET`, `POST`…).
@@ -38,8 +40,6 @@ public struct Request: Sendable {
 
     /// Decoded `name=value` pairs of the query string, in order.
     public var queryItems: [(name: String, value: String)] {
-        FormURLEncoding.decode(query)
+        FormEncoding.decode(query)
     }
 }
-
-import Foundation

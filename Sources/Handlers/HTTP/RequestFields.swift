@@ -1,3 +1,5 @@
+import Foundation
+
 /// The fields of a JSON object or form body, by name, for endpoints that accept either
 /// (`wp_remote_post` sends forms; most other clients JSON).
 public struct RequestFields: Sendable {
@@ -9,7 +11,7 @@ public struct RequestFields: Sendable {
     public init(_ request: Request) throws(APIError) {
         if request.mediaType == "application/x-www-form-urlencoded" {
             var values: [String: String] = [:]
-            for (name, value) in FormURLEncoding.decode(String(decoding: request.body, as: UTF8.self)) { values[name] = value }
+            for (name, value) in FormEncoding.decode(String(decoding: request.body, as: UTF8.self)) { values[name] = value }
             self.values = values
             return
         }
@@ -47,5 +49,3 @@ public struct RequestFields: Sendable {
         return value
     }
 }
-
-import Foundation

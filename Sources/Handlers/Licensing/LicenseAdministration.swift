@@ -17,12 +17,12 @@ public struct LicenseAdministration {
         if let id = Int64(reference) { return id }
         guard let key = LicenseKey(parsing: reference, prefix: context.configuration.licensing.keyPrefix),
               let pepper = context.configuration.licensing.keyPepper else {
-            throw APIError(.notFound, code: "not_found", message: "not a license id or a valid key")
+            throw APIError.notFound(message: "not a license id or a valid key")
         }
         let store = context.store
         let record = try store.unitOfWork { try LicenseRepository($0, prefix: store.prefix).record(selector: key.selector, lock: false) }
         guard let record, try Digest.constantTimeEqual(record.verifier, LicenseKeyHasher(pepper: pepper).verifier(for: key)) else {
-            throw APIError(.notFound, code: "not_found", message: "no license has this key")
+            throw APIError.notFound(message: "no license has this key")
         }
         return record.id
     }
@@ -36,7 +36,7 @@ public struct LicenseAdministration {
         let store = context.store
         return try store.unitOfWork { connection in
             guard let record = try LicenseRepository(connection, prefix: store.prefix).record(id: id) else {
-                throw APIError(.notFound, code: "not_found", message: "no license \(id)")
+                throw APIError.notFound(message: "no license \(id)")
             }
             return Summary(record: record, activations: try ActivationRepository(connection, prefix: store.prefix).all(licenseID: id))
         }
@@ -79,7 +79,7 @@ public struct LicenseAdministration {
         let now = context.clock.now
         return try store.transaction { connection in
             guard let product = try ProductRepository(connection, prefix: store.prefix).named(name), product.grantsLicense else {
-                throw APIError(.notFound, code: "not_found", message: "no license product named \(name) in the catalogue")
+                throw APIError.notFound(message: "no license product named \(name) in the catalogue")
             }
             let customer = try CustomerRepository(connection, prefix: store.prefix).findOrCreate(stripeCustomerID: nil, email: email, now: now)
             let key = LicenseKey.generate(using: context.random)
@@ -100,7 +100,7 @@ public struct LicenseAdministration {
         let store = context.store
         try store.transaction { connection in
             guard let record = try LicenseRepository(connection, prefix: store.prefix).record(id: id) else {
-                throw APIError(.notFound, code: "not_found", message: "no license \(id)")
+                throw APIError.notFound(message: "no license \(id)")
             }
             let now = context.clock.now
             let (before, after, detail) = try body(record, connection, now)

@@ -22,7 +22,7 @@ public enum LicenseEndpoints {
     /// `GET /license/public-key` — the key plugins verify answers with (hex and base64).
     public static func publicKey(_ request: Request, _ context: Context) throws -> Response {
         guard let signer = signer(context) else {
-            throw APIError(.notFound, code: "not_found", message: "license answers are not signed on this server (licensing.signing_key)")
+            throw APIError.notFound(message: "license answers are not signed on this server (licensing.signing_key)")
         }
         var response = Response.json(.object([
             "algorithm": "Ed25519", "public_key_hex": .string(Hex.encode(signer.publicKey)),
@@ -60,7 +60,7 @@ public enum LicenseEndpoints {
             ["license_key", "license", "key"].contains(item.name.lowercased()) || isKey(Substring(item.value))
         } || request.path.split(separator: "/").contains(where: isKey)
         if suspicious {
-            throw APIError(.badRequest, code: "key_in_url", message: "send the license key in the request body, never in the URL")
+            throw APIError.keyInURL
         }
     }
 

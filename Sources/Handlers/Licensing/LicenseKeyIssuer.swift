@@ -46,7 +46,7 @@ public struct LicenseKeyIssuer {
         let prefix = context.store.prefix
         let licenses = LicenseRepository(connection, prefix: prefix)
         guard let (license, email) = try licenses.lockForKeyChange(id) else {
-            throw APIError(.notFound, code: "not_found", message: "no license \(id)")
+            throw APIError.notFound(message: "no license \(id)")
         }
         let now = context.clock.now
         var attempt = 0

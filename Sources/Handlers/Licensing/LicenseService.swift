@@ -206,8 +206,8 @@ public struct LicenseService {
     private func checkChurn(_ licenseID: Int64, connection: Connection, now: Date) throws {
         let hits = try RateLimiter(connection, prefix: context.store.prefix).hits("churn:\(licenseID)", window: 86_400, now: now)
         if hits >= Int64(settings.churnLimit) {
-            throw APIError(.tooManyRequests, code: "rate_limited", message: "too many activations and deactivations of this license today",
-                           headers: HTTPHeaders([("Retry-After", String(RateLimiter.secondsLeft(now, 86_400)))]))
+            throw APIError.rateLimited("too many activations and deactivations of this license today",
+                                       retryAfterSeconds: RateLimiter.secondsLeft(now, 86_400))
         }
     }
 
@@ -242,8 +242,8 @@ public struct LicenseService {
     }
 
     private func rateLimited(_ now: Date) -> APIError {
-        APIError(.tooManyRequests, code: "rate_limited", message: "too many failed license lookups from this address; try again later",
-                 headers: HTTPHeaders([("Retry-After", String(RateLimiter.secondsLeft(now, Self.guessingWindow)))]))
+        APIError.rateLimited("too many failed license lookups from this address; try again later",
+                             retryAfterSeconds: RateLimiter.secondsLeft(now, Self.guessingWindow))
     }
 
     /// A key used only to spend the same hashing time when the given text is not a key.

@@ -9,11 +9,11 @@ public enum APIKeyCheck {
 
     /// A given key; `unset` and `wrong` say what is missing in the 401.
     public static func require(_ request: Request, key: String?, unset: String, wrong: String) throws(APIError) {
-        guard let key else { throw APIError(.unauthorized, code: "unauthorized", message: unset) }
+        guard let key else { throw APIError.unauthorized(unset, challenge: false) }
         guard let header = request.headers["authorization"], header.hasPrefix("Bearer "),
               Digest.constantTimeEqual(Array(header.dropFirst(7).utf8), Array(key.utf8))
         else {
-            throw APIError(.unauthorized, code: "unauthorized", message: wrong, headers: HTTPHeaders([("WWW-Authenticate", "Bearer")]))
+            throw APIError.unauthorized(wrong)
         }
     }
 }

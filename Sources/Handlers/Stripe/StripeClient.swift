@@ -1,5 +1,5 @@
 // Links libcurl, which URLSession uses on Linux (see Sources/CCurl/shim.h).
-import CCurl
+internal import CCurl
 import Foundation
 import Synchronization
 #if canImport(FoundationNetworking)
@@ -151,101 +151,5 @@ public struct StripeClient: Sendable {
 
     private static func seconds(_ duration: Duration) -> Double {
         Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    }
-}
-
-/// How many Stripe calls the request handlers of one process may have in flight at once.
-/// A Stripe call can hold its worker for seconds; without a bound, anonymous checkouts or a
-/// slow Stripe could occupy every worker and starve license checks and webhooks. A call over
-/// the budget is refused at once (503 with `Retry-After`), never queued.
-public final class StripeCallGate: Sendable {
-    public let limit: Int
-    private let inFlight = Atomic<Int>(0)
-
-    public init(limit: Int) {
-        self.limit = max(1, limit)
-    }
-
-    /// Takes a place; false when all are taken.
-    func enter() -> Bool {
-        var current = inFlight.load(ordering: .relaxed)
-        while current < limit {
-            let (exchanged, original) = inFlight.compareExchange(expected: current, desired: current + 1, ordering: .acquiringAndReleasing)
-            if exchanged { return true }
-            current = original
-        }
-        return false
-    }
-
-    func leave() {
-        inFlight.subtract(1, ordering: .acquiringAndReleasing)
-    }
-}
-
-/// Stripe's form encoding: `a=1&metadata[key]=v&line_items[0][price]=p`, percent-encoded.
-public enum FormEncoding {
-    public static func encode(_ pairs: [(String, String)]) -> String {
-        pairs.map { "\(escape($0.0))=\(escape($0.1))" }.joined(separator: "&")
-    }
-
-    /// Escapes everything but unreserved characters (brackets too, as Stripe's libraries do).
-    public static func escape(_ text: String) -> String {
-        var out = ""
-        for byte in text.utf8 {
-            switch byte {
-            case 48...57, 65...90, 97...122, UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
-                out.unicodeScalars.append(Unicode.Scalar(byte))
-            default:
-                out += "%" + String(byte, radix: 16, uppercase: true).leftPadded(2)
-            }
-        }
-        return out
-    }
-}
-
-extension String {
-    fileprivate func leftPadded(_ width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
-}
-
-/// One blocking HTTP exchange through URLSession (libcurl underneath: TLS, proxies, timeouts).
-enum HTTPExchange {
-    enum Outcome {
-        case success(status: Int, headers: [String: String], body: [UInt8])
-        case failure(String)
-    }
-
-    /// Holds the completion's result until the waiting thread reads it.
-    private final class Box: @unchecked Sendable {
-        // Written once by URLSession's delegate queue before `done` is signalled, read after.
-        var outcome: Outcome = .failure("no answer")
-        let done = DispatchSemaphore(value: 0)
-    }
-
-    /// Performs `request`, giving up after `timeout` seconds (default: the request's own
-    /// `timeoutInterval`) whatever the server does meanwhile.
-    static func perform(_ request: URLRequest, timeout: Double? = nil) -> Outcome {
-        let limit = timeout ?? request.timeoutInterval
-        var request = request
-        request.timeoutInterval = limit
-        let box = Box()
-        let task = URLSession.shared.dataTask(with: request) { data, response, error in
-            if let error {
-                box.outcome = .failure((error as NSError).localizedDescription)
-            } else if let http = response as? HTTPURLResponse {
-                var headers: [String: String] = [:]
-                for (name, value) in http.allHeaderFields {
-                    if let name = name as? String, let value = value as? String { headers[name.lowercased()] = value }
-                }
-                box.outcome = .success(status: http.statusCode, headers: headers, body: Array(data ?? Data()))
-            }
-            box.done.signal()
-        }
-        task.resume()
-        guard box.done.wait(timeout: .now() + limit) == .success else {
-            // The completion still runs once the task is cancelled; the box outlives us.
-            task.cancel()
-            return .failure("no answer within \(limit) s")
-        }
-        return box.outcome
     }
 }

@@ -1,18 +1,3 @@
-/// `application/x-www-form-urlencoded` and query strings: `a=1&b=two%20words`.
-public enum FormURLEncoding {
-    /// Decodes pairs in order; `+` is a space; malformed escapes are kept as written.
-    public static func decode(_ text: String) -> [(name: String, value: String)] {
-        guard !text.isEmpty else { return [] }
-        return text.split(separator: "&", omittingEmptySubsequences: true).map { pair in
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let name = PercentEncoding.decode(parts[0], plusIsSpace: true) ?? String(parts[0])
-            let rawValue = parts.count > 1 ? parts[1] : ""
-            let value = PercentEncoding.decode(rawValue, plusIsSpace: true) ?? String(rawValue)
-            return (name, value)
-        }
-    }
-}
-
 /// Percent-decoding of URL components.
 public enum PercentEncoding {
     /// Decodes `%XX` escapes; nil when an escape is malformed or the result is not UTF-8.
