@@ -138,7 +138,13 @@ public final class Connection {
                 statement = try PreparedStatement(connection: mysql, sql: sql)
                 statements[sql] = statement
             }
-            return try statement.run(parameters.map(\.sqlValue))
+            do {
+                return try statement.run(parameters.map(\.sqlValue))
+            } catch {
+                // A handle whose result was cut off must not run again (see `isReusable`).
+                if !statement.isReusable { statements[sql] = nil }
+                throw error
+            }
         } catch let error as DatabaseError {
             if error.kind == .connectionLost { close() }
             throw error
@@ -149,10 +155,19 @@ public final class Connection {
 
     func begin() throws { try control("START TRANSACTION") }
 
+    /// Commits, and returns only when the server confirmed it. A COMMIT that fails (on Galera,
+    /// a write set that lost certification: 1213) throws like any statement, so the transaction
+    /// is retried or reported, never answered as done. An OK whose status still shows an open
+    /// transaction was not the COMMIT's own answer: the connection is out of step with the
+    /// server, so it is closed and the outcome reported as unknown (a lost connection).
     func commit() throws {
         let mysql = try liveHandle()
         roundTrips += 1
         guard mysql_commit(mysql) == 0 else { throw fail(mysql) }
+        if mysql.pointee.server_status & UInt32(SERVER_STATUS_IN_TRANS) != 0 {
+            close()
+            throw DatabaseError(kind: .connectionLost, message: "COMMIT was answered, but the server still reports an open transaction")
+        }
     }
 
     /// Rolls back; a failure here only means the connection is gone, which ends the
