@@ -71,10 +71,12 @@ public struct LicenseService {
         return try store.transaction { connection -> LicenseAnswer in
             let licenses = LicenseRepository(connection, prefix: store.prefix)
             // The row is locked only once the key has proved itself: a guess never holds (or
-            // waits for) a real license's lock.
+            // waits for) a real license's lock. Locking writes the row (its seat counter), so
+            // seat decisions on different Galera nodes conflict instead of both counting one
+            // free seat.
             let candidate = try licenses.record(selector: selector, lock: false)
             guard let candidate, key != nil, Digest.constantTimeEqual(candidate.verifier, expected),
-                  let record = try licenses.record(id: candidate.id), Digest.constantTimeEqual(record.verifier, expected) else {
+                  let record = try licenses.lockForDecision(id: candidate.id), Digest.constantTimeEqual(record.verifier, expected) else {
                 try countFailure(from: clientAddress, connection: connection, now: now)
                 return LicenseAnswer(status: .invalid, site: site.canonical)
             }
@@ -92,7 +94,7 @@ public struct LicenseService {
     private func verify(selector: String, keyIsWellFormed: Bool, expected: [UInt8], site: SiteURL, product: String?,
                         clientAddress: String, now: Date) throws -> LicenseAnswer {
         let store = context.store
-        let found = try store.unitOfWork { try LicenseRepository($0, prefix: store.prefix).recordWithActivations(selector: selector) }
+        let found = try store.readLatest { try LicenseRepository($0, prefix: store.prefix).recordWithActivations(selector: selector) }
         guard let found, keyIsWellFormed, Digest.constantTimeEqual(found.record.verifier, expected) else {
             try store.transaction { try countFailure(from: clientAddress, connection: $0, now: now) }
             return LicenseAnswer(status: .invalid, site: site.canonical)

@@ -16,10 +16,14 @@ public final class Connection {
     /// failed the first statement of a unit of work (safe to replay) or a later one (not).
     private(set) var roundTrips = 0
 
-    /// Opens a connection. Throws `DatabaseError` of kind `.connect` when the server cannot be
-    /// reached or refuses the login.
-    public init(options: ConnectionOptions) throws {
+    /// The server this connection is to.
+    public let endpoint: DatabaseEndpoint
+
+    /// Opens a connection to `endpoint` (by default the options' first server). Throws
+    /// `DatabaseError` of kind `.connect` when the server cannot be reached or refuses the login.
+    public init(options: ConnectionOptions, endpoint: DatabaseEndpoint? = nil) throws {
         self.options = options
+        self.endpoint = endpoint ?? options.endpoints[0]
         try open()
     }
 
@@ -39,16 +43,19 @@ public final class Connection {
             throw error
         }
 
+        let endpoint = self.endpoint
         let connected = options.user.withCString { user in
             options.password.withCString { password in
                 options.database.withCString { database in
-                    if let socket = options.socket {
+                    switch endpoint {
+                    case .socket(let socket):
                         return socket.withCString {
                             mysql_real_connect(mysql, nil, user, password, database, 0, $0, 0)
                         }
-                    }
-                    return options.host.withCString {
-                        mysql_real_connect(mysql, $0, user, password, database, UInt32(options.port), nil, 0)
+                    case .tcp(let host, let port):
+                        return host.withCString {
+                            mysql_real_connect(mysql, $0, user, password, database, UInt32(port), nil, 0)
+                        }
                     }
                 }
             }
@@ -178,6 +185,17 @@ public final class Connection {
     }
 
     func resetRoundTrips() { roundTrips = 0 }
+
+    /// Whether reads wait until this node has applied every write set the cluster committed
+    /// before them (`wsrep_sync_wait = 1`); sent only when it changes. Ignored by a server
+    /// that is not a Galera node.
+    private var seesLatestCommits = false
+
+    func setSeesLatestCommits(_ wanted: Bool) throws {
+        guard wanted != seesLatestCommits else { return }
+        try control(wanted ? "SET SESSION wsrep_sync_wait = 1" : "SET SESSION wsrep_sync_wait = 0")
+        seesLatestCommits = wanted
+    }
 
     /// A fixed control statement with no parameters (session settings, START TRANSACTION).
     private func control(_ sql: String) throws {

@@ -107,6 +107,19 @@ public struct LicenseRepository {
         return (try Self.decodeRecord(first), activations)
     }
 
+    /// Locks a license for a decision about it (a seat taken or freed, a status changed) and
+    /// writes its row, returning it as it stands. The write (`seat_version + 1`) is what makes
+    /// two such decisions conflict on a Galera cluster, where `FOR UPDATE` locks only on the
+    /// node that runs it: both write this row, so the later commit fails certification (1213)
+    /// and its transaction runs again on the row as the first one left it. On one server the
+    /// write takes the same exclusive lock `FOR UPDATE` would.
+    public func lockForDecision(id: Int64) throws -> Record? {
+        guard try connection.execute("UPDATE \(table) SET seat_version = seat_version + 1 WHERE id = ?", [id]).affectedRows == 1 else {
+            return nil
+        }
+        return try record(id: id)
+    }
+
     public func record(id: Int64) throws -> Record? {
         try connection.queryOne("SELECT id, verifier, product, tier, activation_limit, status, expires_at FROM \(table) WHERE id = ? FOR UPDATE", [id])
             .map(Self.decodeRecord)
