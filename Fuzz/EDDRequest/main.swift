@@ -9,7 +9,8 @@ import MariaStore
 /// so every request that gets as far as a lookup ends in 503; what is fuzzed is everything
 /// before it (fields, lengths, the key and URL parsers, the error-to-status mapping). No
 /// answer may be a 500, the status of an error nobody expected.
-private let context: Context = {
+// libFuzzer calls the target on one thread only: these constants are never shared.
+nonisolated(unsafe) private let context: Context = {
     var configuration = Configuration(database: ConnectionOptions(socket: "/nonexistent/pfc-fuzz.sock", user: "fuzz", database: "fuzz",
                                                                   connectTimeoutSeconds: 1, ioTimeoutSeconds: 1))
     configuration.licensing.keyPepper = "fuzz-pepper-0123456789abcdef0123456789"
@@ -19,7 +20,7 @@ private let context: Context = {
     return Context(store: store, clock: SystemTime(), configuration: configuration, logger: logger)
 }()
 
-private let responder = Responder(router: ServiceRoutes.router(), parser: GatewayRequestParser(mountPrefix: "/payments", maxBodyBytes: 256 * 1024))
+nonisolated(unsafe) private let responder = Responder(router: ServiceRoutes.router(), parser: GatewayRequestParser(mountPrefix: "/payments", maxBodyBytes: 256 * 1024))
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzEDDRequest(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {

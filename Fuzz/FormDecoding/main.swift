@@ -1,16 +1,18 @@
 import FuzzSupport
 import Handlers
 
-/// Form bodies (`wp_remote_post`) and query strings: any text decodes without trapping.
+/// Form bodies (`wp_remote_post`) and query strings: any text decodes without trapping, and a
+/// text without escapes, `+` or separators decodes to itself.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzFormDecoding(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let text = String(decoding: UnsafeBufferPointer(start: data, count: size), as: UTF8.self)
-    for (name, value) in FormURLEncoding.decode(text) {
-        if name.contains("&") { fuzzingFailure("a decoded name holds a raw separator: \(name) = \(value)") }
+    let pairs = FormURLEncoding.decode(text)
+    if !text.isEmpty, !text.contains(where: { "%+&=".contains($0) }), pairs.count != 1 || pairs[0].name != text || !pairs[0].value.isEmpty {
+        fuzzingFailure("plain text \(text.debugDescription) decoded to \(pairs)")
     }
-    _ = FormURLEncoding.decode(text, plusIsSpace: true)
-    let request = Request(method: "GET", path: "/", query: text)
-    _ = request.queryItems
+    _ = PercentEncoding.decode(text, plusIsSpace: true)
+    _ = PercentEncoding.decode(text)
+    _ = Request(method: "GET", path: "/", query: text).queryItems
     return 0
 }
 

@@ -7,9 +7,10 @@ import Handlers
 /// that the verifier accepts the result only when its header still carries the exact signature
 /// of the (possibly edited) body at the timestamp it names — whatever the parser makes of the
 /// rest of the header.
-private let secret = "whsec_fuzz_0123456789abcdef"
-private let now = Date(timeIntervalSince1970: 1_760_000_000)
-private let tolerance: Int64 = 300
+// libFuzzer calls the target on one thread only: these constants are never shared.
+nonisolated(unsafe) private let secret = "whsec_fuzz_0123456789abcdef"
+nonisolated(unsafe) private let now = Date(timeIntervalSince1970: 1_760_000_000)
+nonisolated(unsafe) private let tolerance: Int64 = 300
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzWebhookSignature(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
