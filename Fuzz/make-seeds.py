@@ -18,18 +18,24 @@ root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 out = sys.argv[1]
 
 
+def swift_unescape(text):
+    """A Swift literal's escapes (\\n, \\t, \\", \\\\, \\u{…}) turned into the text they stand for."""
+    escapes = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", '"': '"', "'": "'", "\\": "\\"}
+    return re.sub(r"\\(u\{([0-9A-Fa-f]{1,8})\}|.)",
+                  lambda m: chr(int(m.group(2), 16)) if m.group(2) else escapes.get(m.group(1), m.group(1)), text)
+
+
 def literals(path):
     """Every plain Swift string literal in a file (no interpolation)."""
     text = open(os.path.join(root, path), encoding="utf-8").read()
-    return [bytes(m, "utf-8").decode("unicode_escape").encode("latin-1", "ignore").decode("utf-8", "ignore")
-            for m in re.findall(r'"((?:[^"\\\n]|\\.)*)"', text) if "\\(" not in m]
+    return [swift_unescape(m) for m in re.findall(r'"((?:[^"\\\n]|\\.)*)"', text) if "\\(" not in m]
 
 
 def write(target, items):
     folder = os.path.join(out, target)
     os.makedirs(folder, exist_ok=True)
     for item in items:
-        data = item if isinstance(item, bytes) else item.encode("utf-8")
+        data = item if isinstance(item, bytes) else item.encode("utf-8", "surrogatepass")
         name = "seed-" + hashlib.sha1(data).hexdigest()[:12]
         with open(os.path.join(folder, name), "wb") as f:
             f.write(data)

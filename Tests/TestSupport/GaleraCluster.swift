@@ -18,7 +18,7 @@ public final class GaleraCluster: @unchecked Sendable {
     /// The cluster most Galera tests share.
     public static let shared: GaleraCluster? = {
         guard isAvailable else { return nil }
-        let port = Int(ProcessInfo.processInfo.environment["PFC_TEST_GALERA_PORT"] ?? "") ?? 34061
+        let port = Int(ProcessInfo.processInfo.environment["PFC_TEST_GALERA_PORT"] ?? "") ?? 24061
         let cluster = GaleraCluster(directory: TestPaths.scratchDirectory("galera"), nodes: 3, basePort: port)
         do {
             try cluster.script(["up", cluster.directory, "3", String(port)])
