@@ -142,6 +142,43 @@ struct GaleraDecisionTests {
         #expect(try other.readLatest { try $0.queryOne("SELECT n FROM counter WHERE id = 1")!.int("n") } == 11)
     }
 
+    /// Seen in scripts/galera-test: a transaction aborted by Galera between two statements,
+    /// whose next statement was one this connection had never prepared, ran that statement on
+    /// its own (autocommitted) and then "committed": an answer of `consumed` with no spend
+    /// recorded, and an audit row for it. Whichever statement comes next, prepared before or
+    /// not, it must never run outside the transaction, and the transaction must run again.
+    @Test(arguments: [false, true])
+    func aStatementAfterAnAbortNeverRunsOutsideTheTransaction(preparedBefore: Bool) throws {
+        try store(node: 1).unitOfWork { connection in
+            try connection.execute("CREATE TABLE acct (id INT PRIMARY KEY, n INT NOT NULL) ENGINE=InnoDB")
+            try connection.execute("INSERT INTO acct VALUES (1, 0)")
+            try connection.execute("CREATE TABLE note (id INT AUTO_INCREMENT PRIMARY KEY, attempt INT NOT NULL) ENGINE=InnoDB")
+        }
+        let victim = store(node: 1)
+        let other = store(node: 2)
+        let insert = "INSERT INTO note (attempt) VALUES (?)"
+        if preparedBefore { try victim.transaction { try $0.execute(insert, [0]) } }
+        var attempts = 0
+        try victim.transaction { connection in
+            attempts += 1
+            try connection.execute("UPDATE acct SET n = n + 1 WHERE id = 1")
+            if attempts == 1 {
+                // Node 2 commits a write to the same row; applying it on node 1 aborts this
+                // transaction while it waits between statements.
+                try other.transaction { try $0.execute("UPDATE acct SET n = n + 10 WHERE id = 1") }
+                usleep(300_000)
+            }
+            try connection.execute(insert, [attempts])
+        }
+        let (n, notes) = try other.readLatest { connection in
+            (try connection.queryOne("SELECT n FROM acct WHERE id = 1")!.int("n"),
+             try connection.query("SELECT attempt FROM note WHERE attempt > 0 ORDER BY id").map { try $0.int("attempt") })
+        }
+        #expect(attempts == 2)
+        #expect(n == 11)
+        #expect(notes == [2], "a statement of the aborted attempt was committed on its own")
+    }
+
     @Test func aTransactionAbortedInTheMiddleOfASelectIsRetriedWithoutHanging() throws {
         try store(node: 1).unitOfWork { connection in
             try connection.execute("CREATE TABLE lic (id INT PRIMARY KEY, v INT NOT NULL) ENGINE=InnoDB")

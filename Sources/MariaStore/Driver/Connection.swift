@@ -146,7 +146,11 @@ public final class Connection {
                 statements[sql] = statement
             }
             do {
-                return try statement.run(parameters.map(\.sqlValue))
+                let outcome = try statement.run(parameters.map(\.sqlValue))
+                try checkStillInTransaction(mysql)
+                return outcome
+            } catch let error as DatabaseError where error.code == Self.endedTransaction {
+                throw error
             } catch {
                 // A handle whose result was cut off must not run again (see `isReusable`).
                 if !statement.isReusable { statements[sql] = nil }
@@ -160,7 +164,31 @@ public final class Connection {
 
     // MARK: Transactions (used by Store)
 
-    func begin() throws { try control("START TRANSACTION") }
+    func begin() throws {
+        try control("START TRANSACTION")
+        inTransaction = true
+    }
+
+    /// True between `begin` and `commit`/`rollback`.
+    private var inTransaction = false
+
+    /// Our own error number for "the server ended the transaction under us" (reported as a
+    /// deadlock, so the transaction runs again).
+    static let endedTransaction: UInt32 = 1213
+
+    /// Every answer carries the server's status; inside a transaction it must still say "in a
+    /// transaction". Seen on a Galera node under load (scripts/galera-test): a transaction
+    /// aborted by a conflicting write set while one of its statements was being handled, and
+    /// that statement answered OK having run on its own, outside any transaction; the COMMIT
+    /// that followed then succeeded with nothing to commit. Without this check the request
+    /// would have answered `consumed` for a spend that was never recorded. With it, the
+    /// transaction is reported lost, as a deadlock, and runs again.
+    private func checkStillInTransaction(_ mysql: UnsafeMutablePointer<MYSQL>) throws {
+        guard inTransaction, mysql.pointee.server_status & UInt32(SERVER_STATUS_IN_TRANS) == 0 else { return }
+        inTransaction = false
+        throw DatabaseError(kind: .deadlock, code: Self.endedTransaction, sqlState: "40001",
+                            message: "the server ended the transaction before this statement finished (a Galera abort); it ran outside the transaction")
+    }
 
     /// Commits, and returns only when the server confirmed it. A COMMIT that fails (on Galera,
     /// a write set that lost certification: 1213) throws like any statement, so the transaction
@@ -170,6 +198,7 @@ public final class Connection {
     func commit() throws {
         let mysql = try liveHandle()
         roundTrips += 1
+        inTransaction = false
         guard mysql_commit(mysql) == 0 else { throw fail(mysql) }
         if mysql.pointee.server_status & UInt32(SERVER_STATUS_IN_TRANS) != 0 {
             close()
@@ -180,6 +209,7 @@ public final class Connection {
     /// Rolls back; a failure here only means the connection is gone, which ends the
     /// transaction anyway, so the connection is closed and nothing is thrown.
     func rollback() {
+        inTransaction = false
         guard let mysql = handle else { return }
         if mysql_rollback(mysql) != 0 { close() }
     }
