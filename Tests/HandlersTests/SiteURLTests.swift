@@ -79,6 +79,8 @@ struct SiteURLTests {
         "example.com/shop%0A/ ",
         "example.com/%E2%80%A8x/%C2%A0",
         "example.com/a%zz%41",
+        "www.www.12.70.0.12.70.0.1",
+        "https://WWW.www.Example.com/",
     ])
     func aCanonicalSiteNormalisesToItself(_ input: String) throws {
         let site = try #require(SiteURL(input))

@@ -122,7 +122,9 @@ public struct SiteURL: Sendable, Equatable, CustomStringConvertible {
             return host
         }
         while host.hasSuffix(".") { host.removeLast() }
-        if host.hasPrefix("www.") { host.removeFirst(4) }
+        // Every leading `www.`: a canonical host that still began with one would lose it when
+        // normalised again (found by the SiteURL fuzz target).
+        while host.hasPrefix("www.") { host.removeFirst(4) }
         guard !host.isEmpty, host.utf8.count <= 253 else { return nil }
         var labels: [String] = []
         for label in host.split(separator: ".", omittingEmptySubsequences: false) {
