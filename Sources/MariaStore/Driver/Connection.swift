@@ -147,7 +147,7 @@ public final class Connection {
             }
             do {
                 let outcome = try statement.run(parameters.map(\.sqlValue))
-                try checkStillInTransaction(mysql)
+                try checkStillInTransaction(mysql, sql)
                 return outcome
             } catch let error as DatabaseError where error.code == Self.endedTransaction {
                 throw error
@@ -183,11 +183,13 @@ public final class Connection {
     /// that followed then succeeded with nothing to commit. Without this check the request
     /// would have answered `consumed` for a spend that was never recorded. With it, the
     /// transaction is reported lost, as a deadlock, and runs again.
-    private func checkStillInTransaction(_ mysql: UnsafeMutablePointer<MYSQL>) throws {
+    private func checkStillInTransaction(_ mysql: UnsafeMutablePointer<MYSQL>, _ sql: String) throws {
         guard inTransaction, mysql.pointee.server_status & UInt32(SERVER_STATUS_IN_TRANS) == 0 else { return }
         inTransaction = false
+        // The statement's opening words (verb and table, never a value: values are bound).
+        let statement = sql.split(whereSeparator: \.isWhitespace).prefix(3).joined(separator: " ")
         throw DatabaseError(kind: .deadlock, code: Self.endedTransaction, sqlState: "40001",
-                            message: "the server ended the transaction before this statement finished (a Galera abort); it ran outside the transaction")
+                            message: "the server ended the transaction before this statement finished (a Galera abort); it ran outside the transaction: \(statement)")
     }
 
     /// Commits, and returns only when the server confirmed it. A COMMIT that fails (on Galera,
