@@ -20,6 +20,7 @@ struct GaleraDecisionTests {
         cluster = try #require(GaleraCluster.shared)
         database = try cluster.createDatabase("gal")
         _ = try Migrator(store: store(node: 1)).migrate(now: now)
+        try setUp { _ in }
     }
 
     func store(node: Int, alsoTrying others: [Int] = []) -> Store {
@@ -29,6 +30,16 @@ struct GaleraDecisionTests {
         var logger = Logger(label: "galera-test")
         logger.logLevel = .error
         return Store(options: options, prefix: .standard, logger: logger)
+    }
+
+    /// Runs set-up statements on node 1, then waits until the other nodes have applied them: a
+    /// statement is prepared before Galera's causality wait applies, so a table created a
+    /// moment ago on another node may not exist yet where it is prepared.
+    func setUp(_ body: (Connection) throws -> Void) throws {
+        try store(node: 1).unitOfWork(body)
+        for node in 2...cluster.nodes {
+            try store(node: node).readLatest { _ = try $0.queryOne("SELECT 1 AS one") }
+        }
     }
 
     func context(_ store: Store) -> Context {
@@ -97,7 +108,7 @@ struct GaleraDecisionTests {
     }
 
     @Test func oneEventClaimedOnTwoNodesIsAppliedOnce() throws {
-        try store(node: 1).unitOfWork { try $0.execute("CREATE TABLE side_effect (id INT AUTO_INCREMENT PRIMARY KEY, event VARCHAR(64) NOT NULL) ENGINE=InnoDB") }
+        try setUp { try $0.execute("CREATE TABLE side_effect (id INT AUTO_INCREMENT PRIMARY KEY, event VARCHAR(64) NOT NULL) ENGINE=InnoDB") }
         let (results, _, _) = race(20) { store, _ in
             try store.transaction { connection -> Bool in
                 let ledger = EventLedger(connection, prefix: .standard)
@@ -122,7 +133,7 @@ struct GaleraDecisionTests {
     }
 
     @Test func aCommitThatFailsCertificationIsRetriedNeverReportedDone() throws {
-        try store(node: 1).unitOfWork { connection in
+        try setUp { connection in
             try connection.execute("CREATE TABLE counter (id INT PRIMARY KEY, n INT NOT NULL) ENGINE=InnoDB")
             try connection.execute("INSERT INTO counter VALUES (1, 0)")
         }
@@ -134,7 +145,11 @@ struct GaleraDecisionTests {
             try connection.execute("UPDATE counter SET n = n + 1 WHERE id = 1")
             if attempts == 1 {
                 // Node 2 commits a write to the same row first: this COMMIT must fail certification.
-                try other.transaction { try $0.execute("UPDATE counter SET n = n + 10 WHERE id = 1") }
+                try other.transaction { connection in
+                    // Node 2 must have applied the setup first, or its UPDATE would find no row.
+                    try connection.seeLatestCommits()
+                    try connection.execute("UPDATE counter SET n = n + 10 WHERE id = 1")
+                }
             }
         }
         #expect(attempts == 2)
@@ -149,7 +164,7 @@ struct GaleraDecisionTests {
     /// not, it must never run outside the transaction, and the transaction must run again.
     @Test(arguments: [false, true])
     func aStatementAfterAnAbortNeverRunsOutsideTheTransaction(preparedBefore: Bool) throws {
-        try store(node: 1).unitOfWork { connection in
+        try setUp { connection in
             try connection.execute("CREATE TABLE acct (id INT PRIMARY KEY, n INT NOT NULL) ENGINE=InnoDB")
             try connection.execute("INSERT INTO acct VALUES (1, 0)")
             try connection.execute("CREATE TABLE note (id INT AUTO_INCREMENT PRIMARY KEY, attempt INT NOT NULL) ENGINE=InnoDB")
@@ -165,7 +180,11 @@ struct GaleraDecisionTests {
             if attempts == 1 {
                 // Node 2 commits a write to the same row; applying it on node 1 aborts this
                 // transaction while it waits between statements.
-                try other.transaction { try $0.execute("UPDATE acct SET n = n + 10 WHERE id = 1") }
+                try other.transaction { connection in
+                    // Node 2 must have applied the setup first, or its UPDATE would find no row.
+                    try connection.seeLatestCommits()
+                    try connection.execute("UPDATE acct SET n = n + 10 WHERE id = 1")
+                }
                 usleep(300_000)
             }
             try connection.execute(insert, [attempts])
@@ -180,7 +199,7 @@ struct GaleraDecisionTests {
     }
 
     @Test func aTransactionAbortedInTheMiddleOfASelectIsRetriedWithoutHanging() throws {
-        try store(node: 1).unitOfWork { connection in
+        try setUp { connection in
             try connection.execute("CREATE TABLE lic (id INT PRIMARY KEY, v INT NOT NULL) ENGINE=InnoDB")
             try connection.execute("INSERT INTO lic VALUES (1, 0)")
             try connection.execute("CREATE TABLE slow (id INT PRIMARY KEY) ENGINE=InnoDB")
@@ -197,7 +216,11 @@ struct GaleraDecisionTests {
                 // While this SELECT is streaming rows, node 2's conflicting commit arrives and
                 // Galera aborts this transaction in the middle of it.
                 let conflicting = Thread { [other = UncheckedStores([other])] in
-                    _ = try? other.stores[0].transaction { try $0.execute("UPDATE lic SET v = v + 10 WHERE id = 1") }
+                    _ = try? other.stores[0].transaction { connection in
+                    // Node 2 must have applied the setup first, or its UPDATE would find no row.
+                    try connection.seeLatestCommits()
+                    try connection.execute("UPDATE lic SET v = v + 10 WHERE id = 1")
+                }
                 }
                 conflicting.start()
                 _ = try connection.query("SELECT id, SLEEP(0.25) AS s FROM slow WHERE id >= ? ORDER BY id", [1])

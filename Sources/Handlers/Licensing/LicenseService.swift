@@ -69,6 +69,11 @@ public struct LicenseService {
         let store = context.store
         let now = context.clock.now
         return try store.transaction { connection -> LicenseAnswer in
+            // Seats are counted on rows as the whole cluster last committed them: a key issued,
+            // or a seat freed, through another Galera node a moment ago is seen, so neither
+            // "invalid" nor "no activations left" is answered on stale rows (refusals write
+            // nothing, so they would never conflict and be retried).
+            try connection.seeLatestCommits()
             let licenses = LicenseRepository(connection, prefix: store.prefix)
             // The row is locked only once the key has proved itself: a guess never holds (or
             // waits for) a real license's lock. A seat taken or freed also writes the row

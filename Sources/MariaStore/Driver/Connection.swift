@@ -149,8 +149,6 @@ public final class Connection {
                 let outcome = try statement.run(parameters.map(\.sqlValue))
                 try checkStillInTransaction(mysql, sql)
                 return outcome
-            } catch let error as DatabaseError where error.code == Self.endedTransaction {
-                throw error
             } catch {
                 // A handle whose result was cut off must not run again (see `isReusable`).
                 if !statement.isReusable { statements[sql] = nil }
@@ -218,15 +216,23 @@ public final class Connection {
 
     func resetRoundTrips() { roundTrips = 0 }
 
-    /// Whether reads wait until this node has applied every write set the cluster committed
-    /// before them (`wsrep_sync_wait = 1`); sent only when it changes. Ignored by a server
-    /// that is not a Galera node.
+    /// Whether reads, updates and deletes wait until this node has applied every write set
+    /// the cluster committed before them (`wsrep_sync_wait = 3`); sent only when it changes.
+    /// Ignored by a server that is not a Galera node.
     private var seesLatestCommits = false
 
     func setSeesLatestCommits(_ wanted: Bool) throws {
         guard wanted != seesLatestCommits else { return }
-        try control(wanted ? "SET SESSION wsrep_sync_wait = 1" : "SET SESSION wsrep_sync_wait = 0")
+        try control(wanted ? "SET SESSION wsrep_sync_wait = 3" : "SET SESSION wsrep_sync_wait = 0")
         seesLatestCommits = wanted
+    }
+
+    /// From here to the end of this unit of work, statements see every commit made anywhere in
+    /// a Galera cluster before them. For decisions that refuse: a refusal writes nothing, so
+    /// it cannot conflict at certification, and on a node that has not yet applied a grant
+    /// or a freed seat committed through another node it would refuse on stale rows.
+    public func seeLatestCommits() throws {
+        try setSeesLatestCommits(true)
     }
 
     /// A fixed control statement with no parameters (session settings, START TRANSACTION).

@@ -155,9 +155,18 @@ public struct GrantRepository {
     /// spend throws `.insertRace`, so the transaction runs again and finds that spend.
     public func spend(customerID: Int64, amount: Int64, idempotencyKey: String, now: Date) throws -> Spend {
         let stamp = SQLTimestamp.string(from: now)
-        let debited = try connection.execute("""
-            UPDATE \(balances) SET balance = balance - ?, updated_at = ? WHERE customer_id = ? AND balance >= ?
-            """, [amount, stamp, customerID, amount]).affectedRows == 1
+        func debit() throws -> Bool {
+            try connection.execute("""
+                UPDATE \(balances) SET balance = balance - ?, updated_at = ? WHERE customer_id = ? AND balance >= ?
+                """, [amount, stamp, customerID, amount]).affectedRows == 1
+        }
+        var debited = try debit()
+        if !debited {
+            // A refusal writes nothing and so never conflicts: decide it again on this node
+            // once it has applied every commit made before (a grant through another node).
+            try connection.seeLatestCommits()
+            debited = try debit()
+        }
         guard debited else { return .refused(balance: try creditBalance(customerID: customerID)) }
         try connection.insertNew("""
             INSERT INTO \(credits) (customer_id, delta, kind, source, source_id, created_at) VALUES (?, ?, 'consumption', 'consume', ?, ?)
