@@ -88,6 +88,16 @@ struct SiteURLTests {
         #expect(SiteURL("https://" + site.canonical)?.canonical == site.canonical)
     }
 
+    /// Found by the SiteURL fuzz target: 60 labels `ü` are 179 bytes as typed but 479 in
+    /// Punycode, over DNS's 253; accepted once, the canonical form was then refused.
+    @Test func aHostOverTheLengthLimitInPunycodeIsRefused() {
+        let long = Array(repeating: "ü", count: 60).joined(separator: ".")
+        #expect(long.utf8.count <= 253)
+        #expect(SiteURL("https://" + long) == nil)
+        let fits = Array(repeating: "ü", count: 30).joined(separator: ".")  // 239 bytes in Punycode
+        #expect(SiteURL("https://" + fits).map { SiteURL($0.canonical)?.canonical == $0.canonical } == true)
+    }
+
     @Test func unsafePathCharactersAreEscapedInTheCanonicalForm() {
         #expect(SiteURL("https://example.com/a%20b/%25/c%3Fd")?.canonical == "example.com/a b/%25/c%3Fd")
         #expect(SiteURL("https://example.com/a%20%20")?.canonical == "example.com/a%20%20")

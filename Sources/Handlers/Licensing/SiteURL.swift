@@ -134,6 +134,10 @@ public struct SiteURL: Sendable, Equatable, CustomStringConvertible {
             else { return nil }
             labels.append(ascii)
         }
-        return labels.joined(separator: ".")
+        // The limit holds for the name as DNS carries it, in Punycode: checked only on the
+        // Unicode form, a host could be accepted once and refused as its own canonical form
+        // (found by the SiteURL fuzz target).
+        let ascii = labels.joined(separator: ".")
+        return ascii.utf8.count <= 253 ? ascii : nil
     }
 }
