@@ -88,3 +88,15 @@ let package = Package(
         ),
     ]
 )
+
+// libFuzzer targets, declared only when `scripts/fuzz` builds them (PFC_FUZZ=1, with
+// `-sanitize=fuzzer,address`): the normal build and tests never compile or link them.
+if Context.environment["PFC_FUZZ"] != nil {
+    package.targets.append(.target(name: "FuzzSupport", path: "Fuzz/Support"))
+    for name in ["FastCGIRecords", "GatewayRequest", "WebhookSignature", "JSONParser", "FormDecoding", "SiteURL", "LicenseKey", "INIFile", "EDDRequest"] {
+        package.targets.append(.executableTarget(
+            name: "Fuzz\(name)",
+            dependencies: ["FuzzSupport", "Handlers", "MariaStore", .product(name: "Logging", package: "swift-log")],
+            path: "Fuzz/\(name)"))
+    }
+}

@@ -79,7 +79,7 @@ struct LifecycleTests {
         ])
         #expect(result.status == 0)
         #expect(result.output.contains("Status: 200 OK"))
-        #expect(result.output.contains(#"{"status":"ok","database":"ok"}"#))
+        #expect(result.output.contains(#"{"status":"ok","database":"ok","database_server":"#))
 
         let post = try ChildProcess.run(TestPaths.binary, [], environment: [
             "GATEWAY_INTERFACE": "CGI/1.1", "PFC_CONFIG": directory + "/payments.ini",

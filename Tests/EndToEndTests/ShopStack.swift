@@ -108,7 +108,7 @@ struct ShopStack {
         let store = Store(options: web.stack.database, prefix: .standard, logger: .init(label: "test"))
         defer { store.close() }
         try store.unitOfWork { connection in
-            for table in ["events", "customers", "customer_stripe_ids", "orders", "grants", "licenses", "activations", "credit_ledger", "outbox",
+            for table in ["events", "customers", "customer_stripe_ids", "orders", "grants", "licenses", "activations", "credit_ledger", "credit_balances", "outbox",
                           "payments", "payment_history", "disputes", "subscriptions", "invoices", "refunds", "audit_log", "checkouts",
                           "refund_requests", "key_rotation_requests", "rate_limits"] {
                 try connection.execute("DELETE FROM pfc_\(table)")

@@ -25,6 +25,19 @@ struct ConfigurationTests {
         return []
     }
 
+    @Test func severalDatabaseServersAreTriedInTheOrderListed() throws {
+        let (configuration, _, _) = try load(Self.minimal + "\nhosts = 10.0.0.2:3307, db3, [fd00::4]:3306, /run/mysqld/mysqld.sock\n").get()
+        #expect(configuration.database.endpoints == [.tcp(host: "10.0.0.2", port: 3307), .tcp(host: "db3", port: 3306),
+                                                     .tcp(host: "fd00::4", port: 3306), .socket("/run/mysqld/mysqld.sock")])
+        #expect(configuration.database.description == "payments@10.0.0.2:3307,db3:3306,[fd00::4]:3306,unix:/run/mysqld/mysqld.sock/wordpress")
+    }
+
+    @Test func databaseHostsRefusesMalformedServersAndAMixWithHost() {
+        #expect(problems(Self.minimal + "\nhosts = db1:99999\n").contains { $0.hasPrefix("database.hosts") })
+        #expect(problems(Self.minimal + "\nhosts = db1,,db2\n").contains { $0.hasPrefix("database.hosts") })
+        #expect(problems(Self.minimal + "\nhosts = db1\nhost = db2\n").contains { $0.contains("replaces database.socket") })
+    }
+
     @Test func minimalFileGetsTheDocumentedDefaults() throws {
         let (configuration, _, warnings) = try load(Self.minimal).get()
         #expect(configuration.server.listen == nil)

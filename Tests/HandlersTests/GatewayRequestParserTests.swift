@@ -15,6 +15,15 @@ struct GatewayRequestParserTests {
         #expect(try head(["REQUEST_METHOD": "GET", "REQUEST_URI": "/payments/"]).path == "/")
     }
 
+    /// Found by the GatewayRequest fuzz target: a path starting with a combining mark glued it
+    /// to the `/` put in front, so the path did not start with `/` as a character.
+    @Test func aPathStartingWithACombiningMarkStillStartsWithASlash() throws {
+        let path = try head(["REQUEST_METHOD": "GET", "REQUEST_URI": "\u{34F}healthz"]).path
+        #expect(Array(path.utf8.prefix(1)) == [UInt8(ascii: "/")])
+        #expect(path.utf8.count == 1 + "\u{34F}healthz".utf8.count)
+        #expect(try head(["REQUEST_METHOD": "GET", "REQUEST_URI": "/payments/\u{34F}x"]).path == "/\u{34F}x")
+    }
+
     @Test func pathsOutsideThePrefixAreKept() throws {
         // A web server that strips the prefix itself, or a mount at the site root.
         #expect(try head(["REQUEST_METHOD": "GET", "REQUEST_URI": "/healthz"]).path == "/healthz")

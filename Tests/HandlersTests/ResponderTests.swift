@@ -17,6 +17,9 @@ struct ResponderTests {
         },
         Route("GET", "/boom") { _, _ in throw Boom() },
         Route("GET", "/db-down") { _, _ in throw DatabaseError(kind: .connectionLost, code: 2006, message: "MySQL server has gone away") },
+        Route("GET", "/node-joining") { _, _ in
+            throw DatabaseError(code: 1047, sqlState: "08S01", message: "WSREP has not yet prepared node for application use")
+        },
     ])
 
     let responder = Responder(router: router, parser: GatewayRequestParser(mountPrefix: "/payments", maxBodyBytes: 64))
@@ -97,12 +100,20 @@ struct ResponderTests {
         #expect(response.headers["retry-after"] == "5")
     }
 
+    @Test func galeraNodeNotYetReadyIs503WithRetryAfterNot500() {
+        let response = respond(["REQUEST_METHOD": "GET", "REQUEST_URI": "/payments/node-joining"])
+        #expect(response.status.code == 503)
+        #expect(errorCode(response) == "unavailable")
+        #expect(response.headers["retry-after"] == "5")
+    }
+
     @Test func headAnswersWithoutBodyButWithItsLength() throws {
         let context = try databaseContext()
         let response = respond(["REQUEST_METHOD": "HEAD", "REQUEST_URI": "/payments/healthz"], context: context)
         #expect(response.status.code == 200)
         #expect(response.body.isEmpty)
-        #expect(response.headers["content-length"] == "31")
+        let get = respond(["REQUEST_METHOD": "GET", "REQUEST_URI": "/payments/healthz"], context: context)
+        #expect(response.headers["content-length"] == String(get.body.count))
     }
 
     @Test func requestIDFromTheWebServerIsKept() {
@@ -134,7 +145,7 @@ struct ResponderTests {
     @Test func healthzIs200WhenTheDatabaseAnswers() throws {
         let response = respond(["REQUEST_METHOD": "GET", "REQUEST_URI": "/payments/healthz"], context: try databaseContext())
         #expect(response.status.code == 200)
-        #expect(response.text == #"{"status":"ok","database":"ok"}"#)
+        #expect(response.text == #"{"status":"ok","database":"ok","database_server":"unix:"# + MariaDBServer.shared.socket + #""}"#)
     }
 
     @Test func healthzIs503WhenTheDatabaseIsUnreachable() {

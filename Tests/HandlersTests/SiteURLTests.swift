@@ -69,6 +69,41 @@ struct SiteURLTests {
         #expect(SiteURL(input) == nil)
     }
 
+    /// Found by the SiteURL fuzz target: a path with control characters, white space or a
+    /// stray `%` normalised to a canonical form that normalised to something else again, so a
+    /// plugin sending back the `site` we answered would have taken a second seat.
+    @Test(arguments: [
+        "httts/\u{FFFD}\u{0}\u{0}%/.\u{FFFD}\u{C}/",
+        "example.com/a%20b/%25/c%3Fd%23e",
+        "example.com/a%20",
+        "example.com/shop%0A/ ",
+        "example.com/%E2%80%A8x/%C2%A0",
+        "example.com/a%zz%41",
+        "www.www.12.70.0.12.70.0.1",
+        "https://WWW.www.Example.com/",
+    ])
+    func aCanonicalSiteNormalisesToItself(_ input: String) throws {
+        let site = try #require(SiteURL(input))
+        #expect(SiteURL(site.canonical)?.canonical == site.canonical, "\(site.canonical.debugDescription)")
+        #expect(SiteURL("https://" + site.canonical)?.canonical == site.canonical)
+    }
+
+    /// Found by the SiteURL fuzz target: 60 labels `ü` are 179 bytes as typed but 479 in
+    /// Punycode, over DNS's 253; accepted once, the canonical form was then refused.
+    @Test func aHostOverTheLengthLimitInPunycodeIsRefused() {
+        let long = Array(repeating: "ü", count: 60).joined(separator: ".")
+        #expect(long.utf8.count <= 253)
+        #expect(SiteURL("https://" + long) == nil)
+        let fits = Array(repeating: "ü", count: 30).joined(separator: ".")  // 239 bytes in Punycode
+        #expect(SiteURL("https://" + fits).map { SiteURL($0.canonical)?.canonical == $0.canonical } == true)
+    }
+
+    @Test func unsafePathCharactersAreEscapedInTheCanonicalForm() {
+        #expect(SiteURL("https://example.com/a%20b/%25/c%3Fd")?.canonical == "example.com/a b/%25/c%3Fd")
+        #expect(SiteURL("https://example.com/a%20%20")?.canonical == "example.com/a%20%20")
+        #expect(SiteURL("https://example.com/Bücher/")?.canonical == "example.com/bücher")
+    }
+
     @Test func sameSiteWrittenDifferentlyIsOneSite() {
         let spellings = ["https://www.Example.com/", "http://example.com:80/index.php", "example.com", "https://example.com/wp-admin/?page=x"]
         #expect(Set(spellings.compactMap { SiteURL($0)?.canonical }) == ["example.com"])

@@ -54,7 +54,7 @@ struct WebhookTests {
     /// Empties every table the events write to (the catalogue stays).
     func reset() throws {
         try context.store.unitOfWork { connection in
-            for table in ["events", "customers", "customer_stripe_ids", "orders", "grants", "licenses", "credit_ledger", "outbox", "payments",
+            for table in ["events", "customers", "customer_stripe_ids", "orders", "grants", "licenses", "credit_ledger", "credit_balances", "outbox", "payments",
                           "payment_history", "disputes", "subscriptions", "audit_log", "checkouts", "refund_requests", "key_rotation_requests"] {
                 try connection.execute("DELETE FROM pfc_\(table)")
             }

@@ -53,6 +53,22 @@ struct TransactionTests {
         #expect(try balance(2) == 50)
     }
 
+    /// The server ending the transaction under a statement (as a Galera abort was seen to do)
+    /// is simulated by a COMMIT sent as a statement: the answer says "no transaction open", and
+    /// the store must run the transaction again rather than report it done.
+    @Test func aTransactionTheServerEndsUnderAStatementRunsAgain() throws {
+        let store = makeStore()
+        var attempts = 0
+        try store.transaction { connection in
+            attempts += 1
+            try connection.execute("UPDATE account SET balance = balance + 1 WHERE id = 2")
+            if attempts == 1 { try connection.execute("COMMIT") }
+        }
+        #expect(attempts == 2)
+        #expect(store.deadlocks == 1)
+        #expect(try balance(2) == 102)  // the simulated stray statement, and the rerun
+    }
+
     @Test func deadlockVictimIsRetriedAndBothCommit() throws {
         let logs = LogCapture()
         let attempts = AttemptCounter()

@@ -24,7 +24,8 @@ public enum SuccessPage {
             return HTMLPage.error(status: .badRequest, title: "This link is not complete", message: "The address has no valid checkout session.", context: context)
         }
         let store = context.store
-        let (known, record) = try store.unitOfWork { connection in
+        // The webhook may have fulfilled the order through another Galera node a moment ago.
+        let (known, record) = try store.readLatest { connection in
             (try OrderRepository(connection, prefix: store.prefix).find(sessionID: sessionID),
              try CheckoutRepository(connection, prefix: store.prefix).find(sessionID))
         }
@@ -68,7 +69,7 @@ public enum SuccessPage {
         }
         let store = context.store
         let now = context.clock.now
-        let (grants, licenses) = try store.unitOfWork { connection in
+        let (grants, licenses) = try store.readLatest { connection in
             (try GrantRepository(connection, prefix: store.prefix).grants(orderID: order.id),
              try LicenseRepository(connection, prefix: store.prefix).displays(orderID: order.id))
         }

@@ -32,6 +32,7 @@ public struct ConfigurationLoader {
         Key(name: "database.socket", secret: false),
         Key(name: "database.host", secret: false),
         Key(name: "database.port", secret: false),
+        Key(name: "database.hosts", secret: false),
         Key(name: "database.name", secret: false),
         Key(name: "database.user", secret: false),
         Key(name: "database.password", secret: true),
@@ -231,6 +232,20 @@ public struct ConfigurationLoader {
                 port: integer("database.port", in: 1...65535) ?? 3306,
                 user: user ?? "", password: optional("database.password", allowEmpty: true) ?? "",
                 database: name ?? "")
+            if let list = optional("database.hosts") {
+                if socket != nil || optional("database.host") != nil || optional("database.port") != nil {
+                    fail("database.hosts", "replaces database.socket, database.host and database.port: set either")
+                }
+                if let endpoints = Self.endpoints(list), let first = endpoints.first {
+                    switch first {
+                    case .socket(let path): options.socket = path
+                    case .tcp(let host, let port): (options.host, options.port) = (host, port)
+                    }
+                    options.alternates = Array(endpoints.dropFirst())
+                } else {
+                    fail("database.hosts", "must list servers separated by commas, each a socket path (/run/mysqld/mysqld.sock) or host[:port] (10.0.0.2:3306, [fd00::2]:3306)")
+                }
+            }
             options.connectTimeoutSeconds = integer("database.connect_timeout_seconds", in: 1...120) ?? 5
             options.lockWaitTimeoutSeconds = integer("database.lock_wait_timeout_seconds", in: 1...300) ?? 10
 
@@ -485,6 +500,37 @@ public struct ConfigurationLoader {
                 return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             }
             return nil
+        }
+
+        /// `database.hosts`: servers separated by commas, each an absolute socket path or
+        /// `host[:port]` (port 3306 when omitted; IPv6 hosts in brackets). Nil when any item is
+        /// neither.
+        static func endpoints(_ list: String) -> [DatabaseEndpoint]? {
+            var endpoints: [DatabaseEndpoint] = []
+            for item in list.split(separator: ",", omittingEmptySubsequences: false).map({ $0.trimmingWhitespace() }) {
+                if item.hasPrefix("/") {
+                    endpoints.append(.socket(item))
+                    continue
+                }
+                var host = Substring(item)
+                var port = 3306
+                if item.hasPrefix("[") {
+                    guard let close = item.firstIndex(of: "]") else { return nil }
+                    host = item[item.index(after: item.startIndex)..<close]
+                    let after = item[item.index(after: close)...]
+                    if !after.isEmpty {
+                        guard after.hasPrefix(":"), let number = Int(after.dropFirst()), (1...65535).contains(number) else { return nil }
+                        port = number
+                    }
+                } else if let colon = item.firstIndex(of: ":") {
+                    guard let number = Int(item[item.index(after: colon)...]), (1...65535).contains(number) else { return nil }
+                    host = item[..<colon]
+                    port = number
+                }
+                guard !host.isEmpty, host.allSatisfy({ $0.isLetter || $0.isNumber || "-.:".contains($0) }) else { return nil }
+                endpoints.append(.tcp(host: String(host), port: port))
+            }
+            return endpoints.isEmpty ? nil : endpoints
         }
 
         static func isHostPort(_ text: String) -> Bool {

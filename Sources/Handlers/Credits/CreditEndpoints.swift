@@ -2,7 +2,8 @@ import Foundation
 import MariaStore
 
 /// The credit balance endpoints the WordPress site calls (server side, with the API key).
-/// The balance is the sum of the append-only ledger; spending is one more ledger entry.
+/// The balance is the sum of the append-only ledger (kept in a balance row per customer);
+/// spending is one guarded update of that row and one more ledger entry.
 public enum CreditEndpoints {
     /// `GET /credits/balance?customer=EMAIL|cus_…` — the customer's balance (0 for a stranger).
     public static func balance(_ request: Request, _ context: Context) throws -> Response {
@@ -11,7 +12,8 @@ public enum CreditEndpoints {
             throw APIError.invalidRequest("customer is required (an email address or a Stripe customer id)")
         }
         let store = context.store
-        let sum = try store.unitOfWork { connection -> Int64 in
+        // A spend or grant just made through another Galera node is counted.
+        let sum = try store.readLatest { connection -> Int64 in
             guard let customer = try CustomerRepository(connection, prefix: store.prefix).find(reference: reference) else { return 0 }
             return try GrantRepository(connection, prefix: store.prefix).creditBalance(customerID: customer)
         }
@@ -39,8 +41,6 @@ public enum CreditEndpoints {
             guard let customer = try CustomerRepository(connection, prefix: store.prefix).find(reference: reference) else {
                 throw APIError.insufficientCredits("the customer has no credits")
             }
-            // Every spend for a customer is serialised on the customer's row.
-            try CustomerRepository(connection, prefix: store.prefix).lock(customer)
             // Keys are the customer's own: another customer's identical key is another spend.
             func replay(_ first: GrantRepository.Consumption) throws -> Response {
                 guard first.delta == -amount else {
@@ -49,20 +49,16 @@ public enum CreditEndpoints {
                 return answer(reference, consumed: amount, balance: first.balanceAfter, replayed: true)
             }
             if let first = try ledger.consumption(customerID: customer, idempotencyKey: key) { return try replay(first) }
-            let balance = try ledger.creditBalance(customerID: customer)
-            guard balance >= 0 else {
-                throw APIError.insufficientCredits("the account owes \(-balance) credits; nothing can be spent until they are paid")
-            }
-            guard balance >= amount else {
-                throw APIError.insufficientCredits("the balance is \(balance), less than \(amount)")
-            }
-            guard try ledger.appendConsumption(customerID: customer, amount: amount, idempotencyKey: key, now: now) else {
-                // The key was taken after our read (a customer found under two rows, or a lock
-                // lost): what was recorded under it is the answer.
-                guard let first = try ledger.consumption(customerID: customer, idempotencyKey: key) else {
-                    throw APIError.idempotencyKeyReused("this idempotency_key is being used; retry")
-                }
-                return try replay(first)
+            // One guarded write of the balance row decides (see `GrantRepository.spend`); a
+            // key taken meanwhile reruns this transaction, which then replays that spend.
+            let balance: Int64
+            switch try ledger.spend(customerID: customer, amount: amount, idempotencyKey: key, now: now) {
+            case .refused(let current) where current < 0:
+                throw APIError.insufficientCredits("the account owes \(-current) credits; nothing can be spent until they are paid")
+            case .refused(let current):
+                throw APIError.insufficientCredits("the balance is \(current), less than \(amount)")
+            case .spent(let after):
+                balance = after + amount
             }
             try AuditLog(connection, prefix: store.prefix).record(subject: "credits", id: String(customer), action: "consumed", before: String(balance),
                                                                   after: String(balance - amount), actor: "api", now: now)

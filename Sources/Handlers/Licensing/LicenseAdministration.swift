@@ -99,7 +99,7 @@ public struct LicenseAdministration {
                         _ body: (LicenseRepository.Record, Connection, Date) throws -> (before: String?, after: String?, detail: String)) throws {
         let store = context.store
         try store.transaction { connection in
-            guard let record = try LicenseRepository(connection, prefix: store.prefix).record(id: id) else {
+            guard let record = try LicenseRepository(connection, prefix: store.prefix).lockForDecision(id: id) else {
                 throw APIError.notFound(message: "no license \(id)")
             }
             let now = context.clock.now

@@ -69,9 +69,16 @@ public struct LicenseService {
         let store = context.store
         let now = context.clock.now
         return try store.transaction { connection -> LicenseAnswer in
+            // Seats are counted on rows as the whole cluster last committed them: a key issued,
+            // or a seat freed, through another Galera node a moment ago is seen, so neither
+            // "invalid" nor "no activations left" is answered on stale rows (refusals write
+            // nothing, so they would never conflict and be retried).
+            try connection.seeLatestCommits()
             let licenses = LicenseRepository(connection, prefix: store.prefix)
             // The row is locked only once the key has proved itself: a guess never holds (or
-            // waits for) a real license's lock.
+            // waits for) a real license's lock. A seat taken or freed also writes the row
+            // (`countSeatChange`), so seat decisions on different Galera nodes conflict instead
+            // of both counting one free seat.
             let candidate = try licenses.record(selector: selector, lock: false)
             guard let candidate, key != nil, Digest.constantTimeEqual(candidate.verifier, expected),
                   let record = try licenses.record(id: candidate.id), Digest.constantTimeEqual(record.verifier, expected) else {
@@ -92,7 +99,7 @@ public struct LicenseService {
     private func verify(selector: String, keyIsWellFormed: Bool, expected: [UInt8], site: SiteURL, product: String?,
                         clientAddress: String, now: Date) throws -> LicenseAnswer {
         let store = context.store
-        let found = try store.unitOfWork { try LicenseRepository($0, prefix: store.prefix).recordWithActivations(selector: selector) }
+        let found = try store.readLatest { try LicenseRepository($0, prefix: store.prefix).recordWithActivations(selector: selector) }
         guard let found, keyIsWellFormed, Digest.constantTimeEqual(found.record.verifier, expected) else {
             try store.transaction { try countFailure(from: clientAddress, connection: $0, now: now) }
             return LicenseAnswer(status: .invalid, site: site.canonical)
@@ -135,7 +142,10 @@ public struct LicenseService {
         let audit = AuditLog(connection, prefix: prefix)
         let actor = "license-api"
 
-        for released in try activations.releaseStale(licenseID: record.id, seenBefore: staleCutoff(now)) {
+        let licenses = LicenseRepository(connection, prefix: prefix)
+        let releasedSites = try activations.releaseStale(licenseID: record.id, seenBefore: staleCutoff(now))
+        if !releasedSites.isEmpty { try licenses.countSeatChange(record.id) }
+        for released in releasedSites {
             try audit.record(subject: "license", id: String(record.id), action: "activation_released", before: nil, after: nil,
                              actor: "stale-release", detail: "site \(released)", now: now)
         }
@@ -158,6 +168,7 @@ public struct LicenseService {
                 answer.status = .noActivationsLeft
                 return answer
             }
+            try licenses.countSeatChange(record.id)
             let activationID = "act_" + Hex.encode(context.random.bytes(10))
             let kind: ActivationRepository.Kind = staging ? .staging : .production
             try activations.insert(licenseID: record.id, activationID: activationID, site: site.canonical, kind: kind, now: now)
@@ -173,6 +184,7 @@ public struct LicenseService {
             // Idempotent, and only ever this one site.
             if answer.activationID != nil {
                 try checkChurn(record.id, connection: connection, now: now)
+                try licenses.countSeatChange(record.id)
                 try activations.remove(licenseID: record.id, site: site.canonical)
                 try RateLimiter(connection, prefix: prefix).hit("churn:\(record.id)", window: 86_400, now: now)
                 try audit.record(subject: "license", id: String(record.id), action: "deactivated", before: nil, after: nil, actor: actor,

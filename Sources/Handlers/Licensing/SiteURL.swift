@@ -76,9 +76,41 @@ public struct SiteURL: Sendable, Equatable, CustomStringConvertible {
         var segments = decodedPath.split(separator: "/").map(String.init).filter { $0 != "." }
         while let last = segments.last, ["index.php", "wp-admin", "wp-login.php"].contains(last) { segments.removeLast() }
         guard !segments.contains("..") else { return nil }
-        if !segments.isEmpty { canonical += "/" + segments.joined(separator: "/") }
+        if !segments.isEmpty {
+            canonical += "/" + segments.enumerated().map { Self.escaped($1, last: $0 == segments.count - 1) }.joined(separator: "/")
+        }
         guard canonical.utf8.count <= 255 else { return nil }
         self.canonical = canonical
+    }
+
+    /// A decoded path segment with every character that would read differently the next time
+    /// percent-encoded (`%`, `?`, `#`, control and format characters, white space other than
+    /// inner spaces, spaces ending the path): a canonical site, sent back as a site URL,
+    /// normalises to itself, so a plugin echoing the `site` we answered never takes a second seat.
+    static func escaped(_ segment: String, last: Bool) -> String {
+        let hex = Array("0123456789ABCDEF".utf8)
+        let scalars = Array(segment.unicodeScalars)
+        // Spaces ending the whole path would be trimmed from the site URL the next time.
+        let keptSpaces = scalars.count - (last ? scalars.reversed().prefix { $0 == " " }.count : 0)
+        var bytes: [UInt8] = []
+        for (index, scalar) in scalars.enumerated() {
+            let properties = scalar.properties
+            let keep: Bool
+            if scalar == " " {
+                keep = index < keptSpaces
+            } else if scalar.isASCII {
+                keep = scalar.value > 0x20 && scalar.value < 0x7F && scalar != "%" && scalar != "?" && scalar != "#"
+            } else {
+                keep = !properties.isWhitespace && properties.generalCategory != .control && properties.generalCategory != .format
+                    && properties.generalCategory != .lineSeparator && properties.generalCategory != .paragraphSeparator
+            }
+            if keep {
+                bytes += Array(String(scalar).utf8)
+            } else {
+                for byte in String(scalar).utf8 { bytes += [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 15)]] }
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     static func canonicalHost(_ raw: String) -> String? {
@@ -90,7 +122,9 @@ public struct SiteURL: Sendable, Equatable, CustomStringConvertible {
             return host
         }
         while host.hasSuffix(".") { host.removeLast() }
-        if host.hasPrefix("www.") { host.removeFirst(4) }
+        // Every leading `www.`: a canonical host that still began with one would lose it when
+        // normalised again (found by the SiteURL fuzz target).
+        while host.hasPrefix("www.") { host.removeFirst(4) }
         guard !host.isEmpty, host.utf8.count <= 253 else { return nil }
         var labels: [String] = []
         for label in host.split(separator: ".", omittingEmptySubsequences: false) {
@@ -100,6 +134,10 @@ public struct SiteURL: Sendable, Equatable, CustomStringConvertible {
             else { return nil }
             labels.append(ascii)
         }
-        return labels.joined(separator: ".")
+        // The limit holds for the name as DNS carries it, in Punycode: checked only on the
+        // Unicode form, a host could be accepted once and refused as its own canonical form
+        // (found by the SiteURL fuzz target).
+        let ascii = labels.joined(separator: ".")
+        return ascii.utf8.count <= 253 ? ascii : nil
     }
 }

@@ -67,30 +67,18 @@ public enum FastCGIArrival: Equatable, Sendable {
     /// `CONTENT_LENGTH` from FastCGI name-value pairs: nil when absent or empty, `.some(nil)`
     /// when it is not a plain number of at most 18 digits (so no arithmetic can overflow).
     static func declaredLength(inParams bytes: [UInt8]) -> Int?? {
-        var index = 0
-        func length() -> Int? {
-            guard index < bytes.count else { return nil }
-            if bytes[index] < 0x80 {
-                index += 1
-                return Int(bytes[index - 1])
+        var declared: Int?? = .none
+        FastCGIPairs.visit(bytes) { name, value in
+            guard name.elementsEqual("CONTENT_LENGTH".utf8) else { return true }
+            if value.isEmpty {
+                declared = .none
+            } else if value.count <= 18, value.allSatisfy({ $0 >= 48 && $0 <= 57 }) {
+                declared = .some(value.reduce(0) { $0 * 10 + Int($1 - 48) })
+            } else {
+                declared = .some(nil)
             }
-            guard bytes.count - index >= 4 else { return nil }
-            let value = Int(bytes[index] & 0x7F) << 24 | Int(bytes[index + 1]) << 16 | Int(bytes[index + 2]) << 8 | Int(bytes[index + 3])
-            index += 4
-            return value
+            return false
         }
-        while index < bytes.count {
-            guard let nameLength = length(), let valueLength = length(),
-                  nameLength <= bytes.count - index, valueLength <= bytes.count - index - nameLength
-            else { return nil }
-            let name = bytes[index..<(index + nameLength)]
-            let value = bytes[(index + nameLength)..<(index + nameLength + valueLength)]
-            index += nameLength + valueLength
-            guard name.elementsEqual("CONTENT_LENGTH".utf8) else { continue }
-            if value.isEmpty { return .none }
-            guard value.count <= 18, value.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return .some(nil) }
-            return .some(value.reduce(0) { $0 * 10 + Int($1 - 48) })
-        }
-        return .none
+        return declared
     }
 }

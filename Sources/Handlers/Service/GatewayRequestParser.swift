@@ -79,12 +79,15 @@ public struct GatewayRequestParser: Sendable {
         return body
     }
 
+    /// On UTF-8 bytes, not characters: a path starting with a combining mark would otherwise
+    /// glue it to the `/` put in front, and the result would not start with `/` as a character
+    /// (found by the GatewayRequest fuzz target).
     private func stripMount(_ path: String) -> String {
         var path = path
-        if !mountPrefix.isEmpty, path.hasPrefix(mountPrefix) {
-            let rest = path.dropFirst(mountPrefix.count)
-            if rest.isEmpty || rest.hasPrefix("/") { path = String(rest) }
+        if !mountPrefix.isEmpty, path.utf8.starts(with: mountPrefix.utf8) {
+            let rest = path.utf8.dropFirst(mountPrefix.utf8.count)
+            if rest.isEmpty || rest.first == UInt8(ascii: "/") { path = String(decoding: rest, as: UTF8.self) }
         }
-        return path.hasPrefix("/") ? path : "/" + path
+        return path.utf8.first == UInt8(ascii: "/") ? path : "/" + path
     }
 }

@@ -1,7 +1,8 @@
 import MariaStore
 
-/// `GET /healthz` — 200 when the database answers, 503 when it does not. Load balancers and
-/// uptime monitors poll it; it never touches a table, only pings the connection.
+/// `GET /healthz` — 200 when the database answers, 503 when it does not, naming the server
+/// that answered (`database_server`: `host:port` or `unix:/path`, one of `database.hosts`).
+/// Load balancers and uptime monitors poll it; it never touches a table, only pings.
 /// `GET /livez` — 200 whenever the process answers at all (liveness, no database).
 public enum HealthCheck {
     public static func live(_ request: Request, _ context: Context) throws -> Response {
@@ -21,12 +22,13 @@ public enum HealthCheck {
     }
 
     public static func handle(_ request: Request, _ context: Context) throws -> Response {
+        let server: DatabaseEndpoint
         do {
-            try context.store.ping()
+            server = try context.store.pingedEndpoint()
         } catch let error as DatabaseError {
             context.logger.warning("health check: database unreachable", metadata: ["error": "\(error)"])
             throw APIError.unavailable("the database is not reachable")
         }
-        return .json(.object(["status": "ok", "database": "ok"]))
+        return .json(.object(["status": "ok", "database": "ok", "database_server": .string(server.description)]))
     }
 }

@@ -16,10 +16,14 @@ public final class Connection {
     /// failed the first statement of a unit of work (safe to replay) or a later one (not).
     private(set) var roundTrips = 0
 
-    /// Opens a connection. Throws `DatabaseError` of kind `.connect` when the server cannot be
-    /// reached or refuses the login.
-    public init(options: ConnectionOptions) throws {
+    /// The server this connection is to.
+    public let endpoint: DatabaseEndpoint
+
+    /// Opens a connection to `endpoint` (by default the options' first server). Throws
+    /// `DatabaseError` of kind `.connect` when the server cannot be reached or refuses the login.
+    public init(options: ConnectionOptions, endpoint: DatabaseEndpoint? = nil) throws {
         self.options = options
+        self.endpoint = endpoint ?? options.endpoints[0]
         try open()
     }
 
@@ -39,16 +43,19 @@ public final class Connection {
             throw error
         }
 
+        let endpoint = self.endpoint
         let connected = options.user.withCString { user in
             options.password.withCString { password in
                 options.database.withCString { database in
-                    if let socket = options.socket {
+                    switch endpoint {
+                    case .socket(let socket):
                         return socket.withCString {
                             mysql_real_connect(mysql, nil, user, password, database, 0, $0, 0)
                         }
-                    }
-                    return options.host.withCString {
-                        mysql_real_connect(mysql, $0, user, password, database, UInt32(options.port), nil, 0)
+                    case .tcp(let host, let port):
+                        return host.withCString {
+                            mysql_real_connect(mysql, $0, user, password, database, UInt32(port), nil, 0)
+                        }
                     }
                 }
             }
@@ -138,7 +145,15 @@ public final class Connection {
                 statement = try PreparedStatement(connection: mysql, sql: sql)
                 statements[sql] = statement
             }
-            return try statement.run(parameters.map(\.sqlValue))
+            do {
+                let outcome = try statement.run(parameters.map(\.sqlValue))
+                try checkStillInTransaction(mysql, sql)
+                return outcome
+            } catch {
+                // A handle whose result was cut off must not run again (see `isReusable`).
+                if !statement.isReusable { statements[sql] = nil }
+                throw error
+            }
         } catch let error as DatabaseError {
             if error.kind == .connectionLost { close() }
             throw error
@@ -147,22 +162,78 @@ public final class Connection {
 
     // MARK: Transactions (used by Store)
 
-    func begin() throws { try control("START TRANSACTION") }
+    func begin() throws {
+        try control("START TRANSACTION")
+        inTransaction = true
+    }
 
+    /// True between `begin` and `commit`/`rollback`.
+    private var inTransaction = false
+
+    /// Our own error number for "the server ended the transaction under us" (reported as a
+    /// deadlock, so the transaction runs again).
+    static let endedTransaction: UInt32 = 1213
+
+    /// Every answer carries the server's status; inside a transaction it must still say "in a
+    /// transaction". Seen on a Galera node under load (scripts/galera-test): a transaction
+    /// aborted by a conflicting write set while one of its statements was being handled, and
+    /// that statement answered OK having run on its own, outside any transaction; the COMMIT
+    /// that followed then succeeded with nothing to commit. Without this check the request
+    /// would have answered `consumed` for a spend that was never recorded. With it, the
+    /// transaction is reported lost, as a deadlock, and runs again.
+    private func checkStillInTransaction(_ mysql: UnsafeMutablePointer<MYSQL>, _ sql: String) throws {
+        guard inTransaction, mysql.pointee.server_status & UInt32(SERVER_STATUS_IN_TRANS) == 0 else { return }
+        inTransaction = false
+        // The statement's opening words (verb and table, never a value: values are bound).
+        let statement = sql.split(whereSeparator: \.isWhitespace).prefix(3).joined(separator: " ")
+        throw DatabaseError(kind: .deadlock, code: Self.endedTransaction, sqlState: "40001",
+                            message: "the server ended the transaction before this statement finished (a Galera abort); it ran outside the transaction: \(statement)")
+    }
+
+    /// Commits, and returns only when the server confirmed it. A COMMIT that fails (on Galera,
+    /// a write set that lost certification: 1213) throws like any statement, so the transaction
+    /// is retried or reported, never answered as done. An OK whose status still shows an open
+    /// transaction was not the COMMIT's own answer: the connection is out of step with the
+    /// server, so it is closed and the outcome reported as unknown (a lost connection).
     func commit() throws {
         let mysql = try liveHandle()
         roundTrips += 1
+        inTransaction = false
         guard mysql_commit(mysql) == 0 else { throw fail(mysql) }
+        if mysql.pointee.server_status & UInt32(SERVER_STATUS_IN_TRANS) != 0 {
+            close()
+            throw DatabaseError(kind: .connectionLost, message: "COMMIT was answered, but the server still reports an open transaction")
+        }
     }
 
     /// Rolls back; a failure here only means the connection is gone, which ends the
     /// transaction anyway, so the connection is closed and nothing is thrown.
     func rollback() {
+        inTransaction = false
         guard let mysql = handle else { return }
         if mysql_rollback(mysql) != 0 { close() }
     }
 
     func resetRoundTrips() { roundTrips = 0 }
+
+    /// Whether reads, updates and deletes wait until this node has applied every write set
+    /// the cluster committed before them (`wsrep_sync_wait = 3`); sent only when it changes.
+    /// Ignored by a server that is not a Galera node.
+    private var seesLatestCommits = false
+
+    func setSeesLatestCommits(_ wanted: Bool) throws {
+        guard wanted != seesLatestCommits else { return }
+        try control(wanted ? "SET SESSION wsrep_sync_wait = 3" : "SET SESSION wsrep_sync_wait = 0")
+        seesLatestCommits = wanted
+    }
+
+    /// From here to the end of this unit of work, statements see every commit made anywhere in
+    /// a Galera cluster before them. For decisions that refuse: a refusal writes nothing, so
+    /// it cannot conflict at certification, and on a node that has not yet applied a grant
+    /// or a freed seat committed through another node it would refuse on stale rows.
+    public func seeLatestCommits() throws {
+        try setSeesLatestCommits(true)
+    }
 
     /// A fixed control statement with no parameters (session settings, START TRANSACTION).
     private func control(_ sql: String) throws {

@@ -1,3 +1,17 @@
+/// One place a MariaDB server listens: a unix socket or a TCP host and port.
+public enum DatabaseEndpoint: Sendable, Equatable, CustomStringConvertible {
+    case socket(String)
+    case tcp(host: String, port: Int)
+
+    /// `unix:/path` or `host:port` (IPv6 hosts bracketed); never a credential.
+    public var description: String {
+        switch self {
+        case .socket(let path): return "unix:\(path)"
+        case .tcp(let host, let port): return host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        }
+    }
+}
+
 /// Where and how to reach MariaDB. Built from configuration; the password never appears in
 /// `description`.
 public struct ConnectionOptions: Sendable, CustomStringConvertible {
@@ -5,6 +19,9 @@ public struct ConnectionOptions: Sendable, CustomStringConvertible {
     public var socket: String?
     public var host: String
     public var port: Int
+    /// Further servers holding the same database (the other nodes of a Galera cluster), tried
+    /// in order after the first (`socket` or `host`/`port`) when it cannot be used.
+    public var alternates: [DatabaseEndpoint] = []
     public var user: String
     public var password: String
     public var database: String
@@ -31,8 +48,12 @@ public struct ConnectionOptions: Sendable, CustomStringConvertible {
         self.lockWaitTimeoutSeconds = lockWaitTimeoutSeconds
     }
 
+    /// Every server to try, the configured first one first.
+    public var endpoints: [DatabaseEndpoint] {
+        [socket.map(DatabaseEndpoint.socket) ?? .tcp(host: host, port: port)] + alternates
+    }
+
     public var description: String {
-        let place = socket.map { "unix:\($0)" } ?? "\(host):\(port)"
-        return "\(user)@\(place)/\(database)"
+        "\(user)@\(endpoints.map(\.description).joined(separator: ","))/\(database)"
     }
 }

@@ -26,6 +26,10 @@ public struct DatabaseError: Error, Sendable, CustomStringConvertible {
         case misuse
         /// The server is not one the store runs on (MySQL, MariaDB before 10.6).
         case unsupportedServer
+        /// A Galera node that is not part of the primary component (joining, resyncing, cut
+        /// off) refuses statements with 1047 "WSREP has not yet prepared node for application
+        /// use". Nothing was done; another node, or this one a little later, will serve.
+        case nodeNotReady
     }
 
     public let kind: Kind
@@ -50,6 +54,7 @@ public struct DatabaseError: Error, Sendable, CustomStringConvertible {
         case 1213: kind = .deadlock
         case 1205: kind = .lockWaitTimeout
         case 1062: kind = .duplicateKey
+        case 1047: kind = .nodeNotReady
         // 2006 gone away, 2013 lost during query, 2055 lost (extended), 1927 killed,
         // 4031 idle disconnect (MySQL 8): the connection is unusable from here on.
         case 2006, 2013, 2055, 1927, 4031: kind = .connectionLost
@@ -65,7 +70,11 @@ public struct DatabaseError: Error, Sendable, CustomStringConvertible {
     public var isTransient: Bool { kind == .deadlock || kind == .lockWaitTimeout || kind == .insertRace }
 
     /// True when the database cannot be used right now (the caller should answer 503).
-    public var isUnavailable: Bool { kind == .connect || kind == .connectionLost || kind == .unsupportedServer }
+    public var isUnavailable: Bool { kind == .connect || kind == .connectionLost || kind == .unsupportedServer || kind == .nodeNotReady }
+
+    /// True when this server cannot be used now but another one (or a new connection) may be:
+    /// the store leaves it and reconnects, to the next configured server if there is one.
+    var leavesServer: Bool { kind == .connectionLost || kind == .nodeNotReady }
 
     public var description: String {
         code == 0 ? "database: \(message)" : "database error \(code) (\(sqlState)): \(message)"

@@ -9,6 +9,12 @@ import Glibc
 final class PreparedStatement {
     private let handle: UnsafeMutablePointer<MYSQL_STMT>
     let parameterCount: Int
+    /// False once a result set was cut off by an error after `execute` (a Galera abort in the
+    /// middle of a SELECT, a runtime error on a later row). Connector/C then leaves the handle
+    /// believing rows are still on their way: its next `mysql_stmt_execute` would try to drain
+    /// them and wait, holding every lock of the transaction, for packets the server never sends
+    /// (until the read timeout). Such a statement is closed and prepared afresh, never reused.
+    private(set) var isReusable = true
 
     init(connection: UnsafeMutablePointer<MYSQL>, sql: String) throws {
         guard let handle = mysql_stmt_init(connection) else {
@@ -39,11 +45,19 @@ final class PreparedStatement {
                 message: "statement takes \(parameterCount) parameters, \(parameters.count) given")
         }
         try execute(parameters)
-        defer { mysql_stmt_free_result(handle) }
-        let rows = try fetchAll()
+        let rows: [Row]
+        do {
+            rows = try fetchAll()
+        } catch {
+            isReusable = false
+            throw error
+        }
         let result = ExecutionResult(
             affectedRows: UInt64(truncatingIfNeeded: mysql_stmt_affected_rows(handle)),
             lastInsertID: UInt64(mysql_stmt_insert_id(handle)))
+        // Frees the stored rows (memory only, no round trip); should it ever fail, the handle is
+        // retired rather than trusted.
+        if mysql_stmt_free_result(handle) != 0 { isReusable = false }
         return (rows, result)
     }
 

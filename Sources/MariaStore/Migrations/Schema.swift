@@ -396,5 +396,26 @@ public enum Schema {
             // The site a buyer typed at checkout, activated on the license they get.
             "ALTER TABLE {prefix}orders ADD COLUMN IF NOT EXISTS site_url VARCHAR(2048) NULL",
         ]),
+        Migration(version: 10, name: "decisions write the rows they depend on: seat counter per license, balance per customer", statements: [
+            // Bumped by every activation and deactivation: on a Galera cluster, where a row lock
+            // holds on one node only, two seat decisions on different nodes then write the same
+            // row and the second fails certification (1213) and is retried, instead of both
+            // counting the same free seat.
+            "ALTER TABLE {prefix}licenses ADD COLUMN IF NOT EXISTS seat_version BIGINT UNSIGNED NOT NULL DEFAULT 0",
+            // The sum of each customer's credit ledger, kept in step with every entry: a spend
+            // is one guarded UPDATE of this row, so two spends anywhere in a cluster conflict.
+            """
+            CREATE TABLE IF NOT EXISTS {prefix}credit_balances (
+                customer_id BIGINT UNSIGNED NOT NULL PRIMARY KEY,
+                balance BIGINT NOT NULL,
+                updated_at DATETIME(6) NOT NULL
+            ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
+            """,
+            """
+            INSERT INTO {prefix}credit_balances (customer_id, balance, updated_at)
+            SELECT customer_id, SUM(delta), UTC_TIMESTAMP(6) FROM {prefix}credit_ledger GROUP BY customer_id
+            ON DUPLICATE KEY UPDATE balance = VALUES(balance), updated_at = VALUES(updated_at)
+            """,
+        ]),
     ]
 }

@@ -82,6 +82,9 @@ public struct CustomerRepository {
             WHERE source = 'consume' AND customer_id = ?
             """, [into])
         try connection.execute("UPDATE \(stripeIDs) SET customer_id = ? WHERE customer_id = ?", [into, from])
+        // The balance rows follow the ledger entries they sum.
+        try connection.execute("DELETE FROM \(prefix.table("credit_balances")) WHERE customer_id = ?", [from])
+        try GrantRepository(connection, prefix: prefix).recountBalance(customerID: into)
         try connection.execute("DELETE FROM \(table) WHERE id = ?", [from])
     }
 

@@ -9,6 +9,7 @@ public struct GrantRepository {
     let credits: String
     let orders: String
     let disputes: String
+    let balances: String
 
     public init(_ connection: Connection, prefix: TablePrefix) {
         self.connection = connection
@@ -17,6 +18,7 @@ public struct GrantRepository {
         credits = prefix.table("credit_ledger")
         orders = prefix.table("orders")
         disputes = prefix.table("disputes")
+        balances = prefix.table("credit_balances")
     }
 
     /// The entitlements a customer holds: granted by paid orders, not refunded or lost.
@@ -72,12 +74,23 @@ public struct GrantRepository {
     }
 
     /// Appends to the credit ledger once per `(source, sourceID)`; false if that entry exists.
+    /// The customer's balance row moves with it, in the same transaction, so it always equals
+    /// the ledger's sum — and every entry writes that row, which is what makes credit changes
+    /// on different Galera nodes conflict.
     @discardableResult
     public func appendCredits(customerID: Int64, delta: Int64, kind: String, source: String, sourceID: String, now: Date) throws -> Bool {
-        try connection.execute("""
+        let stamp = SQLTimestamp.string(from: now)
+        let inserted = try connection.execute("""
             INSERT INTO \(credits) (customer_id, delta, kind, source, source_id, created_at) VALUES (?, ?, ?, ?, ?, ?)
             ON DUPLICATE KEY UPDATE id = id
-            """, [customerID, delta, kind, source, sourceID, SQLTimestamp.string(from: now)]).affectedRows == 1
+            """, [customerID, delta, kind, source, sourceID, stamp]).affectedRows == 1
+        if inserted {
+            try connection.execute("""
+                INSERT INTO \(balances) (customer_id, balance, updated_at) VALUES (?, ?, ?)
+                ON DUPLICATE KEY UPDATE balance = balance + VALUES(balance), updated_at = VALUES(updated_at)
+                """, [customerID, delta, stamp])
+        }
+        return inserted
     }
 
     /// One ledger entry, by its key.
@@ -125,16 +138,55 @@ public struct GrantRepository {
         return Consumption(customerID: customer, delta: try row.int("delta"), balanceAfter: after)
     }
 
-    /// Records a spend under the customer's idempotency key; false when that key was taken.
-    public func appendConsumption(customerID: Int64, amount: Int64, idempotencyKey: String, now: Date) throws -> Bool {
-        try appendCredits(customerID: customerID, delta: -amount, kind: "consumption", source: "consume",
-                          sourceID: Self.consumptionSource(customerID, idempotencyKey), now: now)
+    /// What became of a spend.
+    public enum Spend: Sendable, Equatable {
+        /// Recorded; the balance right after it.
+        case spent(balanceAfter: Int64)
+        /// Not enough credits (or a debt): nothing was written. The balance as it stands.
+        case refused(balance: Int64)
+    }
+
+    /// Spends `amount` of a customer's credits under their idempotency key, never below zero.
+    ///
+    /// The decision is one guarded `UPDATE` of the balance row (`balance >= amount`), not a
+    /// read followed by an insert: it holds on one server (the row's lock) and on a Galera
+    /// cluster (two spends write the same row, so the later commit fails certification and is
+    /// retried against the balance the first one left). A key already taken by a concurrent
+    /// spend throws `.insertRace`, so the transaction runs again and finds that spend.
+    public func spend(customerID: Int64, amount: Int64, idempotencyKey: String, now: Date) throws -> Spend {
+        let stamp = SQLTimestamp.string(from: now)
+        func debit() throws -> Bool {
+            try connection.execute("""
+                UPDATE \(balances) SET balance = balance - ?, updated_at = ? WHERE customer_id = ? AND balance >= ?
+                """, [amount, stamp, customerID, amount]).affectedRows == 1
+        }
+        var debited = try debit()
+        if !debited {
+            // A refusal writes nothing and so never conflicts: decide it again on this node
+            // once it has applied every commit made before (a grant through another node).
+            try connection.seeLatestCommits()
+            debited = try debit()
+        }
+        guard debited else { return .refused(balance: try creditBalance(customerID: customerID)) }
+        try connection.insertNew("""
+            INSERT INTO \(credits) (customer_id, delta, kind, source, source_id, created_at) VALUES (?, ?, 'consumption', 'consume', ?, ?)
+            """, [customerID, -amount, Self.consumptionSource(customerID, idempotencyKey), stamp])
+        return .spent(balanceAfter: try creditBalance(customerID: customerID))
     }
 
     static func consumptionSource(_ customerID: Int64, _ key: String) -> String { "\(customerID):\(key)" }
 
-    /// A customer's credit balance: the sum of the ledger.
+    /// A customer's credit balance: the sum of the ledger, as its balance row keeps it.
     public func creditBalance(customerID: Int64) throws -> Int64 {
-        try connection.queryOne("SELECT COALESCE(SUM(delta), 0) AS balance FROM \(credits) WHERE customer_id = ?", [customerID])?.int("balance") ?? 0
+        try connection.queryOne("SELECT balance FROM \(balances) WHERE customer_id = ?", [customerID])?.int("balance") ?? 0
+    }
+
+    /// Sets a customer's balance row from the ledger (after entries moved between customers).
+    public func recountBalance(customerID: Int64) throws {
+        try connection.execute("""
+            INSERT INTO \(balances) (customer_id, balance, updated_at)
+            SELECT ?, COALESCE(SUM(delta), 0), UTC_TIMESTAMP(6) FROM \(credits) WHERE customer_id = ?
+            ON DUPLICATE KEY UPDATE balance = VALUES(balance), updated_at = VALUES(updated_at)
+            """, [customerID, customerID])
     }
 }

@@ -107,6 +107,24 @@ public struct LicenseRepository {
         return (try Self.decodeRecord(first), activations)
     }
 
+    /// Locks a license for a decision about it (a status changed, a seat freed by an operator)
+    /// and writes its row (`countSeatChange`), returning it as it stands.
+    public func lockForDecision(id: Int64) throws -> Record? {
+        guard try countSeatChange(id) else { return nil }
+        return try record(id: id)
+    }
+
+    /// Writes the license row (`seat_version + 1`) in a transaction that takes or frees a seat.
+    /// That write is what makes two seat decisions conflict on a Galera cluster, where
+    /// `FOR UPDATE` locks only on the node that runs it: both write this row, so the later
+    /// commit fails certification (1213) and its transaction runs again on the seats the first
+    /// one left. On one server it is the same exclusive lock `FOR UPDATE` already holds.
+    /// Decisions that change nothing (a refusal, a site already active) need not write it.
+    @discardableResult
+    public func countSeatChange(_ id: Int64) throws -> Bool {
+        try connection.execute("UPDATE \(table) SET seat_version = seat_version + 1 WHERE id = ?", [id]).affectedRows == 1
+    }
+
     public func record(id: Int64) throws -> Record? {
         try connection.queryOne("SELECT id, verifier, product, tier, activation_limit, status, expires_at FROM \(table) WHERE id = ? FOR UPDATE", [id])
             .map(Self.decodeRecord)
