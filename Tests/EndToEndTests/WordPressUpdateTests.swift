@@ -256,3 +256,18 @@ struct WordPressUpdateTests {
         #expect(Self.phpProblems(site.fpmLog).isEmpty, "\(Self.phpProblems(site.fpmLog))")
     }
 }
+
+/// README.md shows plugin authors the example plugin the WordPress tests install, as it is.
+@Suite("README's example plugin")
+struct ExamplePluginReadmeTests {
+    @Test func readmeShowsTheExamplePluginTheTestsInstall() throws {
+        let readme = try String(contentsOf: TestPaths.repositoryRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        let example = try String(contentsOf: TestPaths.repositoryRoot.appendingPathComponent("clients/php/example-plugin/example-pro.php"),
+                                 encoding: .utf8)
+        let marker = try #require(readme.range(of: "<!-- example-pro.php"))
+        let start = try #require(readme.range(of: "```php\n", range: marker.upperBound..<readme.endIndex))
+        let end = try #require(readme.range(of: "```", range: start.upperBound..<readme.endIndex))
+        #expect(String(readme[start.upperBound..<end.lowerBound]) == example)
+        #expect(example.split(separator: "\n").count <= 25, "about twenty lines")
+    }
+}
