@@ -237,7 +237,7 @@ struct EDDProtocolTests {
         var received: [UInt8] = []
         var chunks = 0
         #expect(file.stream { received += $0; chunks += 1; return true })
-        #expect(received == [UInt8](try Data(contentsOf: URL(fileURLWithPath: releasesDirectory + "/" + stored.file))))
+        #expect(received.count == Int(stored.size))
         #expect(chunks > 1, "written a bounded buffer at a time")
         #expect(Hex.encode(Digest.sha256(received)) == stored.sha256)
 
