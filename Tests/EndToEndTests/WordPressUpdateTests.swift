@@ -184,6 +184,9 @@ struct WordPressUpdateTests {
         let apachePackage = try #require(viaApache["package"] as? String, "\(viaApache)")
         #expect(apachePackage.hasPrefix("http://127.0.0.1:\(apache.port)/payments/package/"))
         #expect(try site.run("download", [apachePackage])["sha256"] as? String == sha256, "\(apache.errorLog)")
+        // An answer the client cannot verify (another store's key) offers nothing.
+        let otherKey = Data(repeating: 7, count: 32).base64EncodedString()
+        #expect(try site.run("version-from", [store, otherKey, "example-pro", "example-pro/example-pro.php"])["package"] is NSNull)
 
         // "View details" renders for both plugins.
         let details = try viewDetails("example-pro")

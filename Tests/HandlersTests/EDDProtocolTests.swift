@@ -246,6 +246,9 @@ struct EDDProtocolTests {
         #expect(nginx.body.isEmpty && nginx.file == nil)
         let apache = download(url, in: context { $0.releases.delivery = .xSendfile })
         #expect(apache.headers["x-sendfile"] == releasesDirectory + "/" + stored.file)
+        // A HEAD tells the size and is not counted.
+        let head = respond("HEAD", String(url.dropFirst("https://shop.example.com/payments".count)))
+        #expect(head.status.code == 200 && head.headers["content-length"] == String(stored.size) && head.file == nil)
 
         let id = try #require(try licenseID(key))
         #expect(try context.store.unitOfWork { try ReleaseRepository($0, prefix: .standard).downloadCount(releaseID: stored.id, licenseID: id) } == 3)

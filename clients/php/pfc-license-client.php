@@ -81,6 +81,8 @@ if (!class_exists('PFC_License_Client')) {
             $result = $this->ask('activate', $key);
             if ($result['trusted']) {
                 $this->save(array('key' => $key, 'answer' => $result['answer'], 'checked_at' => time()));
+                // Version answers given before the key was active carry no package.
+                delete_option($this->option . '_version');
             }
             return $result['status'];
         }

@@ -40,7 +40,8 @@ public enum PackageEndpoint {
             else {
                 throw APIError(.forbidden, code: "license_not_valid", message: "the license is no longer valid for this site")
             }
-            try releases.countDownload(releaseID: release.id, licenseID: license.id, now: now)
+            // A HEAD (a client checking the size first) is not a download.
+            if request.method == "GET" { try releases.countDownload(releaseID: release.id, licenseID: license.id, now: now) }
             return release
         }
         return try response(for: release, context: context)
