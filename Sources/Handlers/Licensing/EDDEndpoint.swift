@@ -122,7 +122,8 @@ enum EDDItem: Equatable {
             guard id.utf8.count <= 191 else { throw .invalidRequest("item_id is longer than 191 characters") }
             if let number = Int64(id), number > 0 { self = .id(number) } else { self = .name(id) }
         } else if let name = given("item_name") {
-            guard name.utf8.count <= 573 else { throw .invalidRequest("item_name is longer than 191 characters") }
+            // Room for a 191-character name with every byte percent-encoded.
+            guard name.utf8.count <= 573 else { throw .invalidRequest("item_name is too long") }
             // EDD's server URL-decodes item_name (PHP's urldecode: '+' is a space) after the
             // form was decoded: its sample plugin sends rawurlencode(name), encoded again.
             self = .name(PercentEncoding.decode(name, plusIsSpace: true) ?? name)
