@@ -11,7 +11,12 @@ struct LicenseEndToEndTests {
     let web: WebhookEndToEndTests
 
     init() throws {
-        web = try WebhookEndToEndTests(database: nil, extraSettings: "signing_key = \(Self.signingSeed)\n")
+        try self.init(extraSettings: "")
+    }
+
+    /// `extraSettings` follow the `[licensing]` lines (a section of their own may start there).
+    init(extraSettings: String) throws {
+        web = try WebhookEndToEndTests(database: nil, extraSettings: "signing_key = \(Self.signingSeed)\n" + extraSettings)
     }
 
     var port: Int { web.nginx.port }

@@ -23,12 +23,25 @@ public final class NginxServer: @unchecked Sendable {
 
     /// `livenessSocket` defaults to `liveness.sock` beside the service socket (as
     /// `ServiceProcess` configures `server.liveness_listen`).
-    public init(serviceSocket: String, livenessSocket: String? = nil) throws {
-        let liveness = livenessSocket ?? (serviceSocket as NSString).deletingLastPathComponent + "/liveness.sock"
-        (directory, port, child) = try WebServerStart.retryingOnPortClash { try Self.start(serviceSocket: serviceSocket, livenessSocket: liveness) }
+    /// A real WordPress behind the site's `location ~ \.php$` (`WordPressSite`): its files, its
+    /// PHP-FPM socket, and the Debian configuration name nginx passes as `WORDPRESS_CONFIG`.
+    public struct WordPress: Sendable {
+        public let root: String
+        public let phpSocket: String
+        public let configName: String
     }
 
-    private static func start(serviceSocket: String, livenessSocket: String) throws -> (String, Int, ChildProcess) {
+    /// `releasesDirectory` is what `releases.directory` names (the internal location's alias).
+    public init(serviceSocket: String, livenessSocket: String? = nil, releasesDirectory: String = "/nonexistent/releases",
+                wordpress: WordPress? = nil) throws {
+        let liveness = livenessSocket ?? (serviceSocket as NSString).deletingLastPathComponent + "/liveness.sock"
+        (directory, port, child) = try WebServerStart.retryingOnPortClash {
+            try Self.start(serviceSocket: serviceSocket, livenessSocket: liveness, releasesDirectory: releasesDirectory, wordpress: wordpress)
+        }
+    }
+
+    private static func start(serviceSocket: String, livenessSocket: String, releasesDirectory: String,
+                              wordpress: WordPress?) throws -> (String, Int, ChildProcess) {
         let directory = TestPaths.scratchDirectory("nginx")
         let port = TestPaths.freePort()
         let paymentsLog = ["/var/log/nginx/payments.access.log": directory + "/payments.access.log"]
@@ -36,18 +49,25 @@ public final class NginxServer: @unchecked Sendable {
             "unix:/run/payments-fcgi/payments.sock": "unix:\(serviceSocket)",
             "unix:/run/payments-fcgi/liveness.sock": "unix:\(livenessSocket)",
             "/etc/nginx/snippets/payments-fastcgi.conf": directory + "/payments-fastcgi.conf",
+            "alias /var/lib/payments-fcgi/releases/;": "alias \(releasesDirectory)/;",
         ]) { $1 })
         try snippet.write(toFile: directory + "/payments-fcgi.conf", atomically: true, encoding: .utf8)
         try DeploymentFile.render("nginx/payments-fastcgi.conf", replacing: paymentsLog)
             .write(toFile: directory + "/payments-fastcgi.conf", atomically: true, encoding: .utf8)
         try DeploymentFile.render("nginx/payments-http.conf", replacing: [:])
             .write(toFile: directory + "/payments-http.conf", atomically: true, encoding: .utf8)
-        let site = try DeploymentFile.render("nginx/wordpress-site.conf", replacing: [
+        var serving: [String: String] = [:]
+        if let wordpress {
+            serving = ["root /var/www/wordpress;": "root \(wordpress.root);",
+                       "fastcgi_pass unix:/run/php/php-fpm.sock;": "fastcgi_pass unix:\(wordpress.phpSocket);\n"
+                           + "        fastcgi_param WORDPRESS_CONFIG \(wordpress.configName);"]
+        }
+        let site = try DeploymentFile.render("nginx/wordpress-site.conf", replacing: serving.merging([
             "listen 80;": "listen 127.0.0.1:\(port);",
             "/etc/nginx/snippets/payments-fcgi.conf": directory + "/payments-fcgi.conf",
             "/var/log/nginx/wordpress.access.log": directory + "/access.log",
             "/var/log/nginx/wordpress.error.log": directory + "/error.log",
-        ])
+        ]) { $1 })
         try site.write(toFile: directory + "/site.conf", atomically: true, encoding: .utf8)
         let user = geteuid() == 0 ? "user root;\n" : ""
         let main = """
@@ -102,11 +122,12 @@ public final class ApacheServer: @unchecked Sendable {
     public let directory: String
     private let child: ChildProcess
 
-    public init(_ mode: Mode) throws {
-        (directory, port, child) = try WebServerStart.retryingOnPortClash { try Self.start(mode) }
+    /// `releasesDirectory` is what `releases.directory` names (X-Sendfile's allowed path).
+    public init(_ mode: Mode, releasesDirectory: String = "/nonexistent/releases") throws {
+        (directory, port, child) = try WebServerStart.retryingOnPortClash { try Self.start(mode, releasesDirectory: releasesDirectory) }
     }
 
-    private static func start(_ mode: Mode) throws -> (String, Int, ChildProcess) {
+    private static func start(_ mode: Mode, releasesDirectory: String) throws -> (String, Int, ChildProcess) {
         let directory = TestPaths.scratchDirectory("apache")
         let port = TestPaths.freePort()
         let modules = "/usr/lib/apache2/modules"
@@ -116,7 +137,10 @@ public final class ApacheServer: @unchecked Sendable {
         switch mode {
         case .proxyFCGI(let socket, let liveness):
             loads += ["proxy", "proxy_fcgi"]
+            // Debian's libapache2-mod-xsendfile: release packages sent with X-Sendfile.
+            if FileManager.default.fileExists(atPath: modules + "/mod_xsendfile.so") { loads.append("xsendfile") }
             include = try DeploymentFile.render("apache/payments-proxy-fcgi.conf", replacing: paymentsLog.merging([
+                "XSendFilePath /var/lib/payments-fcgi/releases": "XSendFilePath \(releasesDirectory)",
                 "unix:/run/payments-fcgi/payments.sock": "unix:\(socket)",
                 "unix:/run/payments-fcgi/liveness.sock": "unix:\(liveness ?? (socket as NSString).deletingLastPathComponent + "/liveness.sock")",
             ]) { $1 })

@@ -189,6 +189,30 @@ public struct Configuration: Sendable {
         public init() {}
     }
 
+    /// Release packages plugins update to (`payments-fcgi release add`).
+    public struct Releases: Sendable {
+        /// How the web server or the service sends a package once its link checks out.
+        public enum Delivery: String, Sendable, CaseIterable {
+            /// nginx: `X-Accel-Redirect` to the `internal` location `accelLocation`.
+            case xAccelRedirect = "x-accel-redirect"
+            /// Apache with mod_xsendfile: `X-Sendfile` with the file's full path.
+            case xSendfile = "x-sendfile"
+            /// The service reads the file and writes it out, a bounded buffer at a time.
+            case stream
+        }
+
+        /// Where release files are kept: outside the web root, readable by the service (and,
+        /// for X-Accel-Redirect and X-Sendfile, by the web server).
+        public var directory = "/var/lib/payments-fcgi/releases"
+        public var delivery: Delivery = .stream
+        /// The nginx `internal` location that maps onto `directory`.
+        public var accelLocation = "/payments-releases/"
+        /// Hours a package link stays good.
+        public var linkHours = 24
+
+        public init() {}
+    }
+
     /// Signed notifications to the seller's WordPress site.
     public struct Notifications: Sendable {
         public var url: String?
@@ -205,6 +229,7 @@ public struct Configuration: Sendable {
     public var delivery = Delivery()
     public var retention = Retention()
     public var notifications = Notifications()
+    public var releases = Releases()
     public var stripe = Stripe()
     public var licensing = Licensing()
     public var database: ConnectionOptions

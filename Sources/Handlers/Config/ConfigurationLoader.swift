@@ -91,6 +91,10 @@ public struct ConfigurationLoader {
         Key(name: "retention.outbox_days", secret: false),
         Key(name: "retention.event_payload_days", secret: false),
         Key(name: "retention.checkout_days", secret: false),
+        Key(name: "releases.directory", secret: false),
+        Key(name: "releases.delivery", secret: false),
+        Key(name: "releases.accel_location", secret: false),
+        Key(name: "releases.link_hours", secret: false),
         Key(name: "notifications.url", secret: false),
         Key(name: "notifications.secret", secret: true),
         Key(name: "log.level", secret: false),
@@ -309,6 +313,7 @@ public struct ConfigurationLoader {
             configuration.retention.outboxDays = integer("retention.outbox_days", in: 1...3650) ?? configuration.retention.outboxDays
             configuration.retention.eventPayloadDays = integer("retention.event_payload_days", in: 1...3650) ?? configuration.retention.eventPayloadDays
             configuration.retention.checkoutDays = integer("retention.checkout_days", in: 15...3650) ?? configuration.retention.checkoutDays
+            configuration.releases = releases()
             if let url = optional("notifications.url") {
                 if url.hasPrefix("https://") || url.hasPrefix("http://127.0.0.1") || url.hasPrefix("http://localhost") {
                     configuration.notifications.url = url
@@ -414,6 +419,28 @@ public struct ConfigurationLoader {
             mail.siteName = optional("mail.site_name") ?? mail.siteName
             mail.accountURL = optional("mail.account_url")
             return mail
+        }
+
+        private mutating func releases() -> Configuration.Releases {
+            var releases = Configuration.Releases()
+            if let directory = optional("releases.directory") {
+                if directory.hasPrefix("/") { releases.directory = directory.count > 1 && directory.hasSuffix("/") ? String(directory.dropLast()) : directory }
+                else { fail("releases.directory", "must be an absolute path") }
+            }
+            if let delivery = optional("releases.delivery") {
+                if let parsed = Configuration.Releases.Delivery(rawValue: delivery.lowercased()) { releases.delivery = parsed } else {
+                    fail("releases.delivery", "must be x-accel-redirect (nginx), x-sendfile (Apache with mod_xsendfile) or stream")
+                }
+            }
+            if let location = optional("releases.accel_location") {
+                if location.hasPrefix("/") && !location.contains("..") {
+                    releases.accelLocation = location.hasSuffix("/") ? location : location + "/"
+                } else {
+                    fail("releases.accel_location", "must be a path starting with / (the nginx internal location)")
+                }
+            }
+            releases.linkHours = integer("releases.link_hours", in: 1...168) ?? releases.linkHours
+            return releases
         }
 
         private mutating func licensing() -> Configuration.Licensing {

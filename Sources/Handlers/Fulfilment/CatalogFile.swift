@@ -8,9 +8,15 @@ import MariaStore
 ///     stripe_price_id = price_1Pro
 ///     activation_limit = 3
 ///     duration_days = 365
+///     edd_item_id = 123
+///     slug = pro-plugin
+///     homepage = https://example.com/pro-plugin
+///     description = <p>What the plugin does.</p>
+///     banner_url = https://example.com/banner-772x250.png
+///     icon_url = https://example.com/icon-128x128.png
 public enum CatalogFile {
     static let keys: Set<String> = ["name", "kind", "stripe_price_id", "tier", "activation_limit", "duration_days", "credits", "entitlement",
-                                    "allow_promotion_codes"]
+                                    "allow_promotion_codes", "edd_item_id", "slug", "homepage", "description", "banner_url", "icon_url"]
 
     public static func parse(_ text: String) -> Result<[Product], ConfigurationError> {
         let file: INIFile
@@ -46,6 +52,8 @@ public enum CatalogFile {
                                   durationDays: number("duration_days").map(Int.init), credits: number("credits"),
                                   entitlement: value("entitlement"),
                                   allowPromotionCodes: ["yes", "true", "1", "on"].contains(value("allow_promotion_codes")?.lowercased() ?? ""))
+                .withPluginDetails(eddItemID: number("edd_item_id"), slug: value("slug"), homepage: value("homepage"),
+                                   description: value("description"), bannerURL: value("banner_url"), iconURL: value("icon_url"))
             problems += product.problems.map { "[\(name)] \($0)" }
             products.append(product)
         }

@@ -14,6 +14,8 @@ public struct Request: Sendable {
     public var body: [UInt8]
     /// Identifies the request in logs and in the `X-Request-Id` response header.
     public var requestID: String
+    /// `https` when the web server says the client came over TLS (`HTTPS`, `REQUEST_SCHEME`), else `http`.
+    public var scheme = "http"
     /// The route's `{name}` segments, decoded (`/payments/{id}` → `["id": "pi_123"]`).
     public var pathParameters: [String: String] = [:]
 

@@ -22,6 +22,9 @@ public struct LicenseAnswer: Sendable, Equatable {
     /// `LicenseKey.identifier` of the key asked about, and the site URL as sent.
     public var keyID: String?
     public var siteURL: String?
+    /// The license's row, when the key was found and matched the product (never sent: package
+    /// links name it).
+    public var licenseID: Int64?
 
     public var activationsLeft: Int? {
         guard let activationLimit, let activations else { return nil }
@@ -130,7 +133,7 @@ public struct LicenseService {
     private static func answer(_ record: LicenseRepository.Record, seats: [ActivationRepository.Activation], site: SiteURL) -> LicenseAnswer {
         LicenseAnswer(status: .active, product: record.product, tier: record.tier, expiresAt: record.expiresAt,
                       activationLimit: record.activationLimit, activations: seats.filter { $0.kind == .production }.count,
-                      site: site.canonical, activationID: seats.first { $0.site == site.canonical }?.activationID)
+                      site: site.canonical, activationID: seats.first { $0.site == site.canonical }?.activationID, licenseID: record.id)
     }
 
     /// The actions that change seats, and so run on the locked license row.

@@ -43,9 +43,11 @@ public struct GatewayRequestParser: Sendable {
         if let type = params["CONTENT_TYPE"], !type.isEmpty { headers.add("content-type", type) }
         if let length = params["CONTENT_LENGTH"], !length.isEmpty { headers.add("content-length", length) }
 
-        return Request(
+        var request = Request(
             method: method, path: stripMount(decoded), query: params["QUERY_STRING"] ?? "",
             headers: headers, clientAddress: params["REMOTE_ADDR"] ?? "", requestID: requestID)
+        if ["on", "1"].contains(params["HTTPS"]?.lowercased()) || params["REQUEST_SCHEME"]?.lowercased() == "https" { request.scheme = "https" }
+        return request
     }
 
     /// The declared body length: nil when the web server sent none (then the body is read to

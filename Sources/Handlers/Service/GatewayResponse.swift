@@ -21,10 +21,11 @@ public enum GatewayResponse {
             line(name, value, capitalize: true)
         }
         if includeContentLength, response.headers["content-length"] == nil {
-            line("Content-Length", String(response.body.count))
+            line("Content-Length", String(response.file?.size ?? Int64(response.body.count)))
         }
         out.append(contentsOf: "\r\n".utf8)
-        out.append(contentsOf: response.body)
+        // A file follows the head, written by the gateway (`ResponseFile.stream`).
+        if response.file == nil { out.append(contentsOf: response.body) }
         return out
     }
 }

@@ -47,8 +47,9 @@ public struct Responder: Sendable {
                 response = try handler(request, context)
             }
             if request.method == "HEAD" {
-                response.headers.replace("Content-Length", String(response.body.count))
+                response.headers.replace("Content-Length", String(response.file?.size ?? Int64(response.body.count)))
                 response.body = []
+                response.file = nil
             }
         } catch let error as any HTTPResponseError {
             if error.status.code >= 500 {
@@ -67,6 +68,8 @@ public struct Responder: Sendable {
             response = APIError.internalError.response
         }
 
+        // EDD clients read any answer of their endpoint as EDD's JSON.
+        if response.status.code != 200, let path, EDDRefusal.applies(to: path) { response = EDDRefusal.reshape(response, method: method) }
         response.headers.replace("X-Request-Id", requestID)
         if response.headers["cache-control"] == nil { response.headers.add("Cache-Control", "no-store") }
         let elapsed = ContinuousClock.now - started

@@ -417,5 +417,47 @@ public enum Schema {
             ON DUPLICATE KEY UPDATE balance = VALUES(balance), updated_at = VALUES(updated_at)
             """,
         ]),
+        Migration(version: 11, name: "EDD item ids and plugin details on products, releases and their downloads", statements: [
+            // What an EDD plugin sends (its numeric download id), and what WordPress shows in
+            // "View details" (slug, homepage, description, banner, icon).
+            """
+            ALTER TABLE {prefix}products ADD COLUMN IF NOT EXISTS edd_item_id BIGINT UNSIGNED NULL,
+                ADD COLUMN IF NOT EXISTS slug VARCHAR(191) NULL, ADD COLUMN IF NOT EXISTS homepage VARCHAR(2048) NULL,
+                ADD COLUMN IF NOT EXISTS description TEXT NULL, ADD COLUMN IF NOT EXISTS banner_url VARCHAR(2048) NULL,
+                ADD COLUMN IF NOT EXISTS icon_url VARCHAR(2048) NULL,
+                ADD UNIQUE KEY IF NOT EXISTS {prefix}products_edd_item (edd_item_id)
+            """,
+            // One row per version of a product's package; the file lives outside the web root
+            // (releases.directory) and is named here relative to it.
+            """
+            CREATE TABLE IF NOT EXISTS {prefix}releases (
+                id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+                product VARCHAR(64) CHARACTER SET ascii NOT NULL,
+                version VARCHAR(32) CHARACTER SET ascii NOT NULL,
+                file VARCHAR(191) CHARACTER SET ascii NOT NULL,
+                size BIGINT UNSIGNED NOT NULL,
+                sha256 CHAR(64) CHARACTER SET ascii NOT NULL,
+                changelog MEDIUMTEXT NULL,
+                requires VARCHAR(16) CHARACTER SET ascii NULL,
+                tested VARCHAR(16) CHARACTER SET ascii NULL,
+                requires_php VARCHAR(16) CHARACTER SET ascii NULL,
+                released_at DATETIME(6) NOT NULL,
+                yanked_at DATETIME(6) NULL,
+                UNIQUE KEY {prefix}releases_version (product, version),
+                KEY {prefix}releases_latest (product, yanked_at, released_at)
+            ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
+            """,
+            // Downloads counted per release and license: one row each, incremented in place.
+            """
+            CREATE TABLE IF NOT EXISTS {prefix}release_downloads (
+                release_id BIGINT UNSIGNED NOT NULL,
+                license_id BIGINT UNSIGNED NOT NULL,
+                downloads BIGINT UNSIGNED NOT NULL,
+                first_at DATETIME(6) NOT NULL,
+                last_at DATETIME(6) NOT NULL,
+                PRIMARY KEY (release_id, license_id)
+            ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
+            """,
+        ]),
     ]
 }

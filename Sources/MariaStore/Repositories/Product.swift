@@ -24,6 +24,15 @@ public struct Product: Sendable, Equatable {
     public var entitlement: String?
     /// Whether Checkout offers a promotion-code field for it.
     public var allowPromotionCodes: Bool
+    /// The numeric download id plugins built on Easy Digital Downloads send as `item_id`.
+    public var eddItemID: Int64?
+    /// What WordPress shows of the plugin in "View details": its slug, homepage, description
+    /// (HTML), banner and icon addresses.
+    public var slug: String?
+    public var homepage: String?
+    public var description: String?
+    public var bannerURL: String?
+    public var iconURL: String?
 
     public init(product: String, name: String, kind: Kind, stripePriceID: String? = nil, tier: String? = nil,
                 activationLimit: Int? = nil, durationDays: Int? = nil, credits: Int64? = nil, entitlement: String? = nil,
@@ -38,6 +47,19 @@ public struct Product: Sendable, Equatable {
         self.durationDays = durationDays
         self.credits = credits
         self.entitlement = entitlement
+    }
+
+    /// The same product with its EDD item id and plugin details.
+    public func withPluginDetails(eddItemID: Int64?, slug: String? = nil, homepage: String? = nil, description: String? = nil,
+                                  bannerURL: String? = nil, iconURL: String? = nil) -> Product {
+        var product = self
+        product.eddItemID = eddItemID
+        product.slug = slug
+        product.homepage = homepage
+        product.description = description
+        product.bannerURL = bannerURL
+        product.iconURL = iconURL
+        return product
     }
 
     /// Whether a purchase of this product issues a license key.
@@ -57,6 +79,15 @@ public struct Product: Sendable, Equatable {
         if let limit = activationLimit, !(1...10_000).contains(limit) { problems.append("activation_limit must be from 1 to 10000") }
         if let days = durationDays, !(1...36_500).contains(days) { problems.append("duration_days must be from 1 to 36500") }
         if let credits, credits <= 0 { problems.append("credits must be positive") }
+        if let id = eddItemID, id <= 0 { problems.append("edd_item_id must be a positive whole number") }
+        if let slug, slug.isEmpty || slug.utf8.count > 191 || !slug.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 122) || $0 == 45 || $0 == 95 }) {
+            problems.append("slug must be lower-case letters, digits, '-' or '_'")
+        }
+        for (name, url) in [("homepage", homepage), ("banner_url", bannerURL), ("icon_url", iconURL)] {
+            if let url, !(url.hasPrefix("https://") || url.hasPrefix("http://")) || url.utf8.count > 2048 {
+                problems.append("\(name) must be an http or https address")
+            }
+        }
         switch kind {
         case .license:
             if activationLimit == nil { problems.append("a license product needs activation_limit") }

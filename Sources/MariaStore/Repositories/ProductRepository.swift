@@ -8,17 +8,20 @@ public struct ProductRepository {
         self.table = prefix.table("products")
     }
 
-    private static let columns = "product, name, kind, stripe_price_id, tier, activation_limit, duration_days, credits, entitlement, allow_promotion_codes"
+    private static let columns = "product, name, kind, stripe_price_id, tier, activation_limit, duration_days, credits, entitlement, allow_promotion_codes, edd_item_id, slug, homepage, description, banner_url, icon_url"
 
     /// Adds the product, or replaces the one with the same `product` name.
     public func save(_ product: Product) throws {
         try connection.execute("""
-            INSERT INTO \(table) (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO \(table) (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON DUPLICATE KEY UPDATE name = VALUES(name), kind = VALUES(kind), stripe_price_id = VALUES(stripe_price_id),
                 tier = VALUES(tier), activation_limit = VALUES(activation_limit), duration_days = VALUES(duration_days),
-                credits = VALUES(credits), entitlement = VALUES(entitlement), allow_promotion_codes = VALUES(allow_promotion_codes)
+                credits = VALUES(credits), entitlement = VALUES(entitlement), allow_promotion_codes = VALUES(allow_promotion_codes),
+                edd_item_id = VALUES(edd_item_id), slug = VALUES(slug), homepage = VALUES(homepage), description = VALUES(description),
+                banner_url = VALUES(banner_url), icon_url = VALUES(icon_url)
             """, [product.product, product.name, product.kind.rawValue, product.stripePriceID, product.tier,
-                  product.activationLimit, product.durationDays, product.credits, product.entitlement, product.allowPromotionCodes])
+                  product.activationLimit, product.durationDays, product.credits, product.entitlement, product.allowPromotionCodes,
+                  product.eddItemID, product.slug, product.homepage, product.description, product.bannerURL, product.iconURL])
     }
 
     /// Removes a product; returns whether it existed. Orders and licenses keep its name.
@@ -41,6 +44,11 @@ public struct ProductRepository {
                                 [text, text, text]).map(Self.decode)
     }
 
+    /// The product an Easy Digital Downloads plugin names by its numeric `item_id`.
+    public func forEDDItem(_ itemID: Int64) throws -> Product? {
+        try connection.queryOne("SELECT \(Self.columns) FROM \(table) WHERE edd_item_id = ?", [itemID]).map(Self.decode)
+    }
+
     public func forPrice(_ priceID: String) throws -> Product? {
         try connection.queryOne("SELECT \(Self.columns) FROM \(table) WHERE stripe_price_id = ?", [priceID]).map(Self.decode)
     }
@@ -57,5 +65,8 @@ public struct ProductRepository {
             durationDays: try row.optionalInt("duration_days").map(Int.init),
             credits: try row.optionalInt("credits"), entitlement: try row.optionalString("entitlement"),
             allowPromotionCodes: try row.optionalInt("allow_promotion_codes") == 1)
+            .withPluginDetails(eddItemID: try row.optionalInt("edd_item_id"), slug: try row.optionalString("slug"),
+                               homepage: try row.optionalString("homepage"), description: try row.optionalString("description"),
+                               bannerURL: try row.optionalString("banner_url"), iconURL: try row.optionalString("icon_url"))
     }
 }

@@ -58,6 +58,12 @@ struct CatalogCommand: ParsableCommand {
         @Option(help: "Days a license is valid (omit for lifetime).") var durationDays: Int?
         @Option(help: "Credits per unit bought (or per paid period).") var credits: Int64?
         @Option(help: "Entitlement name the WordPress site acts on.") var entitlement: String?
+        @Option(name: .customLong("edd-item-id"), help: "The numeric item_id plugins built on Easy Digital Downloads send.") var eddItemID: Int64?
+        @Option(help: "The plugin's slug (its folder name), for update checks.") var slug: String?
+        @Option(help: "The plugin's homepage, shown in WordPress's \"View details\".") var homepage: String?
+        @Option(help: "The plugin's description (HTML), shown in \"View details\".") var description: String?
+        @Option(name: .customLong("banner-url"), help: "A banner image address (772x250), shown in \"View details\".") var bannerURL: String?
+        @Option(name: .customLong("icon-url"), help: "An icon image address (128x128), shown with updates.") var iconURL: String?
 
         func run() throws {
             guard let kind = Product.Kind(rawValue: kind) else {
@@ -66,6 +72,8 @@ struct CatalogCommand: ParsableCommand {
             let product = Product(product: product, name: name ?? product, kind: kind, stripePriceID: price, tier: tier,
                                   activationLimit: activationLimit ?? (kind == .license ? 1 : nil), durationDays: durationDays,
                                   credits: credits, entitlement: entitlement)
+                .withPluginDetails(eddItemID: eddItemID, slug: slug, homepage: homepage, description: description,
+                                   bannerURL: bannerURL, iconURL: iconURL)
             try CatalogCommand.save([product], options: options)
             print("saved \(product.product) (\(product.kind.rawValue))")
         }
@@ -87,6 +95,7 @@ struct CatalogCommand: ParsableCommand {
                 facts.append(p.durationDays.map { "\($0) days" } ?? (p.grantsLicense ? "lifetime" : ""))
                 if let credits = p.credits { facts.append("\(credits) credits") }
                 if let entitlement = p.entitlement { facts.append("entitlement \(entitlement)") }
+                if let item = p.eddItemID { facts.append("EDD item \(item)") }
                 print("\(p.product)\t\(p.name)\t" + facts.filter { !$0.isEmpty }.joined(separator: ", "))
             }
         }
@@ -114,7 +123,8 @@ struct CatalogCommand: ParsableCommand {
             abstract: "Add or replace every product of an INI file in one transaction.",
             discussion: """
                 One section per product: [pro-license] with kind, name, stripe_price_id, tier, \
-                activation_limit, duration_days, credits, entitlement.
+                activation_limit, duration_days, credits, entitlement, edd_item_id, slug, homepage, \
+                description, banner_url, icon_url.
                 """)
         @OptionGroup var options: ConfigurationOptions
         @Argument(help: "The catalogue file.") var file: String

@@ -58,7 +58,9 @@ final class FastCGIRequest {
                 continue
             }
             var body = self.body
-            if !write(GatewayResponse.encode(respond(params(), &body))) {
+            let response = respond(params(), &body)
+            // A file follows its head a bounded buffer at a time (ResponseFile.stream).
+            if !write(GatewayResponse.encode(response)) || !(response.file?.stream({ write($0) }) ?? true) {
                 logger.notice("the web server closed the connection before the response was written")
             }
             finish()
