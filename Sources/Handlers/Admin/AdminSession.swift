@@ -52,7 +52,7 @@ public struct AdminSession: Sendable {
     }
 
     /// Starts a session for `adminID`: the cookie to set.
-    static func start(adminID: Int64, context: Context) throws -> String {
+    static func start(adminID: Int64, request: Request, context: Context) throws -> String {
         let token = Hex.encode(context.random.bytes(32))
         let store = context.store
         let now = context.clock.now
@@ -61,14 +61,14 @@ public struct AdminSession: Sendable {
                 tokenHash: Digest.sha256(Array(token.utf8)), adminID: adminID,
                 expiresAt: now.addingTimeInterval(Double(context.configuration.admin.sessionHours) * 3600), now: now)
         }
-        return AdminCookies.setCookie(cookieName, token, maxAge: context.configuration.admin.sessionHours * 3600, context: context)
+        return AdminCookies.setCookie(cookieName, token, maxAge: context.configuration.admin.sessionHours * 3600, request: request, context: context)
     }
 
     /// Ends this session: the cookie that clears it.
-    func end(context: Context) throws -> String {
+    func end(request: Request, context: Context) throws -> String {
         let store = context.store
         try store.transaction { try AdminRepository($0, prefix: store.prefix).endSession(tokenHash: Digest.sha256(Array(token.utf8))) }
-        return AdminCookies.setCookie(Self.cookieName, "", maxAge: 0, context: context)
+        return AdminCookies.setCookie(Self.cookieName, "", maxAge: 0, request: request, context: context)
     }
 }
 
@@ -101,8 +101,9 @@ enum AdminCookies {
         text.utf8.count == 64 && text.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
     }
 
-    static func setCookie(_ name: String, _ value: String, maxAge: Int, context: Context) -> String {
-        let secure = context.configuration.checkout.publicURL?.lowercased().hasPrefix("https://") == true ? "; Secure" : ""
+    /// `Secure` when the browser came over HTTPS: the cookie then never travels in clear.
+    static func setCookie(_ name: String, _ value: String, maxAge: Int, request: Request, context: Context) -> String {
+        let secure = request.isHTTPS ? "; Secure" : ""
         return "\(name)=\(value); Path=\(context.configuration.server.mountPrefix)/admin; Max-Age=\(maxAge); HttpOnly; SameSite=Strict\(secure)"
     }
 }

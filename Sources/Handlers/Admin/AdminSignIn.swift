@@ -16,10 +16,10 @@ enum AdminSignIn {
     /// `GET /admin/sign-in`
     static func form(_ request: Request, _ context: Context) throws -> Response {
         if try AdminSession.current(request, context) != nil { return AdminPage.redirect("/", context: context) }
-        return page(message: nil, status: .ok, context: context)
+        return page(message: nil, status: .ok, request: request, context: context)
     }
 
-    static func page(message: String?, status: HTTPStatus, context: Context) -> Response {
+    static func page(message: String?, status: HTTPStatus, request: Request, context: Context) -> Response {
         let token = Hex.encode(context.random.bytes(32))
         var response = AdminPage.render("Sign in", """
             \(message.map { AdminPage.notice($0, error: true) } ?? "")
@@ -30,7 +30,7 @@ enum AdminSignIn {
             <p><label>Authenticator code (if you set one up)<br><input name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" size="8"></label></p>
             <p><button>Sign in</button></p></form>
             """, session: nil, status: status, context: context)
-        response.headers.add("Set-Cookie", AdminCookies.setCookie(formCookie, token, maxAge: 3600, context: context))
+        response.headers.add("Set-Cookie", AdminCookies.setCookie(formCookie, token, maxAge: 3600, request: request, context: context))
         return response
     }
 
@@ -39,7 +39,7 @@ enum AdminSignIn {
         let fields = try RequestFields(request).values
         guard let cookie = AdminCookies.value(named: formCookie, in: request), AdminCookies.isToken(cookie), let sent = fields["csrf"],
               Digest.constantTimeEqual(Array(sent.utf8), Array(cookie.utf8)) else {
-            return page(message: "The sign-in form expired. Please try again.", status: HTTPStatus(403, "Forbidden"), context: context)
+            return page(message: "The sign-in form expired. Please try again.", status: HTTPStatus(403, "Forbidden"), request: request, context: context)
         }
         let email = CustomerRepository.normalized(fields["email"]) ?? ""
         let password = fields["password"] ?? ""
@@ -52,7 +52,7 @@ enum AdminSignIn {
         let accountBucket = "admin-signin-account:\(Hex.encode(Digest.sha256(Array(email.utf8)).prefix(16)))"
         let counts = try store.unitOfWork { try RateLimiter($0, prefix: store.prefix).hits(of: [addressBucket, accountBucket], window: window, now: now) }
         if counts[addressBucket, default: 0] >= Int64(limits.failuresPerAddress) || counts[accountBucket, default: 0] >= Int64(limits.failuresPerAccount) {
-            var refused = page(message: "Too many failed sign-ins. Wait a quarter of an hour and try again.", status: .tooManyRequests, context: context)
+            var refused = page(message: "Too many failed sign-ins. Wait a quarter of an hour and try again.", status: .tooManyRequests, request: request, context: context)
             refused.headers.add("Retry-After", String(RateLimiter.secondsLeft(now, window)))
             return refused
         }
@@ -80,21 +80,21 @@ enum AdminSignIn {
                 try limiter.hit(accountBucket, window: window, now: now)
             }
             context.logger.notice("admin sign-in refused", metadata: ["address": "\(request.clientAddress)"])
-            return page(message: "The email, password or code is not right.", status: .unauthorized, context: context)
+            return page(message: "The email, password or code is not right.", status: .unauthorized, request: request, context: context)
         }
-        let sessionCookie = try AdminSession.start(adminID: adminID, context: context)
+        let sessionCookie = try AdminSession.start(adminID: adminID, request: request, context: context)
         try store.transaction { connection in
             try AuditLog(connection, prefix: store.prefix).record(subject: "admin", id: String(adminID), action: "signed_in", before: nil, after: nil,
                                                                   actor: "admin:\(email)", detail: "from \(request.clientAddress)", now: now)
         }
-        return AdminPage.redirect("/", context: context, cookies: [sessionCookie, AdminCookies.setCookie(formCookie, "", maxAge: 0, context: context)])
+        return AdminPage.redirect("/", context: context, cookies: [sessionCookie, AdminCookies.setCookie(formCookie, "", maxAge: 0, request: request, context: context)])
     }
 
     /// `POST /admin/sign-out` (form: `csrf`)
     static func signOut(_ request: Request, _ context: Context) throws -> Response {
         let session = try AdminSession.require(request, context)
         try session.checkCSRF(try RequestFields(request).values)
-        let cookie = try session.end(context: context)
+        let cookie = try session.end(request: request, context: context)
         return AdminPage.redirect("/sign-in", context: context, cookies: [cookie])
     }
 }

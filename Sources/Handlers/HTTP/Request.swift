@@ -12,6 +12,8 @@ public struct Request: Sendable {
     public var body: [UInt8]
     /// Identifies the request in logs and in the `X-Request-Id` response header.
     public var requestID: String
+    /// Whether the browser reached the web server over TLS (the gateway's `HTTPS` variable).
+    public var isHTTPS = false
     /// The route's `{name}` segments, decoded (`/payments/{id}` → `["id": "pi_123"]`).
     public var pathParameters: [String: String] = [:]
 

@@ -73,9 +73,12 @@ public struct GatewayRequestParser: Sendable {
         if let type = params["CONTENT_TYPE"], !type.isEmpty { headers.add("content-type", type) }
         if let length = params["CONTENT_LENGTH"], !length.isEmpty { headers.add("content-length", length) }
 
-        return Request(
+        var request = Request(
             method: method, path: stripMount(decoded), query: params["QUERY_STRING"] ?? "",
             headers: headers, clientAddress: params["REMOTE_ADDR"] ?? "", requestID: requestID)
+        // nginx sends HTTPS=on (empty or absent otherwise); Apache sends it as "on" too.
+        request.isHTTPS = params["HTTPS"].map { $0.lowercased() == "on" || $0 == "1" } ?? false
+        return request
     }
 
     /// The declared body length: nil when the web server sent none (then the body is read to
