@@ -14,7 +14,7 @@ enum AdminPage {
         .cards{display:flex;flex-wrap:wrap;gap:1rem}.card{background:#fff;border:1px solid #dcdcde;padding:.7rem 1rem;min-width:14rem}
         .card h3{margin:0 0 .4rem;font-size:1rem}
         figure{background:#fff;border:1px solid #dcdcde;margin:0 0 1.2rem;padding:.8rem;display:flex;flex-wrap:wrap;gap:1rem;align-items:flex-start}
-        figcaption{font-weight:600;width:100%}svg text{font-size:11px;fill:#1d2327}
+        figcaption{font-weight:600;width:100%}.chart-data{max-height:270px;overflow:auto}svg text{font-size:11px;fill:#1d2327}
         details{margin:.2rem 0}form.inline{display:inline-block;margin:.15rem .3rem .15rem 0}
         input,select,button{font:inherit;padding:.2rem .4rem}button{cursor:pointer}
         .notice{background:#fff;border-left:4px solid #2271b1;padding:.5rem .8rem;margin:.5rem 0}

@@ -122,8 +122,10 @@ struct SVGChart {
             if showTotal { cells.append(AdminPage.escape(format(totals[index]))) }
             return cells
         }
-        return AdminPage.table(headers, rows, numeric: Set(1..<headers.count), caption: title + " (data)")
-            .replacingOccurrences(of: "<table>", with: "<table id=\"\(id)-data\">")
+        // Scrolls beside the chart rather than stretching the page (30 days are 30 rows).
+        return "<div class=\"chart-data\" tabindex=\"0\" role=\"region\" aria-label=\"\(AdminPage.escape(title)) (data)\">"
+            + AdminPage.table(headers, rows, numeric: Set(1..<headers.count), caption: title + " (data)")
+                .replacingOccurrences(of: "<table>", with: "<table id=\"\(id)-data\">") + "</div>"
     }
 
     /// `2026-11-03` → `11-03`; months stay `2026-11`.

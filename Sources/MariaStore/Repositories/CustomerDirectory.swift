@@ -113,7 +113,7 @@ public struct CustomerDirectory {
                OR (subject_type = 'order' AND subject_id IN (SELECT session_id FROM \(orders) WHERE customer_id = ?))
                OR (subject_type = 'payment' AND subject_id IN (SELECT payment_intent FROM \(orders) WHERE customer_id = ? AND payment_intent IS NOT NULL
                                                                UNION SELECT payment_intent FROM \(prefix.table("invoices")) WHERE customer_id = ? AND payment_intent IS NOT NULL))
-               OR (subject_type = 'license' AND subject_id IN (SELECT CAST(id AS CHAR) FROM \(prefix.table("licenses")) WHERE customer_id = ?))
+               OR (subject_type = 'license' AND subject_id IN (SELECT CAST(id AS CHAR CHARACTER SET utf8mb4) COLLATE utf8mb4_unicode_ci FROM \(prefix.table("licenses")) WHERE customer_id = ?))
                OR (subject_type = 'subscription' AND subject_id IN (SELECT subscription FROM \(prefix.table("subscriptions")) WHERE customer_id = ?))
             ORDER BY id DESC LIMIT ?
             """, [id, customerID, customerID, customerID, customerID, customerID, limit]).map(Self.auditEntry)
