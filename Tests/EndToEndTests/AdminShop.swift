@@ -14,6 +14,23 @@ struct AdminShop {
         shop = try ShopStack(extraLicensing: "\n[metrics]\nallowed_addresses = 127.0.0.1\n")
     }
 
+    /// The same shop with two database accounts, as README's deployment recommends: the owner
+    /// migrates; the service's own account has the grants `payments-fcgi grants` prints (the
+    /// audit log only readable and appendable).
+    init(serviceAccount user: String) throws {
+        let owner = try MariaDBServer.shared.createDatabase("audit")
+        let service = ConnectionOptions(socket: owner.socket, user: user, password: user, database: owner.database)
+        shop = try ShopStack(extraLicensing: "\n[metrics]\nallowed_addresses = 127.0.0.1\n", database: service, owner: (owner, { service in
+            let root = try Connection(options: MariaDBServer.shared.rootOptions)
+            defer { root.close() }
+            // The account's name is the test's own constant; nothing here comes from outside.
+            try root.execute("CREATE USER IF NOT EXISTS '\(user)'@'localhost' IDENTIFIED BY '\(user)'")
+            for statement in ServiceGrants.statements(database: service.database, prefix: .standard, user: user, host: "localhost") ?? [] {
+                try root.execute(statement)
+            }
+        }))
+    }
+
     var port: Int { shop.port }
 
     /// Adds an admin (the password on standard input, as an operator pipes it); returns the

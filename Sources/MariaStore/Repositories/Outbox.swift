@@ -81,6 +81,10 @@ public struct Outbox {
         try connection.execute("""
             UPDATE \(table) SET attempts = ?, last_error = ?, next_attempt_at = ?, dead_at = ?, claimed_by = NULL, claimed_until = NULL WHERE id = ?
             """, [attempts, String(error.prefix(1000)), SQLTimestamp.string(from: retryAt(attempts)), dead ? SQLTimestamp.string(from: now) : nil, id])
+        if dead {
+            try AuditLog(connection, prefix: prefix).record(subject: "outbox", id: String(id), action: "dead", before: "waiting", after: "dead",
+                                                            actor: "deliverer:\(deliverer)", detail: "after \(attempts) attempts", now: now)
+        }
     }
 
     /// Puts dead (or failing) messages back in line now, writing an audit row per message
