@@ -30,7 +30,7 @@ enum CustomerPage {
                     ["Stripe customers", AdminPage.escape(view.stripeCustomers.joined(separator: ", "))],
                     ["Credit balance", "<span id=\"credit-balance\">\(view.balance)</span>"]]
         if let erased = view.customer.anonymisedAt { rows.append(["Erased", AdminPage.escape(erased)]) }
-        return AdminPage.table(["", ""], rows).replacingOccurrences(of: "<table>", with: "<table id=\"customer\">")
+        return "<table id=\"customer\"><tbody>" + rows.map { "<tr><th scope=\"row\">\($0[0])</th><td>\($0[1])</td></tr>" }.joined() + "</tbody></table>"
     }
 
     static func orders(_ view: CustomerView, session: AdminSession, context: Context) -> String {
