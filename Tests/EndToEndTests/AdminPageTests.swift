@@ -61,6 +61,44 @@ struct AdminPageTests {
         #expect(try admin.shop.page("/admin/", cookie: session).status == 303)
     }
 
+    @Test func searchNeverTakesALicenseKey() throws {
+        try admin.seedMonth()
+        let key = try #require(try admin.shop.emailedKeys().first)
+        let (_, cookie) = try admin.signIn("boss@example.com")
+        let session = try #require(cookie)
+        let token = try admin.csrf(cookie: session)
+        let refused = try admin.shop.form("/admin/search", [("csrf", token), ("q", key)], cookie: session)
+        #expect(refused.status == 400)
+        #expect(!refused.text.contains(key))
+        for reference in [AdminShop.sales[0].email.uppercased(), AdminShop.sales[0].session, AdminShop.sales[0].intent, "cus_seed_usd0", "sub_seed", "in_seed0"] {
+            let found = try admin.shop.form("/admin/search", [("csrf", token), ("q", reference)], cookie: session)
+            #expect(found.status == 303, "\(reference)")
+            #expect(found.header("Location")?.hasPrefix("/payments/admin/customers/") == true, "\(reference)")
+        }
+    }
+
+    @Test func actionsNeedTheirConfirmationAndApplyOnce() throws {
+        try admin.seedMonth()
+        let customer = try #require(try admin.shop.value("SELECT id AS v FROM pfc_customers WHERE email = ?", [AdminShop.sales[0].email]))
+        let (_, cookie) = try admin.signIn("boss@example.com")
+        let session = try #require(cookie)
+        let token = try admin.csrf(cookie: session)
+        let fields = [("csrf", token), ("customer", customer), ("delta", "40"), ("reason", "goodwill"), ("idempotency_key", "form-1")]
+        let unconfirmed = try admin.shop.form("/admin/actions/credits", fields, cookie: session)
+        #expect(unconfirmed.status == 400)
+        #expect(try admin.shop.count("credit_ledger", "source = 'admin'") == 0)
+        for _ in 0..<2 {
+            let applied = try admin.shop.form("/admin/actions/credits", fields + [("confirm", "yes")], cookie: session)
+            #expect(applied.status == 303)
+            #expect(applied.header("Location") == "/payments/admin/customers/\(customer)?done=credits")
+        }
+        #expect(try admin.shop.count("credit_ledger", "source = 'admin' AND delta = 40 AND customer_id = \(customer)") == 1)
+        #expect(try admin.shop.count("audit_log", "subject_type = 'credits' AND action = 'granted' AND actor = 'admin:boss@example.com' AND detail = 'goodwill'") == 1)
+        let page = try admin.shop.page("/admin/customers/\(customer)?done=credits", cookie: session)
+        #expect(page.text.contains("<span id=\"credit-balance\">40</span>"))
+        #expect(!page.text.contains(try #require(try admin.shop.emailedKeys().first)))
+    }
+
     @Test func signInIsThrottledPerAccount() throws {
         for _ in 0..<10 {
             let (wrong, cookie) = try admin.signIn("boss@example.com", password: "not the password at all")

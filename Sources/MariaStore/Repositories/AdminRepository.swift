@@ -55,12 +55,12 @@ public struct AdminRepository {
         try connection.query("SELECT email FROM \(users) ORDER BY email").map { try $0.string("email") }
     }
 
-    /// Removes an account and its sessions; false when there was none.
-    public func remove(email: String) throws -> Bool {
-        guard let id = try connection.queryOne("SELECT id FROM \(users) WHERE email = ? FOR UPDATE", [email])?.int("id") else { return false }
+    /// Removes an account and its sessions; its id, or nil when there was none.
+    public func remove(email: String) throws -> Int64? {
+        guard let id = try connection.queryOne("SELECT id FROM \(users) WHERE email = ? FOR UPDATE", [email])?.int("id") else { return nil }
         try connection.execute("DELETE FROM \(sessions) WHERE admin_id = ?", [id])
         try connection.execute("DELETE FROM \(users) WHERE id = ?", [id])
-        return true
+        return id
     }
 
     /// Records the TOTP step just used, so the same code cannot sign in twice.

@@ -92,12 +92,10 @@ struct AdminCommand: ParsableCommand {
             let address = CustomerRepository.normalized(email) ?? ""
             let removed = try options.withContext { context in
                 try context.store.transaction { connection -> Bool in
-                    let removed = try AdminRepository(connection, prefix: context.store.prefix).remove(email: address)
-                    if removed {
-                        try AuditLog(connection, prefix: context.store.prefix).record(subject: "admin", id: address, action: "removed", before: nil,
-                                                                                      after: nil, actor: "operator:cli", now: context.clock.now)
-                    }
-                    return removed
+                    guard let id = try AdminRepository(connection, prefix: context.store.prefix).remove(email: address) else { return false }
+                    try AuditLog(connection, prefix: context.store.prefix).record(subject: "admin", id: String(id), action: "removed", before: nil,
+                                                                                  after: nil, actor: "operator:cli", now: context.clock.now)
+                    return true
                 }
             }
             guard removed else {
