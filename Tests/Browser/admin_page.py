@@ -19,6 +19,8 @@ import time
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
 
 
 def totp(secret_base32, at=None):
@@ -42,6 +44,14 @@ def main():
     driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
     out = {}
     try:
+        def submit(button):
+            """Clicks a form's button and waits for the next page: a click does not wait for the
+            POST's answer, and a later navigation could race it (a sign-out's cookie arriving
+            after the next sign-in's)."""
+            page = driver.find_element(By.TAG_NAME, "html")
+            button.click()
+            WebDriverWait(driver, 15).until(expected_conditions.staleness_of(page))
+
         def notice():
             found = driver.find_elements(By.CSS_SELECTOR, "p.notice")
             return found[0].text if found else None
@@ -52,16 +62,16 @@ def main():
             driver.find_element(By.NAME, "password").send_keys(password)
             if code:
                 driver.find_element(By.NAME, "code").send_keys(code)
-            driver.find_element(By.CSS_SELECTOR, "form[action$='/sign-in'] button").click()
+            submit(driver.find_element(By.CSS_SELECTOR, "form[action$='/sign-in'] button"))
 
         def search(term):
             box = driver.find_element(By.CSS_SELECTOR, "header input[name=q]")
             box.send_keys(term)
-            driver.find_element(By.CSS_SELECTOR, "header form[role=search] button").click()
+            submit(driver.find_element(By.CSS_SELECTOR, "header form[role=search] button"))
 
         def confirm_and_submit(form):
             form.find_element(By.CSS_SELECTOR, "input[name=confirm]").click()
-            form.find_element(By.CSS_SELECTOR, "button").click()
+            submit(form.find_element(By.CSS_SELECTOR, "button"))
 
         # Nothing without a session: the dashboard sends the browser to sign in.
         driver.get(base + "/")
@@ -113,7 +123,7 @@ def main():
         out["refund_url"] = driver.current_url
 
         # Signing out ends the session; then the admin without TOTP signs in.
-        driver.find_element(By.CSS_SELECTOR, "header form[action$='/sign-out'] button").click()
+        submit(driver.find_element(By.CSS_SELECTOR, "header form[action$='/sign-out'] button"))
         out["signed_out_url"] = driver.current_url
         driver.get(base + "/")
         out["after_sign_out_url"] = driver.current_url
