@@ -158,6 +158,14 @@ struct AdminPageTests {
         #expect((mrr["mrr"] as? [[String: Any]])?.first?["amount"] as? Int == 913, "\(subscriptions.output)")
         #expect(mrr["active"] as? Int == 1)
         #expect(page.contains(Money.format(913, currency: "USD")))
+
+        // The events page: failed events with their reason and a replay button, by filter.
+        let failed = try admin.shop.page("/admin/events?outcome=failed", cookie: try #require(cookie)).text
+        #expect(failed.contains("the event&#39;s shape cannot be read") || failed.contains("shape cannot be read"))
+        #expect(failed.contains("action=\"/payments/admin/actions/replay\""))
+        #expect(!failed.contains("<td>processed</td>"))
+        let disputes = try admin.shop.page("/admin/events?type=charge.dispute.closed", cookie: try #require(cookie)).text
+        #expect(disputes.components(separatedBy: "<td>charge.dispute.closed</td>").count - 1 == 1)
     }
 
     @Test func erasedCustomerIsInNoRowOfADump() throws {
@@ -226,6 +234,20 @@ struct AdminPageTests {
             method: "GET", uri: "/payments/metrics").map { $0.0 == "REMOTE_ADDR" ? ($0.0, "192.0.2.7") : $0 })
         #expect(other?.status == 403)
         #expect(other?.text.contains("payments_") == false)
+    }
+
+    @Test func nginxCanKeepTheAdminPageToTheSellersAddresses() throws {
+        // The seller's edit: the snippet's restriction uncommented, with an address that is not ours.
+        let restricted = try NginxServer(serviceSocket: admin.shop.web.stack.service.socketPath, edits: [
+            "    # allow 203.0.113.0/24;\n": "    allow 203.0.113.0/24;\n", "    # deny all;\n": "    deny all;\n",
+        ])
+        defer { restricted.stop() }
+        for (method, path) in [("GET", "/payments/admin/"), ("GET", "/payments/admin/sign-in"), ("POST", "/payments/admin/sign-in")] {
+            let reply = try HTTPClient.send(port: restricted.port, method: method, path: path, headers: [("Content-Type", "application/x-www-form-urlencoded")])
+            #expect(reply.status == 403, "\(method) \(path)")
+        }
+        #expect(try HTTPClient.send(port: restricted.port, path: "/payments/healthz").status == 200)
+        #expect(try admin.shop.page("/admin/sign-in").status == 200)
     }
 
     /// The test database as `mariadb-dump` writes it: blobs as their bytes (so a payload's

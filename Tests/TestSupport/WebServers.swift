@@ -23,12 +23,14 @@ public final class NginxServer: @unchecked Sendable {
 
     /// `livenessSocket` defaults to `liveness.sock` beside the service socket (as
     /// `ServiceProcess` configures `server.liveness_listen`).
-    public init(serviceSocket: String, livenessSocket: String? = nil) throws {
+    /// `edits`: text of `nginx/payments-fcgi.conf` replaced as a seller would edit it
+    /// (uncommenting the admin page's address restriction, say).
+    public init(serviceSocket: String, livenessSocket: String? = nil, edits: [String: String] = [:]) throws {
         let liveness = livenessSocket ?? (serviceSocket as NSString).deletingLastPathComponent + "/liveness.sock"
-        (directory, port, child) = try WebServerStart.retryingOnPortClash { try Self.start(serviceSocket: serviceSocket, livenessSocket: liveness) }
+        (directory, port, child) = try WebServerStart.retryingOnPortClash { try Self.start(serviceSocket: serviceSocket, livenessSocket: liveness, edits: edits) }
     }
 
-    private static func start(serviceSocket: String, livenessSocket: String) throws -> (String, Int, ChildProcess) {
+    private static func start(serviceSocket: String, livenessSocket: String, edits: [String: String]) throws -> (String, Int, ChildProcess) {
         let directory = TestPaths.scratchDirectory("nginx")
         let port = TestPaths.freePort()
         let paymentsLog = ["/var/log/nginx/payments.access.log": directory + "/payments.access.log"]
@@ -36,7 +38,7 @@ public final class NginxServer: @unchecked Sendable {
             "unix:/run/payments-fcgi/payments.sock": "unix:\(serviceSocket)",
             "unix:/run/payments-fcgi/liveness.sock": "unix:\(livenessSocket)",
             "/etc/nginx/snippets/payments-fastcgi.conf": directory + "/payments-fastcgi.conf",
-        ]) { $1 })
+        ]) { $1 }.merging(edits) { $1 })
         try snippet.write(toFile: directory + "/payments-fcgi.conf", atomically: true, encoding: .utf8)
         try DeploymentFile.render("nginx/payments-fastcgi.conf", replacing: paymentsLog)
             .write(toFile: directory + "/payments-fastcgi.conf", atomically: true, encoding: .utf8)
