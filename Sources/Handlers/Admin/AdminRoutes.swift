@@ -1,3 +1,5 @@
+import MariaStore
+
 /// The admin page's routes (below `/admin`), each wrapped so that its refusals and failures
 /// are pages, not JSON: no session sends a page to sign-in (303) and refuses a POST (403).
 enum AdminRoutes {
@@ -40,7 +42,8 @@ enum AdminRoutes {
             } catch {
                 context.logger.error("admin page failed", metadata: ["error": "\(error)"])
                 let session = try? AdminSession.current(request, context)
-                let status: HTTPStatus = (error as? any HTTPResponseError)?.status ?? .internalServerError
+                var status: HTTPStatus = (error as? any HTTPResponseError)?.status ?? .internalServerError
+                if let error = error as? DatabaseError, error.isUnavailable || error.isTransient { status = .serviceUnavailable }
                 return AdminPage.render("Something went wrong", AdminPage.notice("It has been logged. Try again in a moment.", error: true),
                                         session: session, status: status, context: context)
             }
