@@ -99,6 +99,28 @@ struct AdminPageTests {
         #expect(!page.text.contains(try #require(try admin.shop.emailedKeys().first)))
     }
 
+    @Test func aSubscriptionPeriodIsRefundedFromItsCustomersPage() throws {
+        try admin.seedMonth()
+        admin.shop.stripe.on("POST", "/v1/refunds", .json(200, #"{"id":"re_period_1","object":"refund","status":"succeeded","amount":200}"#))
+        let customer = try #require(try admin.shop.value("SELECT id AS v FROM pfc_customers WHERE email = 'subscriber@example.com'"))
+        let (_, cookie) = try admin.signIn("boss@example.com")
+        let session = try #require(cookie)
+        let page = try admin.shop.page("/admin/customers/\(customer)", cookie: session).text
+        #expect(page.contains("<table id=\"invoices\">") && page.contains("in_seed0"))
+        let key = try #require(AdminShop.hidden("idempotency_key", in: page))
+        let fields = [("csrf", try admin.csrf(cookie: session)), ("confirm", "yes"), ("customer", customer), ("payment_intent", "pi_for_in_seed0"),
+                      ("amount", "2.00"), ("idempotency_key", key)]
+        let tooMuch = try admin.shop.form("/admin/actions/refund", fields.map { $0.0 == "amount" ? ("amount", "9.01") : $0 }, cookie: session)
+        #expect(tooMuch.status == 400)
+        for _ in 0..<2 {
+            #expect(try admin.shop.form("/admin/actions/refund", fields, cookie: session).status == 303)
+        }
+        let calls = admin.shop.stripe.requests("POST", "/v1/refunds")
+        #expect(calls.count == 1)
+        #expect(Dictionary(calls.first?.form ?? [], uniquingKeysWith: { $1 })["amount"] == "200")
+        #expect(try admin.shop.count("refund_requests", "payment_intent = 'pi_for_in_seed0' AND actor = 'admin:boss@example.com'") == 1)
+    }
+
     @Test func signInIsThrottledPerAccount() throws {
         for _ in 0..<10 {
             let (wrong, cookie) = try admin.signIn("boss@example.com", password: "not the password at all")

@@ -73,14 +73,18 @@ enum AdminActions {
         let intent = try text(fields, "payment_intent", maxLength: 255)
         let key = try text(fields, "idempotency_key", maxLength: 64)
         let store = context.store
-        guard let order = try store.unitOfWork({ try OrderRepository($0, prefix: store.prefix).lock(paymentIntent: intent) }) else {
-            throw AdminRefusal.invalid("No order is paid by \(intent).")
+        // What was paid and what is left: an order's, or a subscription period's.
+        let paid = try store.unitOfWork { connection -> (currency: String, left: Int64)? in
+            if let order = try OrderRepository(connection, prefix: store.prefix).lock(paymentIntent: intent) {
+                return (order.currency, order.amountTotal - order.amountRefunded)
+            }
+            return try InvoiceRepository(connection, prefix: store.prefix).lock(paymentIntent: intent).map { ($0.currency, $0.amountPaid - $0.amountRefunded) }
         }
+        guard let paid else { throw AdminRefusal.invalid("No order or subscription period is paid by \(intent).") }
         var amount: Int64?
         if let typed = fields["amount"]?.trimmingWhitespace(), !typed.isEmpty {
-            guard let minor = Money.minorUnits(decimal: typed, currency: order.currency), minor > 0,
-                  minor <= order.amountTotal - order.amountRefunded else {
-                throw AdminRefusal.invalid("The amount must be more than nothing and at most what is left of the payment, in \(order.currency).")
+            guard let minor = Money.minorUnits(decimal: typed, currency: paid.currency), minor > 0, minor <= paid.left else {
+                throw AdminRefusal.invalid("The amount must be more than nothing and at most what is left of the payment, in \(paid.currency).")
             }
             amount = minor
         }

@@ -19,6 +19,7 @@ enum CustomerPage {
         html += licenses(view, session: session, context: context)
         html += credits(view, session: session, context: context)
         html += subscriptions(view)
+        html += invoices(view, session: session, context: context)
         html += emails(view)
         html += audit(view)
         html += erase(view, session: session, context: context)
@@ -39,12 +40,8 @@ enum CustomerPage {
             let order = item.order
             var actions = ""
             if let intent = order.paymentIntent, order.amountRefunded < order.amountTotal, order.status == .paid || order.status == .refunded {
-                let left = order.amountTotal - order.amountRefunded
-                actions += AdminPage.actionForm("refund", label: "Refund", fields: [("payment_intent", intent), ("customer", String(view.customer.id)),
-                                                                                  ("idempotency_key", Hex.encode(context.random.bytes(16)))],
-                                                inputs: "<label>Amount (\(AdminPage.escape(order.currency)), empty = all \(AdminPage.money(left, order.currency))) "
-                                                    + "<input name=\"amount\" size=\"8\" inputmode=\"decimal\"></label> ",
-                                                confirm: "Refund through Stripe", session: session, context: context)
+                actions += refundForm(intent: intent, left: order.amountTotal - order.amountRefunded, currency: order.currency, view: view,
+                                      session: session, context: context)
             }
             if order.attention != nil {
                 actions += AdminPage.actionForm("fulfil", label: "Fulfil", fields: [("session", order.sessionID), ("customer", String(view.customer.id))],
@@ -113,6 +110,29 @@ enum CustomerPage {
         })
     }
 
+    static func invoices(_ view: CustomerView, session: AdminSession, context: Context) -> String {
+        "<h2>Paid periods</h2>" + AdminPage.table(["Invoice", "Subscription", "Period", "Paid", "Refunded", "Actions"], view.invoices.map { invoice in
+            var actions = ""
+            if let intent = invoice.paymentIntent, invoice.amountRefunded < invoice.amountPaid {
+                actions = refundForm(intent: intent, left: invoice.amountPaid - invoice.amountRefunded, currency: invoice.currency, view: view,
+                                     session: session, context: context)
+            }
+            return [AdminPage.escape(invoice.invoice), AdminPage.escape(invoice.subscription ?? "—"),
+                    AdminPage.escape("\(invoice.periodStart?.prefix(10) ?? "?") → \(invoice.periodEnd?.prefix(10) ?? "?")"),
+                    AdminPage.money(invoice.amountPaid, invoice.currency), AdminPage.money(invoice.amountRefunded, invoice.currency), actions]
+        }, numeric: [3, 4]).replacingOccurrences(of: "<table>", with: "<table id=\"invoices\">")
+    }
+
+    /// A refund of (part of) what is left of a payment, under a key fixed when the page was
+    /// drawn: the same form sent twice is one refund.
+    static func refundForm(intent: String, left: Int64, currency: String, view: CustomerView, session: AdminSession, context: Context) -> String {
+        AdminPage.actionForm("refund", label: "Refund", fields: [("payment_intent", intent), ("customer", String(view.customer.id)),
+                                                                 ("idempotency_key", Hex.encode(context.random.bytes(16)))],
+                             inputs: "<label>Amount (\(AdminPage.escape(currency)), empty = all \(AdminPage.money(left, currency))) "
+                                 + "<input name=\"amount\" size=\"8\" inputmode=\"decimal\"></label> ",
+                             confirm: "Refund through Stripe", session: session, context: context)
+    }
+
     static func emails(_ view: CustomerView) -> String {
         "<h2>Emails</h2>" + AdminPage.table(["Message", "Kind", "Queued", "Delivered", "Given up", "Last error"], view.emails.map {
             [String($0.id), AdminPage.escape($0.kind), AdminPage.escape($0.createdAt), AdminPage.escape($0.deliveredAt ?? "—"),
@@ -155,6 +175,7 @@ struct CustomerView {
     let balance: Int64
     let credits: [CustomerDirectory.CreditEntry]
     let subscriptions: [SubscriptionRepository.Subscription]
+    let invoices: [CustomerDirectory.PaidPeriod]
     let emails: [CustomerDirectory.Email]
     let audit: [CustomerDirectory.AuditEntry]
 
@@ -174,6 +195,7 @@ struct CustomerView {
             },
             balance: try GrantRepository(connection, prefix: prefix).creditBalance(customerID: id), credits: try directory.credits(customerID: id),
             subscriptions: try SubscriptionRepository(connection, prefix: prefix).subscriptions(customerID: id),
+            invoices: try directory.invoices(customerID: id),
             emails: try directory.emails(to: customer.email), audit: try directory.auditTrail(customerID: id))
     }
 }

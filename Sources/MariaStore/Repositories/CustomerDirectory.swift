@@ -55,6 +55,29 @@ public struct CustomerDirectory {
         }
     }
 
+    /// A paid subscription period of the customer.
+    public struct PaidPeriod: Sendable, Equatable {
+        public let invoice: String
+        public let subscription: String?
+        public let periodStart: String?
+        public let periodEnd: String?
+        public let amountPaid: Int64
+        public let amountRefunded: Int64
+        public let currency: String
+        public let paymentIntent: String?
+    }
+
+    public func invoices(customerID: Int64, limit: Int = 100) throws -> [PaidPeriod] {
+        try connection.query("""
+            SELECT invoice, subscription, period_start, period_end, amount_paid, amount_refunded, currency, payment_intent
+            FROM \(prefix.table("invoices")) WHERE customer_id = ? ORDER BY id DESC LIMIT ?
+            """, [customerID, limit]).map { row in
+            PaidPeriod(invoice: try row.string("invoice"), subscription: try row.optionalString("subscription"), periodStart: try row.optionalString("period_start"),
+                       periodEnd: try row.optionalString("period_end"), amountPaid: try row.int("amount_paid"), amountRefunded: try row.int("amount_refunded"),
+                       currency: try row.string("currency"), paymentIntent: try row.optionalString("payment_intent"))
+        }
+    }
+
     /// One entry of a customer's credits ledger.
     public struct CreditEntry: Sendable, Equatable {
         public let delta: Int64
