@@ -47,14 +47,8 @@ enum AdminPage {
             <meta name="robots" content="noindex"><title>\(escape(title)) · Payments admin</title><style>\(style)</style></head>
             <body>\(header)<main><h1>\(escape(title))</h1>\(content)</main></body></html>
             """
-        var headers = HTTPHeaders()
-        headers.add("Content-Type", "text/html; charset=utf-8")
-        headers.add("Cache-Control", "no-store")
-        headers.add("Referrer-Policy", "no-referrer")
         // No script of any kind; inline SVG and styles only; forms only to ourselves.
-        headers.add("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-        headers.add("X-Content-Type-Options", "nosniff")
-        headers.add("X-Frame-Options", "DENY")
+        let headers = PageHeaders.html(contentSecurityPolicy: "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
         return Response(status: status, headers: headers, body: Array(html.utf8))
     }
 

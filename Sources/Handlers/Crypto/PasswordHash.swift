@@ -39,6 +39,8 @@ public enum PasswordHash {
         var out = [UInt8](repeating: 0, count: 32)
         // 128·r·N·p bytes of working memory, plus slack; OpenSSL refuses beyond maxmem.
         let memory = UInt64(128 * r * p) << UInt64(log2N) + 1 << 20
+        // The buffers are Swift arrays alive for the whole call; OpenSSL reads the password and
+        // salt and writes exactly `key.count` bytes, and keeps none of the pointers.
         let result = passwordBytes.withUnsafeBufferPointer { pass in
             salt.withUnsafeBufferPointer { saltBytes in
                 out.withUnsafeMutableBufferPointer { key in
