@@ -15,9 +15,10 @@ struct ShopStack {
     let web: WebhookEndToEndTests
     let woo: FakeWooCommerceServer
 
-    init(extraStripe: String = "", extraCheckout: String = "", extraLicensing: String = "") throws {
+    init(extraStripe: String = "", extraCheckout: String = "", extraLicensing: String = "", database: ConnectionOptions? = nil,
+         owner: (options: ConnectionOptions, grant: (ConnectionOptions) throws -> Void)? = nil) throws {
         woo = try FakeWooCommerceServer()
-        web = try WebhookEndToEndTests(database: nil, extraSettings: """
+        web = try WebhookEndToEndTests(database: database, extraSettings: """
             \(extraLicensing)
 
             [api]
@@ -38,7 +39,7 @@ struct ShopStack {
 
             [delivery]
             interval_seconds = 1
-            """, extraStripe: extraStripe)
+            """, extraStripe: extraStripe, owner: owner)
     }
 
     var port: Int { web.nginx.port }

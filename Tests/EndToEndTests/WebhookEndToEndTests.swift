@@ -59,14 +59,20 @@ struct WebhookEndToEndTests {
         try self.init(database: nil)
     }
 
-    init(database: ConnectionOptions?, extraSettings: String = "", extraStripe: String = "") throws {
+    init(database: ConnectionOptions?, extraSettings: String = "", extraStripe: String = "",
+         owner: (options: ConnectionOptions, grant: (ConnectionOptions) throws -> Void)? = nil) throws {
         stripe = try FakeStripeServer()
         stripe.lineItems(session: Self.cardSession, [("price_1Pro", 1)])
         stripe.lineItems(session: "cs_test_a1PayAsyncSepaLicence0002xYz9Qw2Er4Ty6Ui8Op0As2Df4Gh6Jk8", [("price_1Pro", 1)])
         stripe.lineItems(session: "cs_test_b1SubscriptionMonthly0004xYz9Qw2Er4Ty6Ui8Op0As2Df4Gh6Jk8", [("price_1SnKmonthlyLic0001", 1)])
         stripe.lineItems(session: "cs_test_a1UejXx8ebIdTzFolicVypUAZpOBVkoQKDbaarXoPlPVtj8p0zujPEEhjT", [("price_1Credits", 1)])
         stripe.answersSubscriptionQuestions(subscription: try StripeFixtures.object("customer.subscription.created"))
-        stack = try Stack(workers: 8, database: database, extra: Self.settings(stripe: stripe, extraLicensing: extraSettings, extraStripe: extraStripe))
+        let settings = Self.settings(stripe: stripe, extraLicensing: extraSettings, extraStripe: extraStripe)
+        if let owner, let database {
+            stack = try Stack(workers: 8, database: database, owner: owner.options, extra: settings, grant: owner.grant)
+        } else {
+            stack = try Stack(workers: 8, database: database, extra: settings)
+        }
         let catalogue = stack.service.directory + "/catalogue.ini"
         try Self.catalogue.write(toFile: catalogue, atomically: true, encoding: .utf8)
         let imported = try ChildProcess.run(TestPaths.binary, ["catalog", "import", "--config", stack.service.configPath, catalogue])

@@ -1,3 +1,4 @@
+import Foundation
 import Handlers
 import MariaStore
 import Testing
@@ -284,6 +285,15 @@ struct ConfigurationTests {
         #expect(found.count == 1)
         #expect(found.first?.hasPrefix("database.password: cannot read the secret file /nope") == true)
     }
-}
 
-import Foundation
+    @Test func adminAndMetricsSettingsAreReadAndChecked() throws {
+        let (configuration, _, _) = try load(Self.minimal + "\n[admin]\nsession_hours = 2\n[metrics]\nallowed_addresses = 127.0.0.1, ::1\n[retention]\ndelivered_body_days = 7\n").get()
+        #expect(configuration.admin.sessionHours == 2)
+        #expect(configuration.metrics.allowedAddresses == ["127.0.0.1", "::1"])
+        #expect(configuration.retention.deliveredBodyDays == 7)
+        let (defaults, _, _) = try load(Self.minimal).get()
+        #expect(defaults.metrics.allowedAddresses.isEmpty)
+        #expect(problems(Self.minimal + "\n[metrics]\nallowed_addresses = prometheus.internal\n").contains { $0.contains("metrics.allowed_addresses") })
+        #expect(problems(Self.minimal + "\n[admin]\nsession_hours = 0\n").contains { $0.contains("admin.session_hours") })
+    }
+}

@@ -21,7 +21,7 @@ struct EDDProtocolTests {
             pro = pro.withPluginDetails(eddItemID: 123, slug: "pro-plugin", homepage: "https://shop.example.com/pro",
                                         description: "<p>Does pro things.</p>", bannerURL: "https://shop.example.com/banner.png",
                                         iconURL: "https://shop.example.com/icon.png")
-            try products.save(pro)
+            try products.save(pro, actor: "test", now: Date())
         }
     }
 

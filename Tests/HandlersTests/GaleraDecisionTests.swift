@@ -89,7 +89,7 @@ struct GaleraDecisionTests {
 
     @Test func spendsOnTwoNodesNeverOverdrawTheBalance() throws {
         let customer = try store(node: 1).transaction { connection -> Int64 in
-            let id = try #require(try CustomerRepository(connection, prefix: .standard).findOrCreate(stripeCustomerID: nil, email: "spender@example.com", now: now))
+            let id = try #require(try CustomerRepository(connection, prefix: .standard).findOrCreate(stripeCustomerID: nil, email: "spender@example.com", actor: "test", now: now))
             try GrantRepository(connection, prefix: .standard).appendCredits(customerID: id, delta: 100, kind: "grant", source: "order", sourceID: "1:0", now: now)
             return id
         }

@@ -37,11 +37,11 @@ struct WebhookTests {
         try store.transaction { connection in
             let products = ProductRepository(connection, prefix: store.prefix)
             try products.save(Product(product: "pro-license", name: "Pro license", kind: .license, stripePriceID: "price_1Pro",
-                                      tier: "pro", activationLimit: 3, durationDays: 365))
-            try products.save(Product(product: "credit-pack", name: "100 credits", kind: .credits, stripePriceID: "price_1Credits", credits: 100))
-            try products.save(Product(product: "course", name: "Course", kind: .entitlement, stripePriceID: "price_1Course", entitlement: "course-101"))
+                                      tier: "pro", activationLimit: 3, durationDays: 365), actor: "test", now: Date())
+            try products.save(Product(product: "credit-pack", name: "100 credits", kind: .credits, stripePriceID: "price_1Credits", credits: 100), actor: "test", now: Date())
+            try products.save(Product(product: "course", name: "Course", kind: .entitlement, stripePriceID: "price_1Course", entitlement: "course-101"), actor: "test", now: Date())
             try products.save(Product(product: "pro-monthly", name: "Pro monthly", kind: .subscription, stripePriceID: "price_1SnKmonthlyLic0001",
-                                      tier: "pro", activationLimit: 2, credits: 50))
+                                      tier: "pro", activationLimit: 2, credits: 50), actor: "test", now: Date())
         }
         stripe.lineItems(session: Self.cardSession, [("price_1Pro", 1)])
         stripe.lineItems(session: Self.sepaSession, [("price_1Pro", 1)])

@@ -20,7 +20,7 @@ struct CreditBalanceTests {
     }
 
     func customer(_ email: String) throws -> Int64 {
-        try store.transaction { try #require(try CustomerRepository($0, prefix: .standard).findOrCreate(stripeCustomerID: nil, email: email, now: now)) }
+        try store.transaction { try #require(try CustomerRepository($0, prefix: .standard).findOrCreate(stripeCustomerID: nil, email: email, actor: "test", now: now)) }
     }
 
     @Test func everyLedgerEntryMovesTheBalanceRowOnce() throws {
@@ -59,7 +59,7 @@ struct CreditBalanceTests {
             let grants = GrantRepository(connection, prefix: .standard)
             try grants.appendCredits(customerID: kept, delta: 5, kind: "grant", source: "order", sourceID: "3:0", now: now)
             try grants.appendCredits(customerID: merged, delta: 8, kind: "grant", source: "order", sourceID: "4:0", now: now)
-            try CustomerRepository(connection, prefix: .standard).merge(merged, into: kept)
+            try CustomerRepository(connection, prefix: .standard).merge(merged, into: kept, actor: "test", now: now)
         }
         let balances = try store.unitOfWork { connection in
             (try GrantRepository(connection, prefix: .standard).creditBalance(customerID: kept),

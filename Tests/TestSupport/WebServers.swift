@@ -32,16 +32,19 @@ public final class NginxServer: @unchecked Sendable {
     }
 
     /// `releasesDirectory` is what `releases.directory` names (the internal location's alias).
+    /// `edits`: text of `nginx/payments-fcgi.conf` replaced as a seller would edit it
+    /// (uncommenting the admin page's address restriction, say).
     public init(serviceSocket: String, livenessSocket: String? = nil, releasesDirectory: String = "/nonexistent/releases",
-                wordpress: WordPress? = nil) throws {
+                wordpress: WordPress? = nil, edits: [String: String] = [:]) throws {
         let liveness = livenessSocket ?? (serviceSocket as NSString).deletingLastPathComponent + "/liveness.sock"
         (directory, port, child) = try WebServerStart.retryingOnPortClash {
-            try Self.start(serviceSocket: serviceSocket, livenessSocket: liveness, releasesDirectory: releasesDirectory, wordpress: wordpress)
+            try Self.start(serviceSocket: serviceSocket, livenessSocket: liveness, releasesDirectory: releasesDirectory, wordpress: wordpress,
+                           edits: edits)
         }
     }
 
     private static func start(serviceSocket: String, livenessSocket: String, releasesDirectory: String,
-                              wordpress: WordPress?) throws -> (String, Int, ChildProcess) {
+                              wordpress: WordPress?, edits: [String: String]) throws -> (String, Int, ChildProcess) {
         let directory = TestPaths.scratchDirectory("nginx")
         let port = TestPaths.freePort()
         let paymentsLog = ["/var/log/nginx/payments.access.log": directory + "/payments.access.log"]
@@ -50,7 +53,7 @@ public final class NginxServer: @unchecked Sendable {
             "unix:/run/payments-fcgi/liveness.sock": "unix:\(livenessSocket)",
             "/etc/nginx/snippets/payments-fastcgi.conf": directory + "/payments-fastcgi.conf",
             "alias /var/lib/payments-fcgi/releases/;": "alias \(releasesDirectory)/;",
-        ]) { $1 })
+        ]) { $1 }.merging(edits) { $1 })
         try snippet.write(toFile: directory + "/payments-fcgi.conf", atomically: true, encoding: .utf8)
         try DeploymentFile.render("nginx/payments-fastcgi.conf", replacing: paymentsLog)
             .write(toFile: directory + "/payments-fastcgi.conf", atomically: true, encoding: .utf8)

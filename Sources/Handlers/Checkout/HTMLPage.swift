@@ -25,15 +25,8 @@ enum HTMLPage {
             .replacingOccurrences(of: "{{title}}", with: escape(title))
             .replacingOccurrences(of: "{{return_url}}", with: escape(context.configuration.checkout.returnURL ?? "/"))
             .replacingOccurrences(of: "{{content}}", with: content)
-        var headers = HTTPHeaders()
-        headers.add("Content-Type", "text/html; charset=utf-8")
-        // The page may show a license key: no caching, no referrer, no script at all, no
-        // framing (clickjacking), no content sniffing.
-        headers.add("Cache-Control", "no-store")
-        headers.add("Referrer-Policy", "no-referrer")
-        headers.add("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-        headers.add("X-Content-Type-Options", "nosniff")
-        headers.add("X-Frame-Options", "DENY")
+        // The page may show a license key: no script at all.
+        let headers = PageHeaders.html(contentSecurityPolicy: "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
         return Response(status: status, headers: headers, body: Array(html.utf8))
     }
 

@@ -162,46 +162,18 @@ public enum PaymentEndpoints {
         let fields = try RequestFields(request)
         let intent = try fields.string("payment_intent", maxLength: 255)
         guard intent.hasPrefix("pi_") else { throw APIError.invalidRequest("payment_intent must be a PaymentIntent id (pi_…)") }
-        var form = [("payment_intent", intent)]
         let amount = fields.values["amount"] == nil ? nil : try fields.integer("amount", in: 1...100_000_000_000)
-        if let amount { form.append(("amount", String(amount))) }
         let reason = fields.values["reason"].flatMap { $0.isEmpty ? nil : $0 }
         if let reason {
             guard ["duplicate", "fraudulent", "requested_by_customer"].contains(reason) else {
                 throw APIError.invalidRequest("reason must be duplicate, fraudulent or requested_by_customer")
             }
-            form.append(("reason", reason))
         }
 
-        let store = context.store
-        let asked = RefundRequestRepository.Request(idempotencyKey: callerKey, paymentIntent: intent, amount: amount, reason: reason)
-        let recorded = try store.transaction { connection -> RefundRequestRepository.Request in
-            let stored = try RefundRequestRepository(connection, prefix: store.prefix).recordOrFind(asked, actor: "api-admin", now: context.clock.now)
-            if stored == asked {
-                try AuditLog(connection, prefix: store.prefix).record(subject: "payment", id: intent, action: "refund_requested", before: nil,
-                                                                      after: amount.map(String.init) ?? "full", actor: "api-admin", now: context.clock.now)
-            }
-            return stored
-        }
-        guard recorded.asksTheSame(as: asked) else {
-            throw APIError.idempotencyKeyReused("this Idempotency-Key was used for a different refund")
-        }
-        if let refund = recorded.refund, let refunded = recorded.refundedAmount {
-            var replay = Response.json(.object(["id": .string(refund), "status": .string(recorded.status), "amount": .int(refunded)]))
-            replay.headers.add("Idempotent-Replayed", "true")
-            return replay
-        }
-        let key = IdempotencyKey.derive("refund", form: form, scope: callerKey)
-        let refund = try context.stripe.post("/v1/refunds", form: form, idempotencyKey: key)
-        guard let id = try? refund.string("id"), let status = try? refund.string("status"), let refunded = try? refund.int("amount") else {
-            throw APIError.upstream("Stripe's answer was not a refund")
-        }
-        try store.transaction { connection in
-            try RefundRequestRepository(connection, prefix: store.prefix).complete(callerKey, refund: id, status: status, refundedAmount: refunded,
-                                                                                  now: context.clock.now)
-            try AuditLog(connection, prefix: store.prefix).record(subject: "payment", id: intent, action: "refund_created", before: nil, after: status,
-                                                                  actor: "api-admin", detail: "refund \(id)", now: context.clock.now)
-        }
-        return .json(.object(["id": .string(id), "status": .string(status), "amount": .int(refunded)]))
+        let outcome = try Refunding(context: context).refund(paymentIntent: intent, amount: amount, reason: reason, callerKey: callerKey,
+                                                             actor: "api-admin")
+        var response = Response.json(.object(["id": .string(outcome.refund), "status": .string(outcome.status), "amount": .int(outcome.amount)]))
+        if outcome.replayed { response.headers.add("Idempotent-Replayed", "true") }
+        return response
     }
 }

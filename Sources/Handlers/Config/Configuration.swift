@@ -185,6 +185,9 @@ public struct Configuration: Sendable {
         public var eventPayloadDays = 90
         /// Records of checkouts that never became an order.
         public var checkoutDays = 60
+        /// Delivered messages keep their body (which may name the buyer) this long, then only
+        /// their kind, dates and id until `outboxDays`.
+        public var deliveredBodyDays = 30
 
         public init() {}
     }
@@ -221,7 +224,28 @@ public struct Configuration: Sendable {
         public init() {}
     }
 
+    /// The admin page (`/admin/`): sessions and sign-in throttling.
+    public struct Admin: Sendable {
+        /// Hours a session lasts from sign-in.
+        public var sessionHours = 8
+        /// Failed sign-ins allowed per 15 minutes from one address, and for one account.
+        public var failuresPerAddress = 20
+        public var failuresPerAccount = 10
+
+        public init() {}
+    }
+
+    /// `GET /metrics` (Prometheus): off unless addresses are listed.
+    public struct Metrics: Sendable {
+        /// Client addresses (`REMOTE_ADDR`) that may scrape; empty: the endpoint answers 404.
+        public var allowedAddresses: [String] = []
+
+        public init() {}
+    }
+
     public var server = Server()
+    public var admin = Admin()
+    public var metrics = Metrics()
     public var api = API()
     public var checkout = Checkout()
     public var woocommerce = WooCommerce()

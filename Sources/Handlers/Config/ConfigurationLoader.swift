@@ -95,9 +95,14 @@ public struct ConfigurationLoader {
         Key(name: "releases.delivery", secret: false),
         Key(name: "releases.accel_location", secret: false),
         Key(name: "releases.link_hours", secret: false),
+        Key(name: "retention.delivered_body_days", secret: false),
         Key(name: "notifications.url", secret: false),
         Key(name: "notifications.secret", secret: true),
         Key(name: "log.level", secret: false),
+        Key(name: "admin.session_hours", secret: false),
+        Key(name: "admin.failures_per_address", secret: false),
+        Key(name: "admin.failures_per_account", secret: false),
+        Key(name: "metrics.allowed_addresses", secret: false),
     ]
 
     /// Where each effective value came from, for `check-config` (secrets shown as "set").
@@ -314,6 +319,7 @@ public struct ConfigurationLoader {
             configuration.retention.eventPayloadDays = integer("retention.event_payload_days", in: 1...3650) ?? configuration.retention.eventPayloadDays
             configuration.retention.checkoutDays = integer("retention.checkout_days", in: 15...3650) ?? configuration.retention.checkoutDays
             configuration.releases = releases()
+            configuration.retention.deliveredBodyDays = integer("retention.delivered_body_days", in: 1...3650) ?? configuration.retention.deliveredBodyDays
             if let url = optional("notifications.url") {
                 if url.hasPrefix("https://") || url.hasPrefix("http://127.0.0.1") || url.hasPrefix("http://localhost") {
                     configuration.notifications.url = url
@@ -347,6 +353,18 @@ public struct ConfigurationLoader {
             if let key = optional("api.key") {
                 if key.utf8.count < Self.minimumSecretLength { fail("api.key", "must be at least \(Self.minimumSecretLength) characters of random text (openssl rand -hex 24)") }
                 configuration.api.key = key
+            }
+            configuration.admin.sessionHours = integer("admin.session_hours", in: 1...720) ?? configuration.admin.sessionHours
+            configuration.admin.failuresPerAddress = integer("admin.failures_per_address", in: 1...10_000) ?? configuration.admin.failuresPerAddress
+            configuration.admin.failuresPerAccount = integer("admin.failures_per_account", in: 1...10_000) ?? configuration.admin.failuresPerAccount
+            if let addresses = optional("metrics.allowed_addresses") {
+                for address in addresses.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !address.isEmpty {
+                    if let canonical = Self.canonicalAddress(address) {
+                        configuration.metrics.allowedAddresses.append(canonical)
+                    } else {
+                        fail("metrics.allowed_addresses", "\(address) is not an IP address (list the scrapers' addresses, comma-separated)")
+                    }
+                }
             }
             if let level = optional("log.level") {
                 if let parsed = Logger.Level(rawValue: level.lowercased()) {

@@ -69,9 +69,7 @@ public struct CatalogSync {
         let price = try context.stripe.post("/v1/prices", form: priceForm, idempotencyKey: IdempotencyKey.derive("price", form: priceForm, scope: ""))
         product.stripePriceID = try price.string("id")
         try store.transaction { connection in
-            try ProductRepository(connection, prefix: store.prefix).save(product)
-            try AuditLog(connection, prefix: store.prefix).record(subject: "product", id: product.product, action: "price_created", before: nil,
-                                                                  after: product.stripePriceID, actor: "operator:cli", now: context.clock.now)
+            try ProductRepository(connection, prefix: store.prefix).save(product, actor: "operator:cli", now: context.clock.now)
         }
         return product.stripePriceID ?? ""
     }

@@ -99,7 +99,7 @@ public struct CheckoutFulfilment {
         let orders = OrderRepository(connection, prefix: prefix)
         let audit = AuditLog(connection, prefix: prefix)
         let customerID = try CustomerRepository(connection, prefix: prefix)
-            .findOrCreate(stripeCustomerID: session.stripeCustomerID, email: session.email, now: now)
+            .findOrCreate(stripeCustomerID: session.stripeCustomerID, email: session.email, actor: actor, now: now)
 
         var order: OrderRepository.Order
         let created: Bool

@@ -20,11 +20,11 @@ struct DisputeEvents {
         return { connection in
             let prefix = context.store.prefix
             let actor = "stripe:\(event.id)"
-            let applied = try DisputeRepository(connection, prefix: prefix).report(
+            let (applied, before) = try DisputeRepository(connection, prefix: prefix).report(
                 dispute: dispute, paymentIntent: paymentIntent, status: status, amount: amount, currency: currency, reason: reason,
                 eventCreated: event.created, now: context.clock.now)
             guard applied else { return }
-            try AuditLog(connection, prefix: prefix).record(subject: "dispute", id: dispute, action: "status", before: nil, after: status,
+            try AuditLog(connection, prefix: prefix).record(subject: "dispute", id: dispute, action: "status", before: before, after: status,
                                                             actor: actor, now: context.clock.now)
             guard let paymentIntent else { return }
             if let order = try OrderRepository(connection, prefix: prefix).lock(paymentIntent: paymentIntent) {

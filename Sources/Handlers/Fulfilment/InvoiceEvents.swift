@@ -74,10 +74,10 @@ struct InvoiceEvents {
         let period = lines.first { !$0.proration && $0.periodStart != nil } ?? lines.first { $0.periodStart != nil }
         return { connection in
             let now = context.clock.now
-            let customerID = try CustomerRepository(connection, prefix: prefix).findOrCreate(stripeCustomerID: customer, email: email, now: now)
+            let customerID = try CustomerRepository(connection, prefix: prefix).findOrCreate(stripeCustomerID: customer, email: email, actor: actor, now: now)
             try InvoiceRepository(connection, prefix: prefix).record(InvoiceRepository.Invoice(
                 invoice: invoice, subscription: subscription, customerID: customerID, billingReason: reason, periodStart: period?.periodStart,
-                periodEnd: period?.periodEnd, amountPaid: amountPaid, currency: currency, paymentIntent: intent), now: now)
+                periodEnd: period?.periodEnd, amountPaid: amountPaid, currency: currency, paymentIntent: intent), actor: actor, now: now)
             if let reason, Self.periodReasons.contains(reason), amountPaid > 0, let subscription, let start = period?.periodStart, let customerID {
                 try grantPeriod(lines, subscription: subscription, start: start, customerID: customerID, invoice: invoice, actor: actor, connection: connection)
             } else if amountPaid <= 0 || !(reason.map(Self.periodReasons.contains) ?? false) {

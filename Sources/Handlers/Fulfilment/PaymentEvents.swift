@@ -65,7 +65,7 @@ struct PaymentEvents {
             return { connection in
                 let payments = PaymentRepository(connection, prefix: prefix)
                 if isRefund {
-                    try payments.reportRefunded(paymentIntent, amountRefunded: amountRefunded, amount: amount, currency: currency, now: now)
+                    try payments.reportRefunded(paymentIntent, amountRefunded: amountRefunded, amount: amount, currency: currency, actor: actor, now: now)
                     // A refund already known to have failed no longer counts, whichever event came first.
                     let undone = try RefundRepository(connection, prefix: prefix).undoneTotal(paymentIntent: paymentIntent)
                     let refunded = max(0, amountRefunded - undone)
@@ -76,7 +76,7 @@ struct PaymentEvents {
                         try PeriodAdjustments(context: context, connection: connection, actor: actor).refundChanged(invoice, amountRefunded: refunded)
                     }
                 } else {
-                    try payments.reportCharge(paymentIntent, state, now: now)
+                    try payments.reportCharge(paymentIntent, state, actor: actor, now: now)
                 }
             }
         }

@@ -16,6 +16,7 @@ public enum StripeWebhook {
                                         secrets: settings.webhookSecrets, toleranceSeconds: settings.toleranceSeconds, now: context.clock.now)
         } catch {
             context.logger.warning("webhook signature refused", metadata: ["reason": "\(error.description)"])
+            ServiceMetrics.shared.signatureRefused(reason: error.metricLabel)
             throw APIError.invalidSignature(error.description)
         }
         let event: StripeEvent
@@ -30,9 +31,14 @@ public enum StripeWebhook {
         var context = context
         context.stripe.gate = nil
         let result: EventProcessor.Result
+        // Counted whatever becomes of it: the processor's result, or the failure answered.
+        var outcome = "error"
+        defer { ServiceMetrics.shared.webhookEvent(type: event.type, outcome: outcome) }
         do {
             result = try EventProcessor(context: context).process(event, rawBody: request.body)
+            outcome = result.rawValue
         } catch let error as EventProcessor.Unprocessed {
+            outcome = "failed"
             throw APIError.eventNotProcessed(error.reason)
         } catch let error as StripeClient.Failure {
             context.logger.error("Stripe API call failed while processing an event", metadata: ["event": "\(event.id)", "error": "\(error)"])

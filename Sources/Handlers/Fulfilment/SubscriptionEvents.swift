@@ -51,7 +51,7 @@ struct SubscriptionEvents {
         let now = context.clock.now
         var state = reported
         state.product = try state.priceID.flatMap { try ProductRepository(connection, prefix: prefix).forPrice($0)?.product }
-        state.customerID = try CustomerRepository(connection, prefix: prefix).findOrCreate(stripeCustomerID: state.stripeCustomerID, email: nil, now: now)
+        state.customerID = try CustomerRepository(connection, prefix: prefix).findOrCreate(stripeCustomerID: state.stripeCustomerID, email: nil, actor: actor, now: now)
         let subscriptions = SubscriptionRepository(connection, prefix: prefix)
         let before = try subscriptions.find(state.subscription)
         guard try subscriptions.report(state, eventCreated: eventCreated, now: now), let stored = try subscriptions.find(state.subscription) else { return }

@@ -16,6 +16,8 @@ public struct Request: Sendable {
     public var requestID: String
     /// `https` when the web server says the client came over TLS (`HTTPS`, `REQUEST_SCHEME`), else `http`.
     public var scheme = "http"
+    /// Whether the browser reached the web server over TLS.
+    public var isHTTPS: Bool { scheme == "https" }
     /// The route's `{name}` segments, decoded (`/payments/{id}` → `["id": "pi_123"]`).
     public var pathParameters: [String: String] = [:]
 

@@ -54,6 +54,15 @@ public struct Router: Sendable {
         case rejected(APIError)
     }
 
+    /// The pattern of the route that answers `method` on `path` (`/payments/{id}`), for
+    /// metrics: never the raw path, whose ids would make a label per request.
+    public func pattern(method: String, path: String) -> String? {
+        var trimmed = Substring(path)
+        if trimmed.count > 1, trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
+        let parts = trimmed.split(separator: "/")
+        return routes.first { ($0.method == method || (method == "HEAD" && $0.method == "GET")) && $0.match(parts) != nil }?.pattern
+    }
+
     public func match(method: String, path: String, mediaType: String?) -> Match {
         var trimmed = Substring(path)
         if trimmed.count > 1, trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }

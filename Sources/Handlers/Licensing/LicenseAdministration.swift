@@ -81,7 +81,7 @@ public struct LicenseAdministration {
             guard let product = try ProductRepository(connection, prefix: store.prefix).named(name), product.grantsLicense else {
                 throw APIError.notFound(message: "no license product named \(name) in the catalogue")
             }
-            let customer = try CustomerRepository(connection, prefix: store.prefix).findOrCreate(stripeCustomerID: nil, email: email, now: now)
+            let customer = try CustomerRepository(connection, prefix: store.prefix).findOrCreate(stripeCustomerID: nil, email: email, actor: actor, now: now)
             let key = LicenseKey.generate(using: context.random)
             let expiry = (days ?? product.durationDays).map { now.addingTimeInterval(Double($0) * 86_400) }
             let id = try GrantRepository(connection, prefix: store.prefix).insertLicense(

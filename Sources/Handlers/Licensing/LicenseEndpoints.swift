@@ -45,6 +45,7 @@ public enum LicenseEndpoints {
         verdict.keyID = LicenseKey.identifier(of: key, prefix: context.configuration.licensing.keyPrefix)
         verdict.siteURL = site
         if verdict.product == nil { verdict.product = product }
+        ServiceMetrics.shared.licenseVerdict(action: "\(action)", status: verdict.status.rawValue)
         return signed(render(verdict, nonce: nonce, context: context), context: context)
     }
 

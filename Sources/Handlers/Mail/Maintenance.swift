@@ -18,7 +18,7 @@ public struct Maintenance {
         return try store.transaction { connection in
             try Pruning(connection, prefix: store.prefix).run(
                 rateLimitsBefore: daysAgo(2), outboxBefore: daysAgo(settings.outboxDays), eventPayloadsBefore: daysAgo(settings.eventPayloadDays),
-                checkoutsBefore: daysAgo(settings.checkoutDays), now: now)
+                checkoutsBefore: daysAgo(settings.checkoutDays), deliveredBodiesBefore: daysAgo(settings.deliveredBodyDays), now: now)
         }
     }
 }

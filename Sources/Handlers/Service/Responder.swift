@@ -57,10 +57,12 @@ public struct Responder: Sendable {
             }
             response = error.response
         } catch let error as DatabaseError where error.isUnavailable {
+            ServiceMetrics.shared.databaseError(kind: "unavailable")
             logger.error("database unavailable", metadata: ["error": "\(error)"])
             response = APIError.unavailable("the database is not available; try again shortly").response
         } catch let error as DatabaseError where error.isTransient {
             // Contention, not an outage: the transaction kept losing to others.
+            ServiceMetrics.shared.databaseError(kind: "busy")
             logger.warning("database busy: still conflicting after retries", metadata: ["error": "\(error)"])
             response = APIError.unavailable("the database is busy; try again shortly", retryAfterSeconds: 1).response
         } catch {
@@ -74,6 +76,8 @@ public struct Responder: Sendable {
         if response.headers["cache-control"] == nil { response.headers.add("Cache-Control", "no-store") }
         let elapsed = ContinuousClock.now - started
         let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
+        let route = path.flatMap { router.pattern(method: method, path: $0) } ?? "other"
+        ServiceMetrics.shared.requestAnswered(route: route, status: response.status.code, seconds: Double(micros) / 1_000_000)
         logger.info("request", metadata: [
             // Built only when the line is logged (info and below).
             "method": "\(method)", "path": "\(path.map(LogRedaction.path) ?? "-")", "status": "\(response.status.code)",

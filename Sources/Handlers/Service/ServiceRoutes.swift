@@ -21,6 +21,7 @@ public enum ServiceRoutes {
             Route("POST", "/refunds", accepts: ["application/json", "application/x-www-form-urlencoded"], handler: PaymentEndpoints.refund),
         ] + LicenseEndpoints.routes() + [
             Route("POST", "/edd", accepts: ["application/x-www-form-urlencoded", "application/json"], handler: EDDEndpoint.handle),
-        ] + PackageEndpoint.routes())
+            Route("GET", "/metrics", handler: MetricsEndpoint.handle),
+        ] + PackageEndpoint.routes() + AdminRoutes.routes())
     }
 }

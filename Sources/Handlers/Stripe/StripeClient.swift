@@ -116,8 +116,15 @@ public struct StripeClient: Sendable {
         var attempt = 1
         while true {
             let left = Self.seconds(deadline - ContinuousClock.now)
+            let started = ContinuousClock.now
             let outcome = left > 0 ? HTTPExchange.perform(request, timeout: min(Double(configuration.timeoutSeconds), left))
                                    : .failure("no time left within stripe.total_timeout_seconds")
+            let result: String
+            switch outcome {
+            case .failure: result = "unreachable"
+            case .success(let status, _, _): result = (200..<300).contains(status) ? "ok" : "http_\(status)"
+            }
+            ServiceMetrics.shared.stripeCall(endpoint: method + " " + Self.endpointLabel(path), result: result, seconds: Self.seconds(ContinuousClock.now - started))
             var retryable: Bool
             let failure: Failure
             switch outcome {
@@ -147,6 +154,14 @@ public struct StripeClient: Sendable {
             Thread.sleep(forTimeInterval: pause)
             attempt += 1
         }
+    }
+
+    /// `/v1/prices/price_1Pro` → `/v1/prices/*`: ids (with digits or capitals) become `*`, so
+    /// that metrics have a label per endpoint, not per object.
+    static func endpointLabel(_ path: String) -> String {
+        path.split(separator: "/", omittingEmptySubsequences: false).map { segment -> Substring in
+            segment == "v1" || segment.utf8.allSatisfy({ (97...122).contains($0) || $0 == UInt8(ascii: "_") }) ? segment : "*"
+        }.joined(separator: "/")
     }
 
     private static func seconds(_ duration: Duration) -> Double {

@@ -18,6 +18,17 @@ public enum WebhookSignature {
         case noMatchingSignature
         case outsideTolerance(secondsOff: Int64)
 
+        /// A short, fixed name for metrics.
+        public var metricLabel: String {
+            switch self {
+            case .missingHeader: return "missing_header"
+            case .malformedHeader: return "malformed_header"
+            case .noV1Signature: return "no_v1_signature"
+            case .noMatchingSignature: return "no_matching_signature"
+            case .outsideTolerance: return "outside_tolerance"
+            }
+        }
+
         public var description: String {
             switch self {
             case .missingHeader: return "the Stripe-Signature header is missing"

@@ -459,5 +459,35 @@ public enum Schema {
             ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
             """,
         ]),
+        Migration(version: 12, name: "admin accounts and sessions, erased customers", statements: [
+            // People who may use the admin page: a scrypt hash, never the password; an optional
+            // TOTP secret and the last step used (a code works once).
+            """
+            CREATE TABLE IF NOT EXISTS {prefix}admin_users (
+                id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+                email VARCHAR(254) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+                password_hash VARCHAR(255) CHARACTER SET ascii NOT NULL,
+                totp_secret VARBINARY(64) NULL,
+                totp_last_step BIGINT NOT NULL DEFAULT 0,
+                created_at DATETIME(6) NOT NULL,
+                updated_at DATETIME(6) NOT NULL,
+                UNIQUE KEY {prefix}admin_users_email (email)
+            ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
+            """,
+            // Server-side sessions: the cookie holds a random token, this table its SHA-256, so a
+            // dump of the table signs nobody in.
+            """
+            CREATE TABLE IF NOT EXISTS {prefix}admin_sessions (
+                token_hash BINARY(32) NOT NULL PRIMARY KEY,
+                admin_id BIGINT UNSIGNED NOT NULL,
+                created_at DATETIME(6) NOT NULL,
+                expires_at DATETIME(6) NOT NULL,
+                KEY {prefix}admin_sessions_admin (admin_id),
+                KEY {prefix}admin_sessions_expiry (expires_at)
+            ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
+            """,
+            // When a customer's personal data was erased (GDPR art. 17); ids and amounts stay.
+            "ALTER TABLE {prefix}customers ADD COLUMN IF NOT EXISTS anonymised_at DATETIME(6) NULL",
+        ]),
     ]
 }

@@ -29,7 +29,10 @@ public struct CustomerRepository {
     /// is one (nil): an anonymous row could only collect grants nobody can use and reversals
     /// that miss the real buyer. When a Stripe customer first known without an email turns out
     /// to belong to a known email, the two rows become one.
-    public func findOrCreate(stripeCustomerID: String?, email rawEmail: String?, now: Date) throws -> Int64? {
+    ///
+    /// Creations, merges and an email arriving are audited, naming `actor` (ids only: the
+    /// email never enters the audit log).
+    public func findOrCreate(stripeCustomerID: String?, email rawEmail: String?, actor: String, now: Date) throws -> Int64? {
         let email = Self.normalized(rawEmail)
         if let stripeCustomerID {
             if let id = try customer(stripeCustomerID: stripeCustomerID, lock: true) {
@@ -37,24 +40,32 @@ public struct CustomerRepository {
                 let current = try connection.queryOne("SELECT email FROM \(table) WHERE id = ? FOR UPDATE", [id])?.optionalString("email")
                 guard current == nil else { return id }  // a Stripe customer's email may change; ours stays
                 if let owner = try customer(email: email, lock: true), owner != id {
-                    try merge(id, into: owner)
+                    try merge(id, into: owner, actor: actor, now: now)
                     return owner
                 }
                 try connection.execute("UPDATE \(table) SET email = ? WHERE id = ?", [email, id])
+                try audit(id, "email_added", actor: actor, now: now)
                 return id
             }
-            let id = try email.flatMap { try customer(email: $0, lock: true) } ?? insert(email: email, now: now)
+            let id = try email.flatMap { try customer(email: $0, lock: true) } ?? insert(email: email, actor: actor, now: now)
             try attach(stripeCustomerID, to: id, now: now)
             return id
         }
         guard let email else { return nil }
-        return try customer(email: email, lock: true) ?? insert(email: email, now: now)
+        return try customer(email: email, lock: true) ?? insert(email: email, actor: actor, now: now)
     }
 
-    private func insert(email: String?, now: Date) throws -> Int64 {
+    private func insert(email: String?, actor: String, now: Date) throws -> Int64 {
         // Two first checkouts by one new email at once: the second insert is a race the
         // transaction retries, and the retry finds the first row.
-        Int64(try connection.insertNew("INSERT INTO \(table) (email, created_at) VALUES (?, ?)", [email, SQLTimestamp.string(from: now)]).lastInsertID)
+        let id = Int64(try connection.insertNew("INSERT INTO \(table) (email, created_at) VALUES (?, ?)", [email, SQLTimestamp.string(from: now)]).lastInsertID)
+        try audit(id, "created", actor: actor, now: now)
+        return id
+    }
+
+    private func audit(_ id: Int64, _ action: String, detail: String? = nil, actor: String, now: Date) throws {
+        try AuditLog(connection, prefix: prefix).record(subject: "customer", id: String(id), action: action, before: nil, after: nil, actor: actor,
+                                                        detail: detail, now: now)
     }
 
     private func attach(_ stripeCustomerID: String, to id: Int64, now: Date) throws {
@@ -71,8 +82,8 @@ public struct CustomerRepository {
                                 [stripeCustomerID])?.int("customer_id")
     }
 
-    /// Moves everything of customer `from` to `into` and removes `from`.
-    public func merge(_ from: Int64, into: Int64) throws {
+    /// Moves everything of customer `from` to `into` and removes `from` (audited on both).
+    public func merge(_ from: Int64, into: Int64, actor: String, now: Date) throws {
         for column in ["orders", "licenses", "credit_ledger"] {
             try connection.execute("UPDATE \(prefix.table(column)) SET customer_id = ? WHERE customer_id = ?", [into, from])
         }
@@ -86,6 +97,8 @@ public struct CustomerRepository {
         try connection.execute("DELETE FROM \(prefix.table("credit_balances")) WHERE customer_id = ?", [from])
         try GrantRepository(connection, prefix: prefix).recountBalance(customerID: into)
         try connection.execute("DELETE FROM \(table) WHERE id = ?", [from])
+        try audit(into, "merged", detail: "customer \(from) merged into this one", actor: actor, now: now)
+        try audit(from, "merged_away", detail: "into customer \(into)", actor: actor, now: now)
     }
 
     /// Locks a customer's row until the transaction ends (every spend of one customer is

@@ -16,21 +16,23 @@ public struct DisputeRepository {
         public let status: String
     }
 
-    /// Applies a reported status if at least as new as the stored one; returns whether it did.
+    /// Applies a reported status if at least as new as the stored one; returns whether it did,
+    /// and the status it replaced (nil for a new dispute).
     @discardableResult
     public func report(dispute: String, paymentIntent: String?, status: String, amount: Int64, currency: String, reason: String?,
-                       eventCreated: Int64, now: Date) throws -> Bool {
+                       eventCreated: Int64, now: Date) throws -> (applied: Bool, before: String?) {
         let stamp = SQLTimestamp.string(from: now)
-        if try connection.queryOne("SELECT id FROM \(table) WHERE dispute = ? FOR UPDATE", [dispute]) == nil {
+        guard let before = try connection.queryOne("SELECT status FROM \(table) WHERE dispute = ? FOR UPDATE", [dispute])?.string("status") else {
             try connection.insertNew("""
                 INSERT INTO \(table) (dispute, payment_intent, status, amount, currency, reason, status_event_created, created_at, updated_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, [dispute, paymentIntent, status, amount, currency, reason, eventCreated, stamp, stamp])
-            return true
+            return (true, nil)
         }
-        return try connection.execute("""
+        let applied = try connection.execute("""
             UPDATE \(table) SET status = ?, status_event_created = ?, updated_at = ? WHERE dispute = ? AND status_event_created <= ?
             """, [status, eventCreated, stamp, dispute, eventCreated]).affectedRows > 0
+        return (applied, before)
     }
 
     /// The disputes about a payment.

@@ -5,10 +5,12 @@ import Foundation
 public struct InvoiceRepository {
     let connection: Connection
     let table: String
+    let prefix: TablePrefix
 
     public init(_ connection: Connection, prefix: TablePrefix) {
         self.connection = connection
         table = prefix.table("invoices")
+        self.prefix = prefix
     }
 
     public struct Invoice: Sendable, Equatable {
@@ -37,15 +39,20 @@ public struct InvoiceRepository {
         }
     }
 
-    /// Records a paid invoice once; a later report may only add its PaymentIntent.
-    public func record(_ invoice: Invoice, now: Date) throws {
-        try connection.execute("""
+    /// Records a paid invoice once (audited, naming `actor`); a later report may only add its
+    /// PaymentIntent.
+    public func record(_ invoice: Invoice, actor: String, now: Date) throws {
+        let result = try connection.execute("""
             INSERT INTO \(table) (invoice, subscription, customer_id, billing_reason, period_start, period_end, amount_paid, currency, payment_intent, created_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON DUPLICATE KEY UPDATE payment_intent = COALESCE(payment_intent, VALUES(payment_intent))
             """, [invoice.invoice, invoice.subscription, invoice.customerID, invoice.billingReason, invoice.periodStart.map(SQLTimestamp.string(from:)),
                   invoice.periodEnd.map(SQLTimestamp.string(from:)), invoice.amountPaid, invoice.currency, invoice.paymentIntent,
                   SQLTimestamp.string(from: now)])
+        // 1: a new row; 2: the PaymentIntent added to a known one; 0: nothing new.
+        guard result.affectedRows > 0 else { return }
+        try AuditLog(connection, prefix: prefix).record(subject: "invoice", id: invoice.invoice, action: result.affectedRows == 1 ? "paid" : "payment_linked",
+                                                        before: nil, after: "\(invoice.amountPaid) \(invoice.currency)", actor: actor, now: now)
     }
 
     /// Links a paid invoice to the PaymentIntent that paid it (an `invoice_payment` event).

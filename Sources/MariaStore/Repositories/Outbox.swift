@@ -5,10 +5,12 @@ import Foundation
 public struct Outbox {
     let connection: Connection
     let table: String
+    let prefix: TablePrefix
 
     public init(_ connection: Connection, prefix: TablePrefix) {
         self.connection = connection
         self.table = prefix.table("outbox")
+        self.prefix = prefix
     }
 
     /// Queues a message once per `dedupeKey`; `sealed` is an encrypted secret for the message.
@@ -79,16 +81,28 @@ public struct Outbox {
         try connection.execute("""
             UPDATE \(table) SET attempts = ?, last_error = ?, next_attempt_at = ?, dead_at = ?, claimed_by = NULL, claimed_until = NULL WHERE id = ?
             """, [attempts, String(error.prefix(1000)), SQLTimestamp.string(from: retryAt(attempts)), dead ? SQLTimestamp.string(from: now) : nil, id])
+        if dead {
+            try AuditLog(connection, prefix: prefix).record(subject: "outbox", id: String(id), action: "dead", before: "waiting", after: "dead",
+                                                            actor: "deliverer:\(deliverer)", detail: "after \(attempts) attempts", now: now)
+        }
     }
 
-    /// Puts dead (or failing) messages back in line now.
+    /// Puts dead (or failing) messages back in line now, writing an audit row per message
+    /// naming `actor`.
     @discardableResult
-    public func retry(_ id: Int64?, now: Date) throws -> Int {
+    public func retry(_ id: Int64?, actor: String = "operator:cli", now: Date) throws -> Int {
         let stamp = SQLTimestamp.string(from: now)
-        if let id {
-            return Int(try connection.execute("UPDATE \(table) SET dead_at = NULL, attempts = 0, next_attempt_at = ? WHERE id = ? AND delivered_at IS NULL", [stamp, id]).affectedRows)
+        let rows = id == nil
+            ? try connection.query("SELECT id, dead_at FROM \(table) WHERE dead_at IS NOT NULL AND delivered_at IS NULL FOR UPDATE")
+            : try connection.query("SELECT id, dead_at FROM \(table) WHERE id = ? AND delivered_at IS NULL FOR UPDATE", [id!])
+        let audit = AuditLog(connection, prefix: prefix)
+        for row in rows {
+            let message = try row.int("id")
+            try connection.execute("UPDATE \(table) SET dead_at = NULL, attempts = 0, next_attempt_at = ? WHERE id = ?", [stamp, message])
+            try audit.record(subject: "outbox", id: String(message), action: "retried", before: try row.isNull("dead_at") ? "waiting" : "dead",
+                             after: "waiting", actor: actor, now: now)
         }
-        return Int(try connection.execute("UPDATE \(table) SET dead_at = NULL, attempts = 0, next_attempt_at = ? WHERE dead_at IS NOT NULL AND delivered_at IS NULL", [stamp]).affectedRows)
+        return rows.count
     }
 
     /// A summary row for operators (never the sealed secret).

@@ -6,11 +6,13 @@ public struct PaymentRepository {
     let connection: Connection
     let table: String
     let history: String
+    let prefix: TablePrefix
 
     public init(_ connection: Connection, prefix: TablePrefix) {
         self.connection = connection
         table = prefix.table("payments")
         history = prefix.table("payment_history")
+        self.prefix = prefix
     }
 
     public struct Payment: Sendable, Equatable {
@@ -93,8 +95,11 @@ public struct PaymentRepository {
 
     /// Adds what a charge event knows (receipt, Radar risk). The PaymentIntent's own events
     /// own the status and failure; a charge only sets them while no PaymentIntent event came.
-    public func reportCharge(_ paymentIntent: String, _ state: State, now: Date) throws {
+    /// A fact that changes (a new payment, a receipt, a risk verdict) is audited, naming `actor`.
+    public func reportCharge(_ paymentIntent: String, _ state: State, actor: String, now: Date) throws {
         let stamp = SQLTimestamp.string(from: now)
+        let before = try connection.queryOne("SELECT receipt_url IS NOT NULL AS receipt, risk_level FROM \(table) WHERE payment_intent = ? FOR UPDATE",
+                                             [paymentIntent])
         try connection.execute("""
             INSERT INTO \(table) (payment_intent, status, amount, currency, stripe_customer_id, failure_code, failure_message,
                 receipt_url, risk_level, risk_score, status_event_created, created_at, updated_at)
@@ -104,17 +109,30 @@ public struct PaymentRepository {
                 stripe_customer_id = COALESCE(stripe_customer_id, VALUES(stripe_customer_id)), updated_at = VALUES(updated_at)
             """, [paymentIntent, state.status, state.amount, state.currency, state.stripeCustomerID, state.failureCode, state.failureMessage,
                   state.receiptURL, state.riskLevel, state.riskScore, stamp, stamp])
+        let hadReceipt = try before.map { try $0.int("receipt") == 1 } ?? false
+        let riskBefore = try before?.optionalString("risk_level")
+        if before == nil || (!hadReceipt && state.receiptURL != nil) || (state.riskLevel != nil && state.riskLevel != riskBefore) {
+            try AuditLog(connection, prefix: prefix).record(subject: "payment", id: paymentIntent, action: "charge_reported", before: riskBefore,
+                                                            after: state.riskLevel ?? riskBefore, actor: actor,
+                                                            detail: before == nil ? "status \(state.status)" : nil, now: now)
+        }
     }
 
     /// Records the refunded total; it only ever grows (refund events may arrive in any order).
     /// Creates the payment if no event about it arrived yet.
-    public func reportRefunded(_ paymentIntent: String, amountRefunded: Int64, amount: Int64, currency: String, now: Date) throws {
+    /// A total that grows is audited (before → after), naming `actor`.
+    public func reportRefunded(_ paymentIntent: String, amountRefunded: Int64, amount: Int64, currency: String, actor: String, now: Date) throws {
         let stamp = SQLTimestamp.string(from: now)
+        let before = try connection.queryOne("SELECT amount_refunded FROM \(table) WHERE payment_intent = ? FOR UPDATE", [paymentIntent])?.int("amount_refunded")
         try connection.execute("""
             INSERT INTO \(table) (payment_intent, status, amount, currency, amount_refunded, status_event_created, created_at, updated_at)
             VALUES (?, 'succeeded', ?, ?, ?, 0, ?, ?)
             ON DUPLICATE KEY UPDATE amount_refunded = GREATEST(amount_refunded, VALUES(amount_refunded)), updated_at = VALUES(updated_at)
             """, [paymentIntent, amount, currency, amountRefunded, stamp, stamp])
+        if before == nil || amountRefunded > before! {
+            try AuditLog(connection, prefix: prefix).record(subject: "payment", id: paymentIntent, action: "refunded_total", before: before.map(String.init),
+                                                            after: String(max(amountRefunded, before ?? 0)), actor: actor, now: now)
+        }
     }
 
     /// The statuses seen, oldest first by Stripe's event time.

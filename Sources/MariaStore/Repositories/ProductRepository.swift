@@ -1,17 +1,24 @@
+import Foundation
+
 /// The catalogue table: products by their name or by Stripe price id.
 public struct ProductRepository {
     let connection: Connection
     let table: String
+    let prefix: TablePrefix
 
     public init(_ connection: Connection, prefix: TablePrefix) {
         self.connection = connection
         self.table = prefix.table("products")
+        self.prefix = prefix
     }
 
     private static let columns = "product, name, kind, stripe_price_id, tier, activation_limit, duration_days, credits, entitlement, allow_promotion_codes, edd_item_id, slug, homepage, description, banner_url, icon_url"
 
-    /// Adds the product, or replaces the one with the same `product` name.
-    public func save(_ product: Product) throws {
+    /// Adds the product, or replaces the one with the same `product` name, and audits the
+    /// change (naming `actor`) when there is one.
+    public func save(_ product: Product, actor: String, now: Date) throws {
+        let before = try connection.queryOne("SELECT \(Self.columns) FROM \(table) WHERE product = ? FOR UPDATE", [product.product]).map(Self.decode)
+        if before == product { return }
         try connection.execute("""
             INSERT INTO \(table) (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON DUPLICATE KEY UPDATE name = VALUES(name), kind = VALUES(kind), stripe_price_id = VALUES(stripe_price_id),
@@ -22,12 +29,25 @@ public struct ProductRepository {
             """, [product.product, product.name, product.kind.rawValue, product.stripePriceID, product.tier,
                   product.activationLimit, product.durationDays, product.credits, product.entitlement, product.allowPromotionCodes,
                   product.eddItemID, product.slug, product.homepage, product.description, product.bannerURL, product.iconURL])
+        try AuditLog(connection, prefix: prefix).record(subject: "product", id: product.product, action: before == nil ? "added" : "changed",
+                                                        before: before.map(Self.summary), after: Self.summary(product), actor: actor, now: now)
+    }
+
+    /// What the audit log keeps of a product's state: its kind and Stripe price.
+    static func summary(_ product: Product) -> String {
+        String("\(product.kind.rawValue) \(product.stripePriceID ?? "no price")".prefix(64))
     }
 
     /// Removes a product; returns whether it existed. Orders and licenses keep its name.
     @discardableResult
-    public func remove(_ product: String) throws -> Bool {
-        try connection.execute("DELETE FROM \(table) WHERE product = ?", [product]).affectedRows > 0
+    public func remove(_ product: String, actor: String, now: Date) throws -> Bool {
+        guard let before = try connection.queryOne("SELECT \(Self.columns) FROM \(table) WHERE product = ? FOR UPDATE", [product]).map(Self.decode) else {
+            return false
+        }
+        try connection.execute("DELETE FROM \(table) WHERE product = ?", [product])
+        try AuditLog(connection, prefix: prefix).record(subject: "product", id: product, action: "removed", before: Self.summary(before), after: nil,
+                                                        actor: actor, now: now)
+        return true
     }
 
     public func all() throws -> [Product] {

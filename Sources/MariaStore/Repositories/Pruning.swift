@@ -19,13 +19,26 @@ public struct Pruning {
         public var outbox: UInt64 = 0
         public var eventPayloads: UInt64 = 0
         public var checkouts: UInt64 = 0
+        /// Delivered messages whose body and address were cleared.
+        public var redactedBodies: UInt64 = 0
+        public var adminSessions: UInt64 = 0
 
         public init() {}
     }
 
     /// Every bound is a moment: rows older than it go.
-    public func run(rateLimitsBefore: Date, outboxBefore: Date, eventPayloadsBefore: Date, checkoutsBefore: Date, now: Date) throws -> Report {
+    public func run(rateLimitsBefore: Date, outboxBefore: Date, eventPayloadsBefore: Date, checkoutsBefore: Date,
+                    deliveredBodiesBefore: Date? = nil, now: Date) throws -> Report {
         var report = Report()
+        // A delivered message's body and address are of no use once it was sent a while ago;
+        // its kind and dates stay (what was sent, when) until it is removed.
+        if let deliveredBodiesBefore {
+            report.redactedBodies = try connection.execute("""
+                UPDATE \(prefix.table("outbox")) SET payload = '{"redacted":true}', recipient = NULL
+                WHERE delivered_at < ? AND (recipient IS NOT NULL OR payload <> '{"redacted":true}')
+                """, [SQLTimestamp.string(from: deliveredBodiesBefore)]).affectedRows
+        }
+        report.adminSessions = try AdminRepository(connection, prefix: prefix).removeExpiredSessions(now: now)
         // Windows are at most a day long; a bucket whose window started before the bound is over.
         report.rateLimits = try connection.execute("DELETE FROM \(prefix.table("rate_limits")) WHERE window_start < ?",
                                                    [Int64(rateLimitsBefore.timeIntervalSince1970)]).affectedRows

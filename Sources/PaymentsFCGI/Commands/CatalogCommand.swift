@@ -108,7 +108,7 @@ struct CatalogCommand: ParsableCommand {
 
         func run() throws {
             let removed = try CatalogCommand.withStore(options) { store in
-                try store.transaction { try ProductRepository($0, prefix: store.prefix).remove(product) }
+                try store.transaction { try ProductRepository($0, prefix: store.prefix).remove(product, actor: "operator:cli", now: Date()) }
             }
             guard removed else {
                 StandardError.write("no product named \(product)\n")
@@ -154,7 +154,7 @@ struct CatalogCommand: ParsableCommand {
         try withStore(options) { store in
             try store.transaction { connection in
                 let repository = ProductRepository(connection, prefix: store.prefix)
-                for product in products { try repository.save(product) }
+                for product in products { try repository.save(product, actor: "operator:cli", now: Date()) }
             }
         }
     }
