@@ -35,12 +35,12 @@ public final class Store {
 
     /// Checks that the database answers, reconnecting if needed.
     public func ping() throws {
-        try unitOfWork { try $0.ping() }
+        try withConnection { try $0.ping() }
     }
 
     /// Checks that the database answers and says which server answered.
     public func pingedEndpoint() throws -> DatabaseEndpoint {
-        try unitOfWork { connection in
+        try withConnection { connection in
             try connection.ping()
             return connection.endpoint
         }
@@ -53,7 +53,7 @@ public final class Store {
     /// setting changes nothing.
     @discardableResult
     public func readLatest<T>(_ body: (Connection) throws -> T) throws -> T {
-        try unitOfWork { connection in
+        try withConnection { connection in
             try connection.setSeesLatestCommits(true)
             return try body(connection)
         }
@@ -61,16 +61,18 @@ public final class Store {
 
     /// What the server announced at login; connecting refuses servers the store cannot run on.
     public func serverVersion() throws -> String {
-        try unitOfWork { $0.serverVersion }
+        try withConnection { $0.serverVersion }
     }
 
-    /// Runs `body` outside a transaction (reads, or single statements that are atomic alone).
+    /// Runs `body` on the connection, outside any transaction (autocommit): for reads, and for
+    /// single statements that are atomic alone. Several writes that must hold together go in
+    /// `transaction` instead.
     ///
     /// When the connection turns out to be dead at the first round trip (the server restarted,
     /// or `wait_timeout` closed an idle connection), nothing was done yet, so the work runs
     /// once more on a fresh connection. A connection lost later is reported, not replayed.
     @discardableResult
-    public func unitOfWork<T>(_ body: (Connection) throws -> T) throws -> T {
+    public func withConnection<T>(_ body: (Connection) throws -> T) throws -> T {
         do {
             return try attempt(body)
         } catch let error as DatabaseError where error.leavesServer && firstRoundTripFailed {
@@ -93,17 +95,25 @@ public final class Store {
         var attemptNumber = 1
         while true {
             do {
-                return try unitOfWork { connection in
-                    try connection.setSeesLatestCommits(false)
-                    try connection.begin()
+                return try withConnection { connection in
+                    let value: T
                     do {
-                        let value = try body(connection)
-                        try connection.commit()
-                        return value
+                        try connection.setSeesLatestCommits(false)
+                        try connection.begin()
+                        value = try body(connection)
                     } catch {
-                        connection.rollback()
-                        throw error
+                        if !connection.rollback() {
+                            logger.warning("ROLLBACK failed; the connection was closed, which ends the transaction too")
+                        }
+                        throw (error as? DatabaseError)?.during(.body) ?? error
                     }
+                    do {
+                        try connection.commit()
+                    } catch let error as DatabaseError {
+                        connection.rollback()
+                        throw error.during(.commit)
+                    }
+                    return value
                 }
             } catch let error as DatabaseError where (error.isTransient || error.kind == .nodeNotReady) && attemptNumber < maxTransactionAttempts {
                 retries += 1

@@ -19,7 +19,7 @@ import time
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.support.ui import WebDriverWait
 
 
@@ -50,7 +50,17 @@ def main():
             after the next sign-in's)."""
             page = driver.find_element(By.TAG_NAME, "html")
             button.click()
-            WebDriverWait(driver, 15).until(expected_conditions.staleness_of(page))
+
+            def replaced(_):
+                # Chromium reports a node of the page just left either as stale or, while the
+                # next page is being attached, as "Node ... does not belong to the document":
+                # both mean the old page is gone.
+                try:
+                    page.is_enabled()
+                    return False
+                except (StaleElementReferenceException, WebDriverException):
+                    return True
+            WebDriverWait(driver, 15).until(replaced)
 
         def notice():
             found = driver.find_elements(By.CSS_SELECTOR, "p.notice")

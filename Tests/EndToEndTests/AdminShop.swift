@@ -158,7 +158,7 @@ struct AdminShop {
         // Each order on its own day (events arrive now; the month is what they stand for).
         let store = Store(options: shop.web.stack.database, prefix: .standard, logger: .init(label: "test"))
         defer { store.close() }
-        try store.unitOfWork { connection in
+        try store.withConnection { connection in
             for sale in Self.sales {
                 try connection.execute("UPDATE pfc_orders SET created_at = ? WHERE session_id = ?", [Self.day(sale.daysAgo) + " 00:30:00", sale.session])
             }

@@ -104,7 +104,7 @@ struct AuditTrailTests {
         let store = Store(options: shop.web.stack.database, prefix: .standard, logger: .init(label: "test"))
         defer { store.close() }
         for statement in ["UPDATE pfc_audit_log SET actor = 'nobody'", "DELETE FROM pfc_audit_log", "DROP TABLE pfc_audit_log"] {
-            #expect(throws: DatabaseError.self, "\(statement)") { try store.unitOfWork { try $0.execute(statement) } }
+            #expect(throws: DatabaseError.self, "\(statement)") { try store.withConnection { try $0.execute(statement) } }
         }
         #expect(try shop.count("audit_log", "actor = 'nobody'") == 0)
     }

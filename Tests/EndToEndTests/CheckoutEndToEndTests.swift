@@ -117,7 +117,7 @@ struct CheckoutEndToEndTests {
         // After the display window the page only says it was emailed.
         let store = Store(options: shop.web.stack.database, prefix: .standard, logger: .init(label: "t"))
         defer { store.close() }
-        try store.unitOfWork { try $0.execute("UPDATE pfc_licenses SET display_until = '2020-01-01 00:00:00'") }
+        try store.withConnection { try $0.execute("UPDATE pfc_licenses SET display_until = '2020-01-01 00:00:00'") }
         let later = try shop.page("/checkout/success?session_id=\(session)", cookie: cookie)
         #expect(!later.text.contains(key))
         #expect(later.text.contains("was emailed to you"))

@@ -30,7 +30,7 @@ struct LicenseEndToEndTests {
         }
         let store = Store(options: web.stack.database, prefix: .standard, logger: .init(label: "test"))
         defer { store.close() }
-        let sealed = try store.unitOfWork { try $0.queryOne("SELECT sealed FROM pfc_outbox WHERE dedupe_key = ?", ["license-email:\(id)"])!.bytes("sealed") }
+        let sealed = try store.withConnection { try $0.queryOne("SELECT sealed FROM pfc_outbox WHERE dedupe_key = ?", ["license-email:\(id)"])!.bytes("sealed") }
         let box = SecretBox(key: Hex.decode("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")!)!
         return String(decoding: box.open(sealed, context: Array("license:\(id)".utf8))!, as: UTF8.self)
     }
@@ -63,7 +63,7 @@ struct LicenseEndToEndTests {
     func sql(_ statement: String, _ parameters: [any SQLBindable] = []) throws {
         let store = Store(options: web.stack.database, prefix: .standard, logger: .init(label: "test"))
         defer { store.close() }
-        try store.unitOfWork { try $0.execute(statement, parameters) }
+        try store.withConnection { try $0.execute(statement, parameters) }
     }
 
     func licenseID(_ key: String) throws -> Int64 {

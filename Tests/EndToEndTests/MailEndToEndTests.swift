@@ -32,7 +32,7 @@ struct MailEndToEndTests {
         let key = try #require(LicenseKey(parsing: String(text[match])))
         let store = Store(options: web.stack.database, prefix: .standard, logger: .init(label: "test"))
         defer { store.close() }
-        let verifier = try store.unitOfWork { try $0.queryOne("SELECT verifier FROM pfc_licenses WHERE selector = ?", [key.selector])?.bytes("verifier") }
+        let verifier = try store.withConnection { try $0.queryOne("SELECT verifier FROM pfc_licenses WHERE selector = ?", [key.selector])?.bytes("verifier") }
         #expect(try verifier == LicenseKeyHasher(pepper: "e2e-pepper-0123456789abcdef0123456789").verifier(for: key))
         #expect(TestPaths.waitUntil(seconds: 5) { (try? web.count("outbox", "kind = 'license_email' AND delivered_at IS NOT NULL AND sealed IS NULL")) == 1 })
         // The key reached the buyer, and nothing else holds it.

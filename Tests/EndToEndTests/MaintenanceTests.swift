@@ -11,7 +11,7 @@ struct MaintenanceTests {
         let store = Store(options: stack.database, prefix: .standard, logger: .init(label: "t"))
         defer { store.close() }
         let now = Int64(Date().timeIntervalSince1970)
-        try store.unitOfWork { connection in
+        try store.withConnection { connection in
             for (bucket, start) in [("lookup-ip:old", now - 5 * 86_400), ("lookup-ip:new", now - 60)] {
                 try connection.execute("INSERT INTO pfc_rate_limits (bucket, window_start, hits) VALUES (?, ?, 3)", [bucket, start])
             }
@@ -39,7 +39,7 @@ struct MaintenanceTests {
         let run = try ChildProcess.run(TestPaths.binary, ["prune", "--config", stack.service.configPath])
         #expect(run.status == 0, "\(run.output)")
         #expect(run.output.contains("removed 1 rate-limit windows"))
-        func rows(_ sql: String) throws -> [String] { try store.unitOfWork { try $0.query(sql).map { try $0.string("v") } } }
+        func rows(_ sql: String) throws -> [String] { try store.withConnection { try $0.query(sql).map { try $0.string("v") } } }
         #expect(try rows("SELECT bucket AS v FROM pfc_rate_limits") == ["lookup-ip:new"])
         #expect(try rows("SELECT dedupe_key AS v FROM pfc_outbox ORDER BY id") == ["recent", "pending"])
         #expect(try rows("SELECT id AS v FROM pfc_events WHERE payload IS NOT NULL") == ["evt_new"])

@@ -46,7 +46,7 @@ struct PluginLicenseCheckTests {
         let store = Store(options: license.web.stack.database, prefix: .standard, logger: .init(label: "t"))
         defer { store.close() }
         let selector = try #require(LicenseKey(parsing: key)).selector
-        try store.unitOfWork { try $0.execute("UPDATE pfc_licenses SET \(sql) WHERE selector = ?", [selector]) }
+        try store.withConnection { try $0.execute("UPDATE pfc_licenses SET \(sql) WHERE selector = ?", [selector]) }
     }
 
     @Test func everyVerdictIsTrustedOnlyForItsOwnKeySiteAndProduct() throws {

@@ -252,7 +252,7 @@ struct SellingPathAttackTests {
         // The link in that email: opening it changes nothing, confirming rotates once.
         let store = Store(options: shop.web.stack.database, prefix: .standard, logger: .init(label: "t"))
         defer { store.close() }
-        let sealed = try store.unitOfWork { try $0.queryOne("SELECT sealed FROM pfc_outbox WHERE kind = 'key_rotation_email'")?.bytes("sealed") }
+        let sealed = try store.withConnection { try $0.queryOne("SELECT sealed FROM pfc_outbox WHERE kind = 'key_rotation_email'")?.bytes("sealed") }
         let box = try #require(SecretBox(key: Hex.decode(WebhookEndToEndTests.sealingKeyHex) ?? []))
         let sealedLink = try #require(sealed)
         let opened = try #require(box.open(sealedLink, context: Array("key-rotation:\(licenseID)".utf8)))

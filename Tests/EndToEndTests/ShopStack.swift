@@ -101,14 +101,14 @@ struct ShopStack {
     func value(_ sql: String, _ parameters: [any SQLBindable] = []) throws -> String? {
         let store = Store(options: web.stack.database, prefix: .standard, logger: .init(label: "test"))
         defer { store.close() }
-        return try store.unitOfWork { try $0.queryOne(sql, parameters)?.optionalString("v") }
+        return try store.withConnection { try $0.queryOne(sql, parameters)?.optionalString("v") }
     }
 
     /// Empties every table events and calls write to (the catalogue stays): a new customer's life.
     func reset() throws {
         let store = Store(options: web.stack.database, prefix: .standard, logger: .init(label: "test"))
         defer { store.close() }
-        try store.unitOfWork { connection in
+        try store.withConnection { connection in
             for table in ["events", "customers", "customer_stripe_ids", "orders", "grants", "licenses", "activations", "credit_ledger", "credit_balances", "outbox",
                           "payments", "payment_history", "disputes", "subscriptions", "invoices", "refunds", "audit_log", "checkouts",
                           "refund_requests", "key_rotation_requests", "rate_limits"] {
@@ -121,7 +121,7 @@ struct ShopStack {
     func emailedKeys() throws -> [String] {
         let store = Store(options: web.stack.database, prefix: .standard, logger: .init(label: "test"))
         defer { store.close() }
-        let rows = try store.unitOfWork { try $0.query("SELECT payload, sealed FROM pfc_outbox WHERE kind = 'license_email' AND sealed IS NOT NULL ORDER BY id") }
+        let rows = try store.withConnection { try $0.query("SELECT payload, sealed FROM pfc_outbox WHERE kind = 'license_email' AND sealed IS NOT NULL ORDER BY id") }
         let box = SecretBox(key: Hex.decode(WebhookEndToEndTests.sealingKeyHex) ?? [])
         return try rows.compactMap { row in
             let payload = try JSONSerialization.jsonObject(with: Data(try row.string("payload").utf8)) as? [String: Any]

@@ -90,7 +90,7 @@ struct WebhookEndToEndTests {
     func count(_ table: String, _ condition: String = "1 = 1") throws -> Int64 {
         let store = Store(options: stack.database, prefix: .standard, logger: .init(label: "test"))
         defer { store.close() }
-        return try store.unitOfWork { try $0.queryOne("SELECT COUNT(*) AS n FROM pfc_\(table) WHERE \(condition)")!.int("n") }
+        return try store.withConnection { try $0.queryOne("SELECT COUNT(*) AS n FROM pfc_\(table) WHERE \(condition)")!.int("n") }
     }
 
     @Test func realCheckoutEventIsFulfilledThroughNginx() throws {

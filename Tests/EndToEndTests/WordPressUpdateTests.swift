@@ -110,7 +110,7 @@ struct WordPressUpdateTests {
         }
         let store = Store(options: stack.database, prefix: .standard, logger: .init(label: "test"))
         defer { store.close() }
-        let sealed = try store.unitOfWork { try $0.queryOne("SELECT sealed FROM pfc_outbox WHERE dedupe_key = ?", ["license-email:\(id)"])!.bytes("sealed") }
+        let sealed = try store.withConnection { try $0.queryOne("SELECT sealed FROM pfc_outbox WHERE dedupe_key = ?", ["license-email:\(id)"])!.bytes("sealed") }
         let box = SecretBox(key: Hex.decode(WebhookEndToEndTests.sealingKeyHex)!)!
         return String(decoding: box.open(sealed, context: Array("license:\(id)".utf8))!, as: UTF8.self)
     }
@@ -119,7 +119,7 @@ struct WordPressUpdateTests {
         let store = Store(options: stack.database, prefix: .standard, logger: .init(label: "test"))
         defer { store.close() }
         let selector = try #require(LicenseKey(parsing: key)).selector
-        try store.unitOfWork { try $0.execute("UPDATE pfc_licenses SET status = 'refunded' WHERE selector = ?", [selector]) }
+        try store.withConnection { try $0.execute("UPDATE pfc_licenses SET status = 'refunded' WHERE selector = ?", [selector]) }
     }
 
     /// "View details" as an administrator's browser asks for it, through nginx and PHP-FPM.

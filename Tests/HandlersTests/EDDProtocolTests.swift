@@ -212,7 +212,7 @@ struct EDDProtocolTests {
 
     func licenseID(_ key: String) throws -> Int64? {
         let parsed = try #require(LicenseKey(parsing: key))
-        return try context.store.unitOfWork { try LicenseRepository($0, prefix: .standard).record(selector: parsed.selector, lock: false)?.id }
+        return try context.store.withConnection { try LicenseRepository($0, prefix: .standard).record(selector: parsed.selector, lock: false)?.id }
     }
 
     func packageURL(_ key: String, site: String = "https://site.com") -> String? {
@@ -251,8 +251,8 @@ struct EDDProtocolTests {
         #expect(head.status.code == 200 && head.headers["content-length"] == String(stored.size) && head.file == nil)
 
         let id = try #require(try licenseID(key))
-        #expect(try context.store.unitOfWork { try ReleaseRepository($0, prefix: .standard).downloadCount(releaseID: stored.id, licenseID: id) } == 3)
-        #expect(try context.store.unitOfWork { try ReleaseRepository($0, prefix: .standard).latest(product: "pro-license") }?.downloadCount == 3)
+        #expect(try context.store.withConnection { try ReleaseRepository($0, prefix: .standard).downloadCount(releaseID: stored.id, licenseID: id) } == 3)
+        #expect(try context.store.withConnection { try ReleaseRepository($0, prefix: .standard).latest(product: "pro-license") }?.downloadCount == 3)
     }
 
     @Test func packageLinkFailsOnceRefundedExpiredTamperedDeactivatedOrYanked() throws {

@@ -36,7 +36,7 @@ struct GaleraDecisionTests {
     /// statement is prepared before Galera's causality wait applies, so a table created a
     /// moment ago on another node may not exist yet where it is prepared.
     func setUp(_ body: (Connection) throws -> Void) throws {
-        try store(node: 1).unitOfWork(body)
+        try store(node: 1).withConnection(body)
         for node in 2...cluster.nodes {
             try store(node: node).readLatest { _ = try $0.queryOne("SELECT 1 AS one") }
         }
@@ -90,16 +90,16 @@ struct GaleraDecisionTests {
     @Test func spendsOnTwoNodesNeverOverdrawTheBalance() throws {
         let customer = try store(node: 1).transaction { connection -> Int64 in
             let id = try #require(try CustomerRepository(connection, prefix: .standard).findOrCreate(stripeCustomerID: nil, email: "spender@example.com", actor: "test", now: now))
-            try GrantRepository(connection, prefix: .standard).appendCredits(customerID: id, delta: 100, kind: "grant", source: "order", sourceID: "1:0", now: now)
+            try CreditLedger(connection, prefix: .standard).appendCredits(customerID: id, delta: 100, kind: "grant", source: "order", sourceID: "1:0", now: now)
             return id
         }
         let (results, _, deadlocks) = race(30) { store, index in
-            try store.transaction { try GrantRepository($0, prefix: .standard).spend(customerID: customer, amount: 5, idempotencyKey: "spend-\(index)", now: now) }
+            try store.transaction { try CreditLedger($0, prefix: .standard).spend(customerID: customer, amount: 5, idempotencyKey: "spend-\(index)", now: now) }
         }
         let spent = results.filter { if case .success(.spent) = $0 { return true } else { return false } }.count
         #expect(spent == 20, "answers: \(results)")
         let (balance, sum) = try store(node: 2).readLatest { connection in
-            (try GrantRepository(connection, prefix: .standard).creditBalance(customerID: customer),
+            (try CreditLedger(connection, prefix: .standard).creditBalance(customerID: customer),
              try connection.queryOne("SELECT SUM(delta) AS s FROM pfc_credit_ledger WHERE customer_id = ?", [customer])!.int("s"))
         }
         #expect(balance == 0)

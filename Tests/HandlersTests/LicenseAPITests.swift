@@ -103,6 +103,18 @@ struct LicenseAPITests {
         #expect(call("verify", key: key, site: "example.com").verdict == "site_inactive")
     }
 
+    /// A status the program does not know (a hand edit, a value from a newer version) is an
+    /// error, never read as another standing: it used to read as `disabled` and be answered so.
+    @Test func aMisspeltStatusInTheDatabaseIsAnErrorNotAStanding() throws {
+        let key = try issue()
+        #expect(call("activate", key: key, site: "example.com").verdict == "active")
+        try context.store.withConnection { try $0.execute("UPDATE pfc_licenses SET status = 'actve' ORDER BY id DESC LIMIT 1") }
+        let answer = call("verify", key: key, site: "example.com")
+        #expect(answer.status == 500)
+        #expect(answer.verdict == nil)
+        #expect(answer.errorCode == "internal_error")
+    }
+
     @Test func reactivatingASiteUsesNoSeat() throws {
         let key = try issue(limit: 1)
         let first = call("activate", key: key, site: "https://example.com")
@@ -274,7 +286,7 @@ struct LicenseAPITests {
     @Test func refundRevokesAndRemovesActivations() throws {
         #expect(harness.status(try harness.deliver("checkout.session.completed.payment_card")) == "processed")
         let box = SecretBox(key: WebhookTests.sealingKey)!
-        let message = try #require(try context.store.unitOfWork { try Outbox($0, prefix: .standard).pending() }.first { $0.kind == "license_email" })
+        let message = try #require(try context.store.withConnection { try Outbox($0, prefix: .standard).pending() }.first { $0.kind == "license_email" })
         let id = try #require(Int64(try harness.value("SELECT id AS v FROM pfc_licenses") ?? ""))
         let key = String(decoding: box.open(message.sealed!, context: Array("license:\(id)".utf8))!, as: UTF8.self)
         #expect(call("activate", key: key, site: "https://example.com").verdict == "active")
@@ -290,7 +302,7 @@ struct LicenseAPITests {
     @Test func wonDisputeLetsTheCustomerActivateAgain() throws {
         #expect(harness.status(try harness.deliver("checkout.session.completed.payment_card")) == "processed")
         let box = SecretBox(key: WebhookTests.sealingKey)!
-        let message = try #require(try context.store.unitOfWork { try Outbox($0, prefix: .standard).pending() }.first { $0.kind == "license_email" })
+        let message = try #require(try context.store.withConnection { try Outbox($0, prefix: .standard).pending() }.first { $0.kind == "license_email" })
         let id = try #require(Int64(try harness.value("SELECT id AS v FROM pfc_licenses") ?? ""))
         let key = String(decoding: box.open(message.sealed!, context: Array("license:\(id)".utf8))!, as: UTF8.self)
         _ = harness.deliver(try StripeFixtures.load("charge.dispute.created"))

@@ -36,7 +36,7 @@ struct LifecycleEventTests {
         #expect(harness.status(harness.deliver(succeeded)) == "processed")
         #expect(try deliver("payment_intent.processing") == "processed")
         #expect(try value("SELECT status AS v FROM pfc_payments WHERE payment_intent = 'pi_3SnKpaySepa0000002'") == "succeeded")
-        let history = try harness.context.store.unitOfWork { try PaymentRepository($0, prefix: .standard).statusHistory("pi_3SnKpaySepa0000002") }
+        let history = try harness.context.store.withConnection { try PaymentRepository($0, prefix: .standard).statusHistory("pi_3SnKpaySepa0000002") }
         #expect(history == ["processing", "succeeded"])
     }
 

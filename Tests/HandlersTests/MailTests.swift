@@ -74,7 +74,7 @@ struct OutboxDeliveryTests {
         guard let match = text.range(of: #"PFC(-[0-9A-Z]{7}){4}"#, options: .regularExpression), let key = LicenseKey(parsing: String(text[match])) else {
             return false
         }
-        let verifier = try context.store.unitOfWork { try $0.queryOne("SELECT verifier FROM pfc_licenses WHERE selector = ?", [key.selector])?.bytes("verifier") }
+        let verifier = try context.store.withConnection { try $0.queryOne("SELECT verifier FROM pfc_licenses WHERE selector = ?", [key.selector])?.bytes("verifier") }
         return verifier == (try? LicenseKeyHasher(pepper: WebhookTests.pepper).verifier(for: key))
     }
 

@@ -12,7 +12,7 @@ struct OperatorActionTests {
 
     func sealedKeys() throws -> [(dedupe: String, key: LicenseKey)] {
         let box = SecretBox(key: WebhookTests.sealingKey)!
-        return try harness.context.store.unitOfWork { try Outbox($0, prefix: .standard).pending() }
+        return try harness.context.store.withConnection { try Outbox($0, prefix: .standard).pending() }
             .filter { $0.kind == "license_email" }
             .map { message in
                 let id = (try JSONSerialization.jsonObject(with: Data(message.payload.utf8)) as! [String: Any])["license_id"] as! Int
@@ -32,7 +32,7 @@ struct OperatorActionTests {
         #expect(keys.count == 2)
         let new = try #require(keys.first { $0.key != old }?.key)
         let hasher = LicenseKeyHasher(pepper: WebhookTests.pepper)
-        let stored = try harness.context.store.unitOfWork { try $0.queryOne("SELECT selector, verifier FROM pfc_licenses")! }
+        let stored = try harness.context.store.withConnection { try $0.queryOne("SELECT selector, verifier FROM pfc_licenses")! }
         #expect(try stored.string("selector") == new.selector)
         #expect(try stored.bytes("verifier") == (try hasher.verifier(for: new)))
         #expect(try stored.bytes("verifier") != (try hasher.verifier(for: old)))

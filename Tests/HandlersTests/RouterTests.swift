@@ -10,6 +10,18 @@ struct RouterTests {
         Route("DELETE", "/things/{id}") { _, _ in Response() },
     ])
 
+    @Test func duplicateRoutesAreFoundWhateverTheirParametersAreCalled() {
+        let noop: Handler = { _, _ in Response(status: .ok) }
+        let routes = [Route("GET", "/payments/{id}", handler: noop), Route("GET", "/payments/intents", handler: noop),
+                      Route("POST", "/payments/{id}", handler: noop), Route("GET", "/payments/{payment}", handler: noop)]
+        #expect(Router.duplicates(in: routes) == ["GET /payments/{payment}"])
+        #expect(Router.duplicates(in: Array(routes.prefix(3))).isEmpty)
+    }
+
+    @Test func theServicesRoutesHaveNoDuplicates() {
+        #expect(Router.duplicates(in: ServiceRoutes.router().routes).isEmpty)
+    }
+
     @Test func matchesMethodAndPath() throws {
         guard case .handler = router.match(method: "GET", path: "/healthz", mediaType: nil) else {
             Issue.record("GET /healthz did not match")

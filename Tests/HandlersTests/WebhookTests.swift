@@ -53,7 +53,7 @@ struct WebhookTests {
 
     /// Empties every table the events write to (the catalogue stays).
     func reset() throws {
-        try context.store.unitOfWork { connection in
+        try context.store.withConnection { connection in
             for table in ["events", "customers", "customer_stripe_ids", "orders", "grants", "licenses", "credit_ledger", "credit_balances", "outbox", "payments",
                           "payment_history", "disputes", "subscriptions", "audit_log", "checkouts", "refund_requests", "key_rotation_requests"] {
                 try connection.execute("DELETE FROM pfc_\(table)")
@@ -72,7 +72,7 @@ struct WebhookTests {
     }
 
     func value(_ sql: String) throws -> String? {
-        try context.store.unitOfWork { try $0.queryOne(sql)?.optionalString("v") }
+        try context.store.withConnection { try $0.queryOne(sql)?.optionalString("v") }
     }
 
     // MARK: Delivering
@@ -111,15 +111,15 @@ struct WebhookTests {
     // MARK: Reading the records
 
     func count(_ table: String, _ condition: String = "1 = 1", _ parameters: [any SQLBindable] = []) throws -> Int64 {
-        try context.store.unitOfWork { try $0.queryOne("SELECT COUNT(*) AS n FROM pfc_\(table) WHERE \(condition)", parameters)!.int("n") }
+        try context.store.withConnection { try $0.queryOne("SELECT COUNT(*) AS n FROM pfc_\(table) WHERE \(condition)", parameters)!.int("n") }
     }
 
     func order(_ session: String) throws -> OrderRepository.Order? {
-        try context.store.unitOfWork { try OrderRepository($0, prefix: .standard).find(sessionID: session) }
+        try context.store.withConnection { try OrderRepository($0, prefix: .standard).find(sessionID: session) }
     }
 
     func outcome(_ event: String) throws -> EventLedger.Outcome? {
-        try context.store.unitOfWork { try EventLedger($0, prefix: .standard).outcome(of: event) }
+        try context.store.withConnection { try EventLedger($0, prefix: .standard).outcome(of: event) }
     }
 
     // MARK: Behaviour
@@ -142,9 +142,9 @@ struct WebhookTests {
 
         // The key exists only sealed in the outbox; opened, it is a valid key whose keyed hash
         // is the license's verifier.
-        let message = try #require(try context.store.unitOfWork { try Outbox($0, prefix: .standard).pending() }.first { $0.kind == "license_email" })
+        let message = try #require(try context.store.withConnection { try Outbox($0, prefix: .standard).pending() }.first { $0.kind == "license_email" })
         #expect(message.recipient == "buyer@example.com")
-        let license = try context.store.unitOfWork { try $0.queryOne("SELECT id, selector, verifier FROM pfc_licenses")! }
+        let license = try context.store.withConnection { try $0.queryOne("SELECT id, selector, verifier FROM pfc_licenses")! }
         let sealed = try #require(message.sealed)
         let licenseID = try license.int("id")
         let opened = try #require(SecretBox(key: Self.sealingKey)!.open(sealed, context: Array("license:\(licenseID)".utf8)))
@@ -222,9 +222,9 @@ struct WebhookTests {
                                                object: ["id": "cs_test_ours_1", "metadata": ["product": "credit-pack", "quantity": "3"]])
         #expect(status(deliver(body)) == "processed")
         #expect(stripe.requests.isEmpty)
-        let balance = try context.store.unitOfWork { connection -> Int64? in
+        let balance = try context.store.withConnection { connection -> Int64? in
             guard let customer = try CustomerRepository(connection, prefix: .standard).find(reference: "cus_TnK8pQ2vXw4LmA") else { return nil }
-            return try GrantRepository(connection, prefix: .standard).creditBalance(customerID: customer)
+            return try CreditLedger(connection, prefix: .standard).creditBalance(customerID: customer)
         }
         #expect(balance == 300)
         #expect(try count("licenses") == 0)

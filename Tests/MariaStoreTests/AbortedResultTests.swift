@@ -32,11 +32,11 @@ struct AbortedResultTests {
         let store = Store(options: options, prefix: .standard, logger: Logger(label: "test"))
         defer { store.close() }
         let error = #expect(throws: DatabaseError.self) {
-            try store.unitOfWork { try $0.query(Self.cutOffQuery, [1]) }
+            try store.withConnection { try $0.query(Self.cutOffQuery, [1]) }
         }
         #expect(error?.code == 1242)
         let started = Date()
-        let rows = try store.unitOfWork { try $0.query(Self.cutOffQuery, [3]) }
+        let rows = try store.withConnection { try $0.query(Self.cutOffQuery, [3]) }
         #expect(try rows.map { try $0.int("v") } == [30])
         #expect(Date().timeIntervalSince(started) < 2, "the rerun waited for packets the server never sends")
     }
@@ -44,8 +44,8 @@ struct AbortedResultTests {
     @Test func aTransactionRetriedAfterACutOffResultCommitsPromptly() throws {
         let store = Store(options: options, prefix: .standard, logger: Logger(label: "test"))
         defer { store.close() }
-        try store.unitOfWork { try $0.execute("CREATE TABLE IF NOT EXISTS seats (license INT PRIMARY KEY, used INT NOT NULL) ENGINE=InnoDB") }
-        try store.unitOfWork { try $0.execute("INSERT INTO seats VALUES (1, 0) ON DUPLICATE KEY UPDATE used = 0") }
+        try store.withConnection { try $0.execute("CREATE TABLE IF NOT EXISTS seats (license INT PRIMARY KEY, used INT NOT NULL) ENGINE=InnoDB") }
+        try store.withConnection { try $0.execute("INSERT INTO seats VALUES (1, 0) ON DUPLICATE KEY UPDATE used = 0") }
         var attempts = 0
         let started = Date()
         try store.transaction { connection in
@@ -61,7 +61,7 @@ struct AbortedResultTests {
         }
         #expect(attempts == 2)
         #expect(Date().timeIntervalSince(started) < 2, "the retried transaction hung")
-        let used = try store.unitOfWork { try $0.queryOne("SELECT used FROM seats WHERE license = 1")!.int("used") }
+        let used = try store.withConnection { try $0.queryOne("SELECT used FROM seats WHERE license = 1")!.int("used") }
         #expect(used == 1)
     }
 }

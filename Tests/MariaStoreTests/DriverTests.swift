@@ -10,7 +10,7 @@ struct DriverTests {
 
     init() throws {
         store = try MariaDBServer.shared.makeStore(label: "drv")
-        try store.unitOfWork { connection in
+        try store.withConnection { connection in
             try connection.execute("""
                 CREATE TABLE sample (
                     id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
@@ -32,7 +32,7 @@ struct DriverTests {
     @Test func valuesRoundTripThroughBoundParameters() throws {
         let bytes: [UInt8] = [0, 1, 2, 0, 255, 39, 34, 92]
         let label = "Ünïcode 🎉 'quoted' \"double\" \\ back"
-        try store.unitOfWork { connection in
+        try store.withConnection { connection in
             let result = try connection.execute(
                 "INSERT INTO sample (small, big, ratio, label, payload, at, price) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [-42, UInt64.max, 0.25, label, bytes, "2026-11-22 01:02:03.456789", "19.99"])
@@ -50,7 +50,7 @@ struct DriverTests {
     }
 
     @Test func nullsAreBoundAndDecoded() throws {
-        try store.unitOfWork { connection in
+        try store.withConnection { connection in
             let missing: String? = nil
             try connection.execute("INSERT INTO sample (label, small) VALUES (?, ?)", ["nulls", missing])
             let row = try #require(try connection.queryOne("SELECT small, payload FROM sample WHERE label = ?", ["nulls"]))
@@ -62,7 +62,7 @@ struct DriverTests {
 
     @Test func injectionAttemptsAreJustValues() throws {
         let hostile = "x'); DROP TABLE sample; --"
-        try store.unitOfWork { connection in
+        try store.withConnection { connection in
             try connection.execute("INSERT INTO sample (label) VALUES (?)", [hostile])
             #expect(try connection.query("SELECT label FROM sample WHERE label = ?", [hostile]).count == 1)
             #expect(try connection.queryOne("SELECT COUNT(*) AS n FROM sample")?.int("n") == 1)
@@ -71,7 +71,7 @@ struct DriverTests {
 
     @Test func manyRowsAndLargeValuesAreFetched() throws {
         let long = String(repeating: "abcdefghij", count: 10)
-        try store.unitOfWork { connection in
+        try store.withConnection { connection in
             for i in 0..<200 {
                 try connection.execute("INSERT INTO sample (small, label) VALUES (?, ?)", [i, "\(i)-\(long)".prefix(100)])
             }
@@ -83,16 +83,55 @@ struct DriverTests {
     }
 
     @Test func serverErrorsCarryCodeAndMessage() throws {
-        try store.unitOfWork { connection in
+        try store.withConnection { connection in
             let error = #expect(throws: DatabaseError.self) { try connection.query("SELEKT nothing") }
             #expect(error?.code == 1064)
             #expect(error?.kind == .server)
-            #expect(error?.message.contains("SQL syntax") == true)
+            #expect(error?.serverText?.contains("SQL syntax") == true)
+        }
+    }
+
+    /// MariaDB's duplicate-key message quotes the key ("Duplicate entry 'PFC-…' for key"): the
+    /// description, which is what reaches logs and answers, must not.
+    @Test func descriptionsNeverQuoteTheServersMessage() throws {
+        let secret = "PFC-SECRET-VALUE-0001"
+        try store.withConnection { connection in
+            try connection.execute("INSERT INTO sample (label) VALUES (?)", [secret])
+            let error = #expect(throws: DatabaseError.self) { try connection.execute("INSERT INTO sample (label) VALUES (?)", [secret]) }
+            #expect(error?.serverText?.contains(secret) == true)  // the server did quote it
+            #expect(error?.description.contains(secret) == false)
+            #expect(error?.description.contains("1062") == true)
+        }
+    }
+
+    @Test func aFailureSaysWhichPhaseOfTheTransactionItEnded() throws {
+        try store.withConnection { try $0.execute("INSERT INTO sample (label) VALUES (?)", ["taken"]) }
+        let inBody = #expect(throws: DatabaseError.self) {
+            try store.transaction { try $0.execute("INSERT INTO sample (label) VALUES (?)", ["taken"]) }
+        }
+        #expect(inBody?.phase == .body)
+        #expect(inBody?.description.contains("at a statement of the transaction") == true)
+    }
+
+    enum Colour: String { case red, green }
+
+    @Test func enumerationsAndDatesAreReadTypedAndUnknownValuesAreErrors() throws {
+        try store.withConnection { connection in
+            let moment = Date(timeIntervalSince1970: 1_795_000_000.25)
+            try connection.execute("INSERT INTO sample (label, at) VALUES (?, ?), (?, ?)", ["green", moment, "gren", nil as Date?])
+            let known = try #require(try connection.queryOne("SELECT label, at FROM sample WHERE label = ?", ["green"]))
+            #expect(try known.value("label", as: Colour.self) == .green)
+            #expect(try known.date("at") == moment)
+            let misspelt = try #require(try connection.queryOne("SELECT label, at FROM sample WHERE label = ?", ["gren"]))
+            let error = #expect(throws: DatabaseError.self) { try misspelt.value("label", as: Colour.self) }
+            #expect(error?.kind == .decoding)
+            #expect(try misspelt.optionalDate("at") == nil)
+            #expect(throws: DatabaseError.self) { try misspelt.date("at") }
         }
     }
 
     @Test func duplicateKeysAreRecognised() throws {
-        try store.unitOfWork { connection in
+        try store.withConnection { connection in
             try connection.execute("INSERT INTO sample (label) VALUES (?)", ["once"])
             let error = #expect(throws: DatabaseError.self) { try connection.execute("INSERT INTO sample (label) VALUES (?)", ["once"]) }
             #expect(error?.kind == .duplicateKey)
@@ -103,14 +142,14 @@ struct DriverTests {
     }
 
     @Test func wrongParameterCountIsAMisuse() throws {
-        try store.unitOfWork { connection in
+        try store.withConnection { connection in
             let error = #expect(throws: DatabaseError.self) { try connection.query("SELECT ? AS a, ? AS b", [1]) }
             #expect(error?.kind == .misuse)
         }
     }
 
     @Test func strictModeRefusesBadData() throws {
-        try store.unitOfWork { connection in
+        try store.withConnection { connection in
             let error = #expect(throws: DatabaseError.self) {
                 try connection.execute("INSERT INTO sample (label) VALUES (?)", [String(repeating: "x", count: 101)])
             }
@@ -119,7 +158,7 @@ struct DriverTests {
     }
 
     @Test func sessionRunsInUTCWithUTF8MB4() throws {
-        try store.unitOfWork { connection in
+        try store.withConnection { connection in
             let row = try #require(try connection.queryOne("SELECT @@session.time_zone AS tz, @@character_set_client AS cs, @@session.tx_isolation AS iso"))
             #expect(try row.string("tz") == "+00:00")
             #expect(try row.string("cs") == "utf8mb4")

@@ -9,7 +9,7 @@ struct MigratorTests {
     let now = Date(timeIntervalSince1970: 1_795_000_000)
 
     func tables(_ store: Store) throws -> [String] {
-        try store.unitOfWork { connection in
+        try store.withConnection { connection in
             try connection.query("SELECT table_name AS t FROM information_schema.tables WHERE table_schema = DATABASE() ORDER BY table_name")
                 .map { try $0.string("t") }
         }
@@ -21,7 +21,7 @@ struct MigratorTests {
         #expect(report.applied == Schema.migrations.map(\.version))
         #expect(try Migrator(store: store).appliedVersions() == Schema.migrations.map(\.version))
         #expect(try tables(store).contains("pfc_audit_log"))
-        let row = try store.unitOfWork { try $0.queryOne("SELECT applied_at, checksum FROM pfc_schema_migrations WHERE version = 1") }
+        let row = try store.withConnection { try $0.queryOne("SELECT applied_at, checksum FROM pfc_schema_migrations WHERE version = 1") }
         #expect(try row?.string("applied_at") == "2026-11-18 11:06:40.000000")
         #expect(try row?.string("checksum") == Schema.migrations[0].checksum)
     }
@@ -51,7 +51,7 @@ struct MigratorTests {
 
     @Test func prefixKeepsWordPressTablesUntouched() throws {
         let store = try MariaDBServer.shared.makeStore(prefix: TablePrefix("wp_pfc_")!, label: "mig")
-        try store.unitOfWork { connection in
+        try store.withConnection { connection in
             try connection.execute("CREATE TABLE wp_posts (ID BIGINT PRIMARY KEY, post_title TEXT) ENGINE=InnoDB")
             try connection.execute("INSERT INTO wp_posts VALUES (1, 'Hello world!')")
         }
@@ -60,7 +60,7 @@ struct MigratorTests {
         #expect(names.filter { !$0.hasPrefix("wp_pfc_") } == ["wp_posts"])
         #expect(names.contains("wp_pfc_schema_migrations"))
         #expect(names.contains("wp_pfc_audit_log"))
-        let title = try store.unitOfWork { try $0.queryOne("SELECT post_title FROM wp_posts WHERE ID = 1")?.string("post_title") }
+        let title = try store.withConnection { try $0.queryOne("SELECT post_title FROM wp_posts WHERE ID = 1")?.string("post_title") }
         #expect(title == "Hello world!")
     }
 
@@ -104,7 +104,7 @@ struct CustomerMergeMigrationTests {
         _ = try Migrator(store: store, migrations: Schema.migrations.filter { $0.version <= 7 }).migrate(now: now)
         // What earlier versions made of one buyer: an email-only row per payment, a row per
         // Stripe customer, spellings of one address.
-        try store.unitOfWork { connection in
+        try store.withConnection { connection in
             for (id, email, stripe) in [(1, "buyer@example.com", nil), (2, " Buyer@Example.com", "cus_A"), (3, "buyer@example.com", "cus_B"),
                                         (4, "other@example.com", nil), (5, nil, "cus_C")] as [(Int, String?, String?)] {
                 try connection.execute("INSERT INTO pfc_customers (id, email, stripe_customer_id, created_at) VALUES (?, ?, ?, NOW(6))", [id, email, stripe])
@@ -127,7 +127,7 @@ struct CustomerMergeMigrationTests {
         }
         let report = try Migrator(store: store).migrate(now: now)
         #expect(report.applied.contains(8))
-        func rows(_ sql: String) throws -> [String] { try store.unitOfWork { try $0.query(sql).map { try $0.string("v") } } }
+        func rows(_ sql: String) throws -> [String] { try store.withConnection { try $0.query(sql).map { try $0.string("v") } } }
         #expect(try rows("SELECT CONCAT(id, ' ', COALESCE(email, '-')) AS v FROM pfc_customers ORDER BY id") == ["1 buyer@example.com", "4 other@example.com", "5 -"])
         #expect(try rows("SELECT CONCAT(stripe_customer_id, ' ', customer_id) AS v FROM pfc_customer_stripe_ids ORDER BY 1") == ["cus_A 1", "cus_B 1", "cus_C 5"])
         #expect(try rows("SELECT CONCAT(id, ' ', customer_id) AS v FROM pfc_orders ORDER BY id") == ["10 1", "11 1", "12 1", "13 4"])
@@ -136,9 +136,9 @@ struct CustomerMergeMigrationTests {
         #expect(try rows("SELECT CAST(customer_id AS CHAR) AS v FROM pfc_licenses") == ["1"])
         // From now on one address is one row, in any spelling.
         #expect(throws: DatabaseError.self) {
-            try store.unitOfWork { try $0.execute("INSERT INTO pfc_customers (email, created_at) VALUES ('buyer@example.com', NOW(6))") }
+            try store.withConnection { try $0.execute("INSERT INTO pfc_customers (email, created_at) VALUES ('buyer@example.com', NOW(6))") }
         }
-        let found = try store.unitOfWork { try CustomerRepository($0, prefix: .standard).find(reference: " BUYER@example.com ") }
+        let found = try store.withConnection { try CustomerRepository($0, prefix: .standard).find(reference: " BUYER@example.com ") }
         #expect(found == 1)
     }
 }

@@ -37,7 +37,7 @@ struct RetentionTests {
         #expect(report.redactedBodies == 1)
         #expect(report.eventPayloads == 1)
         #expect(report.adminSessions == 1)
-        let rows = try store.unitOfWork { try $0.query("SELECT dedupe_key, recipient, payload FROM pfc_outbox ORDER BY id") }
+        let rows = try store.withConnection { try $0.query("SELECT dedupe_key, recipient, payload FROM pfc_outbox ORDER BY id") }
         let state = try rows.map { "\(try $0.string("dedupe_key")) \(try $0.optionalString("recipient") ?? "-") \(try $0.string("payload"))" }
         #expect(state == [#"old - {"redacted":true}"#, #"recent recent@example.com {"name":"Buyer recent"}"#,
                           #"waiting waiting@example.com {"name":"Buyer waiting"}"#])

@@ -17,7 +17,7 @@ struct ServerFailoverTests {
         let store = Store(options: options, prefix: .standard, logger: logs.logger())
         defer { store.close() }
         #expect(try store.pingedEndpoint() == real)
-        #expect(try store.unitOfWork { try $0.queryOne("SELECT 1 AS one")?.int("one") } == 1)
+        #expect(try store.withConnection { try $0.queryOne("SELECT 1 AS one")?.int("one") } == 1)
         #expect(logs.text.contains("trying the next"))
     }
 
@@ -29,12 +29,12 @@ struct ServerFailoverTests {
         options.alternates = [options0.endpoints[0]]
         let store = Store(options: options, prefix: .standard, logger: Logger(label: "test"))
         defer { store.close() }
-        let first = try store.unitOfWork { connection -> Int64 in try connection.queryOne("SELECT CONNECTION_ID() AS id")!.int("id") }
+        let first = try store.withConnection { connection -> Int64 in try connection.queryOne("SELECT CONNECTION_ID() AS id")!.int("id") }
         let root = try Connection(options: MariaDBServer.shared.rootOptions)
         defer { root.close() }
         try root.execute("KILL ?", [first])
         // The first round trip finds the connection gone: replayed on a new connection.
-        let second = try store.unitOfWork { connection -> Int64 in try connection.queryOne("SELECT CONNECTION_ID() AS id")!.int("id") }
+        let second = try store.withConnection { connection -> Int64 in try connection.queryOne("SELECT CONNECTION_ID() AS id")!.int("id") }
         #expect(second != first)
     }
 

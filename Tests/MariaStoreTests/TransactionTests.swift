@@ -11,7 +11,7 @@ struct TransactionTests {
     init() throws {
         options = try MariaDBServer.shared.createDatabase("tx")
         let store = makeStore()
-        try store.unitOfWork { connection in
+        try store.withConnection { connection in
             try connection.execute("CREATE TABLE account (id INT PRIMARY KEY, balance BIGINT NOT NULL) ENGINE=InnoDB")
             try connection.execute("INSERT INTO account VALUES (1, 100), (2, 100)")
         }
@@ -25,7 +25,7 @@ struct TransactionTests {
     func balance(_ id: Int) throws -> Int64 {
         let store = makeStore()
         defer { store.close() }
-        return try store.unitOfWork { try $0.queryOne("SELECT balance FROM account WHERE id = ?", [id])!.int("balance") }
+        return try store.withConnection { try $0.queryOne("SELECT balance FROM account WHERE id = ?", [id])!.int("balance") }
     }
 
     @Test func committedTransactionIsVisible() throws {
@@ -132,11 +132,11 @@ struct TransactionTests {
     @Test func killedIdleConnectionIsReplacedTransparently() throws {
         let store = makeStore()
         defer { store.close() }
-        let id = try store.unitOfWork { try $0.queryOne("SELECT CONNECTION_ID() AS id")!.int("id") }
+        let id = try store.withConnection { try $0.queryOne("SELECT CONNECTION_ID() AS id")!.int("id") }
         try kill(connection: id)
         // The next unit of work finds the connection dead at its first round trip and
         // reconnects: the caller sees no error.
-        let newID = try store.unitOfWork { try $0.queryOne("SELECT CONNECTION_ID() AS id")!.int("id") }
+        let newID = try store.withConnection { try $0.queryOne("SELECT CONNECTION_ID() AS id")!.int("id") }
         #expect(newID != id)
         try store.transaction { try $0.execute("UPDATE account SET balance = 1 WHERE id = 2") }
         #expect(try balance(2) == 1)

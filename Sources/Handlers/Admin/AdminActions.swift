@@ -74,7 +74,7 @@ enum AdminActions {
         let key = try text(fields, "idempotency_key", maxLength: 64)
         let store = context.store
         // What was paid and what is left: an order's, or a subscription period's.
-        let paid = try store.unitOfWork { connection -> (currency: String, left: Int64)? in
+        let paid = try store.withConnection { connection -> (currency: String, left: Int64)? in
             if let order = try OrderRepository(connection, prefix: store.prefix).lock(paymentIntent: intent) {
                 return (order.currency, order.amountTotal - order.amountRefunded)
             }
@@ -109,7 +109,7 @@ enum AdminActions {
         try store.transaction { connection in
             let customers = CustomerRepository(connection, prefix: store.prefix)
             try customers.lock(customer)
-            let grants = GrantRepository(connection, prefix: store.prefix)
+            let grants = CreditLedger(connection, prefix: store.prefix)
             let before = try grants.creditBalance(customerID: customer)
             // The form's own key: submitting the same form twice changes the balance once.
             guard try grants.appendCredits(customerID: customer, delta: delta, kind: "adjustment", source: "admin", sourceID: key, now: now) else { return }
@@ -122,7 +122,7 @@ enum AdminActions {
     static func replay(_ fields: [String: String], session: AdminSession, context: Context) throws -> Response {
         let id = try text(fields, "event", maxLength: 255)
         let store = context.store
-        guard let payload = try store.unitOfWork({ try EventLedger($0, prefix: store.prefix).payload(of: id) }) else {
+        guard let payload = try store.withConnection({ try EventLedger($0, prefix: store.prefix).payload(of: id) }) else {
             throw AdminRefusal.invalid("Event \(id) has no stored payload (only failed events keep theirs).")
         }
         let outcome: String

@@ -50,13 +50,13 @@ enum AdminSignIn {
         let addressBucket = "admin-signin-address:\(request.clientAddress)"
         // The account's bucket is named by a digest: no email sits in the rate-limit table.
         let accountBucket = "admin-signin-account:\(Hex.encode(Digest.sha256(Array(email.utf8)).prefix(16)))"
-        let counts = try store.unitOfWork { try RateLimiter($0, prefix: store.prefix).hits(of: [addressBucket, accountBucket], window: window, now: now) }
+        let counts = try store.withConnection { try RateLimiter($0, prefix: store.prefix).hits(of: [addressBucket, accountBucket], window: window, now: now) }
         if counts[addressBucket, default: 0] >= Int64(limits.failuresPerAddress) || counts[accountBucket, default: 0] >= Int64(limits.failuresPerAccount) {
             var refused = page(message: "Too many failed sign-ins. Wait a quarter of an hour and try again.", status: .tooManyRequests, request: request, context: context)
             refused.headers.add("Retry-After", String(RateLimiter.secondsLeft(now, window)))
             return refused
         }
-        let account = try store.unitOfWork { try AdminRepository($0, prefix: store.prefix).account(email: email) }
+        let account = try store.withConnection { try AdminRepository($0, prefix: store.prefix).account(email: email) }
         let passwordMatches = try PasswordHash.verify(password, against: account?.passwordHash ?? PasswordHash.decoy) && account != nil
         var signedIn: Int64?
         if let account, passwordMatches {

@@ -29,7 +29,7 @@ struct BusinessFigures {
         let yearStart = BusinessCalendar.adding(months: -11, to: monthStart)
         let tomorrow = BusinessCalendar.adding(days: 1, to: today)
         let store = context.store
-        return try store.unitOfWork { connection in
+        return try store.withConnection { connection in
             let subscriptions = SubscriptionReport(connection, prefix: store.prefix)
             let operations = OperationsReport(connection, prefix: store.prefix)
             var mrrByMonth: [(String, [SubscriptionReport.Amount])] = []

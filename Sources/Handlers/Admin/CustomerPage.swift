@@ -9,7 +9,7 @@ enum CustomerPage {
         guard let id = Int64(request.pathParameters["id"] ?? ""), id > 0 else { throw AdminRefusal.notFound }
         let store = context.store
         let notice = request.queryItems.first { $0.name == "done" }.map { AdminActions.doneMessage($0.value) } ?? nil
-        let view = try store.unitOfWork { connection -> CustomerView? in
+        let view = try store.withConnection { connection -> CustomerView? in
             try CustomerView.load(id, connection: connection, prefix: store.prefix)
         }
         guard let view else { throw AdminRefusal.notFound }
@@ -48,7 +48,7 @@ enum CustomerPage {
                                                 confirm: "Grant what is due", session: session, context: context)
             }
             let payment = item.payment.map { "\(AdminPage.escape($0.status))" + ($0.failureCode.map { " (\(AdminPage.escape($0)))" } ?? "") } ?? "—"
-            return [AdminPage.escape(order.sessionID), AdminPage.escape(order.createdAt ?? ""), AdminPage.escape(order.status.rawValue)
+            return [AdminPage.escape(order.sessionID), AdminPage.escape(order.createdAt.map(ISOTime.string) ?? ""), AdminPage.escape(order.status.rawValue)
                         + (order.attention.map { "<br><span class=\"muted\">\(AdminPage.escape($0))</span>" } ?? ""),
                     AdminPage.money(order.amountTotal, order.currency), AdminPage.money(order.amountRefunded, order.currency),
                     AdminPage.escape(order.paymentIntent ?? "—") + "<br>" + payment, AdminPage.escape(item.history.joined(separator: " → ")), actions]
@@ -193,7 +193,7 @@ struct CustomerView {
             licenses: try LicenseRepository(connection, prefix: prefix).summaries(customerID: id).map {
                 LicenseItem(summary: $0, activations: try activations.all(licenseID: $0.id))
             },
-            balance: try GrantRepository(connection, prefix: prefix).creditBalance(customerID: id), credits: try directory.credits(customerID: id),
+            balance: try CreditLedger(connection, prefix: prefix).creditBalance(customerID: id), credits: try directory.credits(customerID: id),
             subscriptions: try SubscriptionRepository(connection, prefix: prefix).subscriptions(customerID: id),
             invoices: try directory.invoices(customerID: id),
             emails: try directory.emails(to: customer.email), audit: try directory.auditTrail(customerID: id))

@@ -18,7 +18,7 @@ enum CustomerSearch {
         }
         let store = context.store
         guard !query.isEmpty, query.count <= 254,
-              let customer = try store.unitOfWork({ try CustomerDirectory($0, prefix: store.prefix).customer(reference: query) }) else {
+              let customer = try store.withConnection({ try CustomerDirectory($0, prefix: store.prefix).customer(reference: query) }) else {
             return AdminPage.render("Search", AdminPage.notice("Nothing found for \(query). Try an email, cs_…, pi_…, cus_…, sub_…, in_… or a license id."),
                                     session: session, status: .notFound, context: context)
         }

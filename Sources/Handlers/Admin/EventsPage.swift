@@ -12,7 +12,7 @@ enum EventsPage {
             filters[name] = value
         }
         let store = context.store
-        let (events, types, dead) = try store.unitOfWork { connection in
+        let (events, types, dead) = try store.withConnection { connection in
             let directory = CustomerDirectory(connection, prefix: store.prefix)
             return (try directory.events(type: filters["type"], outcome: filters["outcome"], livemode: filters["mode"].map { $0 == "live" }),
                     try directory.eventTypes(), try Outbox(connection, prefix: store.prefix).summaries(dead: true))

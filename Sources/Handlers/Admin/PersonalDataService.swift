@@ -13,13 +13,13 @@ public struct PersonalDataService {
     /// The customer with this email, or nil.
     public func customer(email: String) throws -> Int64? {
         let store = context.store
-        return try store.unitOfWork { try CustomerRepository($0, prefix: store.prefix).find(reference: email) }
+        return try store.withConnection { try CustomerRepository($0, prefix: store.prefix).find(reference: email) }
     }
 
     /// Everything held about customer `id`, as one JSON object of tables (rows as objects).
     public func export(customerID id: Int64) throws -> JSONValue {
         let store = context.store
-        let tables = try store.unitOfWork { try PersonalData($0, prefix: store.prefix).export(customerID: id) }
+        let tables = try store.withConnection { try PersonalData($0, prefix: store.prefix).export(customerID: id) }
         var pairs: [(String, JSONValue)] = [("exported_at", .string(ISOTime.string(context.clock.now)))]
         for table in tables {
             pairs.append((table.name, .array(table.rows.map { row in

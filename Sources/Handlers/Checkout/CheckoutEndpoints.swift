@@ -43,7 +43,7 @@ public enum CheckoutEndpoints {
         if browserToken == nil { try IdempotencyKey.requireServerKey(request, hasOwnReference: reference != nil) }
 
         let store = context.store
-        guard let product = try store.unitOfWork({ try ProductRepository($0, prefix: store.prefix).named(productName) }) else {
+        guard let product = try store.withConnection({ try ProductRepository($0, prefix: store.prefix).named(productName) }) else {
             throw APIError.invalidRequest("product \(productName) is not in the catalogue")
         }
         guard let price = product.stripePriceID else { throw APIError.invalidRequest("product \(productName) has no Stripe price") }
@@ -98,7 +98,7 @@ public enum CheckoutEndpoints {
         if trusted {
             let store = context.store
             let known = try named ?? email.flatMap { email in
-                try store.unitOfWork { try CustomerRepository($0, prefix: store.prefix).latestStripeCustomer(email: email) }
+                try store.withConnection { try CustomerRepository($0, prefix: store.prefix).latestStripeCustomer(email: email) }
             }
             if let known { return [("customer", known)] }
         }

@@ -70,7 +70,7 @@ public enum KeyReplacement {
     public static func confirm(_ request: Request, _ context: Context) throws -> Response {
         let token = request.queryItems.first { $0.name == "token" }?.value ?? ""
         let store = context.store
-        guard isToken(token), try store.unitOfWork({
+        guard isToken(token), try store.withConnection({
             try KeyRotationRepository($0, prefix: store.prefix).pendingLicense(tokenHash: Digest.sha256(Array(token.utf8)), now: context.clock.now)
         }) != nil else { return expired(context) }
         return HTMLPage.render(title: "Get a new license key", content: """

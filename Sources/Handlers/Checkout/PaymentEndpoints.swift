@@ -18,7 +18,7 @@ public enum PaymentEndpoints {
             customer = reference
         } else {
             let store = context.store
-            guard let known = try store.unitOfWork({ try CustomerRepository($0, prefix: store.prefix).latestStripeCustomer(email: reference) }) else {
+            guard let known = try store.withConnection({ try CustomerRepository($0, prefix: store.prefix).latestStripeCustomer(email: reference) }) else {
                 throw APIError.notFound(message: "no Stripe customer is known for this email")
             }
             customer = known
@@ -44,7 +44,7 @@ public enum PaymentEndpoints {
         let reference = try CheckoutEndpoints.clientReference(fields, fromServer: true)
         try IdempotencyKey.requireServerKey(request, hasOwnReference: reference != nil)
         let store = context.store
-        guard let product = try store.unitOfWork({ try ProductRepository($0, prefix: store.prefix).named(name) }), let price = product.stripePriceID else {
+        guard let product = try store.withConnection({ try ProductRepository($0, prefix: store.prefix).named(name) }), let price = product.stripePriceID else {
             throw APIError.invalidRequest("product \(name) is not in the catalogue with a Stripe price")
         }
         guard product.kind != .subscription else { throw APIError.invalidRequest("subscriptions are sold through /checkout/session") }
@@ -63,7 +63,7 @@ public enum PaymentEndpoints {
         if let email { form.append(("receipt_email", email)) }
         // The buyer's existing Stripe customer, so their payments stay together.
         if let customer = try CheckoutEndpoints.serverNamedCustomer(fields) ?? email.flatMap({ email in
-            try store.unitOfWork { try CustomerRepository($0, prefix: store.prefix).latestStripeCustomer(email: email) }
+            try store.withConnection { try CustomerRepository($0, prefix: store.prefix).latestStripeCustomer(email: email) }
         }) {
             form.append(("customer", customer))
         }
@@ -90,7 +90,7 @@ public enum PaymentEndpoints {
             throw APIError.invalidRequest("customer is required (an email address or a Stripe customer id)")
         }
         let store = context.store
-        let items = try store.unitOfWork { connection -> [JSONValue] in
+        let items = try store.withConnection { connection -> [JSONValue] in
             guard let customer = try CustomerRepository(connection, prefix: store.prefix).find(reference: reference) else { return [] }
             let grants = GrantRepository(connection, prefix: store.prefix)
             return try OrderRepository(connection, prefix: store.prefix).orders(customerID: customer).map { order in
@@ -105,7 +105,7 @@ public enum PaymentEndpoints {
         try APIKeyCheck.require(request, context)
         let id = request.pathParameters["id"] ?? ""
         let store = context.store
-        let found = try store.unitOfWork { connection -> JSONValue? in
+        let found = try store.withConnection { connection -> JSONValue? in
             let orders = OrderRepository(connection, prefix: store.prefix)
             let payments = PaymentRepository(connection, prefix: store.prefix)
             let order = id.hasPrefix("cs_") ? try orders.find(sessionID: id) : try orders.lock(paymentIntent: id) ?? orders.find(sessionID: id)
@@ -128,7 +128,7 @@ public enum PaymentEndpoints {
                 ("amount_refunded", .int(order.amountRefunded)), ("currency", .string(order.currency)),
                 ("payment_intent", order.paymentIntent.map(JSONValue.string) ?? .null),
                 ("client_reference_id", order.clientReferenceID.map(JSONValue.string) ?? .null),
-                ("created_at", order.createdAt.flatMap(SQLTimestamp.date(from:)).map { .string(ISOTime.string($0)) } ?? .null),
+                ("created_at", order.createdAt.map { .string(ISOTime.string($0)) } ?? .null),
                 ("items", .array(grants.map { .object(["product": .string($0.product), "kind": .string($0.kind), "quantity": .int(Int64($0.quantity))]) })),
             ]
         }

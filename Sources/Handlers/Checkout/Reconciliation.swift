@@ -56,7 +56,7 @@ public struct Reconciliation {
 
     private func needsFulfilment(_ sessionID: String) throws -> Bool {
         let store = context.store
-        return try store.unitOfWork { connection in
+        return try store.withConnection { connection in
             guard let order = try OrderRepository(connection, prefix: store.prefix).find(sessionID: sessionID) else { return true }
             if order.status != .paid { return order.status == .pending }
             return try GrantRepository(connection, prefix: store.prefix).grants(orderID: order.id).isEmpty

@@ -15,7 +15,7 @@ public enum CreditEndpoints {
         // A spend or grant just made through another Galera node is counted.
         let sum = try store.readLatest { connection -> Int64 in
             guard let customer = try CustomerRepository(connection, prefix: store.prefix).find(reference: reference) else { return 0 }
-            return try GrantRepository(connection, prefix: store.prefix).creditBalance(customerID: customer)
+            return try CreditLedger(connection, prefix: store.prefix).creditBalance(customerID: customer)
         }
         // Credits taken back after they were spent (a refund, a lost dispute) are a debt: the
         // balance shows nothing spendable, the debt what later grants pay first.
@@ -37,12 +37,12 @@ public enum CreditEndpoints {
         let store = context.store
         let now = context.clock.now
         return try store.transaction { connection -> Response in
-            let ledger = GrantRepository(connection, prefix: store.prefix)
+            let ledger = CreditLedger(connection, prefix: store.prefix)
             guard let customer = try CustomerRepository(connection, prefix: store.prefix).find(reference: reference) else {
                 throw APIError.insufficientCredits("the customer has no credits")
             }
             // Keys are the customer's own: another customer's identical key is another spend.
-            func replay(_ first: GrantRepository.Consumption) throws -> Response {
+            func replay(_ first: CreditLedger.Consumption) throws -> Response {
                 guard first.delta == -amount else {
                     throw APIError.idempotencyKeyReused("this idempotency_key was used for a different amount")
                 }

@@ -13,11 +13,11 @@ public enum CustomerEndpoint {
         guard !reference.isEmpty, reference.utf8.count <= 254 else { throw APIError.invalidRequest("name a customer by email or Stripe customer id (cus_…)") }
         let store = context.store
         let now = context.clock.now
-        let held = try store.unitOfWork { connection -> JSONValue? in
+        let held = try store.withConnection { connection -> JSONValue? in
             let customers = CustomerRepository(connection, prefix: store.prefix)
             guard let id = try customers.find(reference: reference) else { return nil }
             let products = ProductRepository(connection, prefix: store.prefix)
-            let sum = try GrantRepository(connection, prefix: store.prefix).creditBalance(customerID: id)
+            let sum = try CreditLedger(connection, prefix: store.prefix).creditBalance(customerID: id)
             let subscriptions = try SubscriptionRepository(connection, prefix: store.prefix).subscriptions(customerID: id).map { subscription -> JSONValue in
                 let plan = try subscription.product.flatMap { try products.named($0) }
                 let daysLeft = subscription.currentPeriodEnd.map { max(0, Int64(($0.timeIntervalSince(now) / 86_400).rounded(.up))) }

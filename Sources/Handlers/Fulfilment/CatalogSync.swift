@@ -21,7 +21,7 @@ public struct CatalogSync {
     public func compare() throws -> [Finding] {
         let store = context.store
         let prices = try StripeList.all("/v1/prices", query: [("expand[]", "data.product")], stripe: context.stripe)
-        let catalogue = try store.unitOfWork { try ProductRepository($0, prefix: store.prefix).all() }
+        let catalogue = try store.withConnection { try ProductRepository($0, prefix: store.prefix).all() }
         var findings: [Finding] = []
         var seen: Set<String> = []
         for price in prices {
@@ -55,7 +55,7 @@ public struct CatalogSync {
     /// price in the catalogue. Idempotent: a repeat gets the same objects from Stripe.
     public func push(_ name: String, amount: Int64, currency: String, interval: String?) throws -> String {
         let store = context.store
-        guard var product = try store.unitOfWork({ try ProductRepository($0, prefix: store.prefix).named(name) }) else {
+        guard var product = try store.withConnection({ try ProductRepository($0, prefix: store.prefix).named(name) }) else {
             throw APIError.invalidRequest("product \(name) is not in the catalogue")
         }
         guard product.stripePriceID == nil else { throw APIError.invalidRequest("\(name) already has a Stripe price (\(product.stripePriceID ?? ""))") }

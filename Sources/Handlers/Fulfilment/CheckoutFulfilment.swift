@@ -27,7 +27,7 @@ public struct CheckoutFulfilment {
     /// is held while waiting on the network).
     public func purchase(of session: Session) throws -> Purchase {
         let store = context.store
-        if let record = try store.unitOfWork({ try CheckoutRepository($0, prefix: store.prefix).find(session.id) }) {
+        if let record = try store.withConnection({ try CheckoutRepository($0, prefix: store.prefix).find(session.id) }) {
             return Purchase.createdSession(session, record: record, maxQuantity: maxQuantity)
         }
         let claimed: Purchase.Claim?
@@ -50,7 +50,7 @@ public struct CheckoutFulfilment {
     /// exactly the amount received.
     func purchase(ofIntent intent: String, amount: Int64, currency: String, metadata: [String: String]) throws -> Purchase {
         let store = context.store
-        let (record, claimedProduct) = try store.unitOfWork { connection in
+        let (record, claimedProduct) = try store.withConnection { connection in
             (try CheckoutRepository(connection, prefix: store.prefix).find(intent),
              try metadata["product"].flatMap { try ProductRepository(connection, prefix: store.prefix).named($0) })
         }
@@ -84,7 +84,7 @@ public struct CheckoutFulfilment {
     public func unknownSubscription(of session: Session) throws -> SubscriptionRepository.State? {
         guard let subscription = session.subscription else { return nil }
         let store = context.store
-        guard try store.unitOfWork({ try SubscriptionRepository($0, prefix: store.prefix).find(subscription) }) == nil else { return nil }
+        guard try store.withConnection({ try SubscriptionRepository($0, prefix: store.prefix).find(subscription) }) == nil else { return nil }
         return try SubscriptionEvents.state(context.stripe.get("/v1/subscriptions/\(FormEncoding.escape(subscription))"))
     }
 
@@ -161,6 +161,7 @@ public struct CheckoutFulfilment {
         let prefix = context.store.prefix
         let now = context.clock.now
         let grants = GrantRepository(connection, prefix: prefix)
+        let ledger = CreditLedger(connection, prefix: prefix)
         let products = ProductRepository(connection, prefix: prefix)
         let audit = AuditLog(connection, prefix: prefix)
         let outbox = Outbox(connection, prefix: prefix)
@@ -218,7 +219,7 @@ public struct CheckoutFulfilment {
             if let perUnit = product.credits, Self.grantsCredits(product, order: order), let customerID {
                 let amount = perUnit * Int64(line.quantity)  // bounded by sizeProblem
                 credits = amount
-                try grants.appendCredits(customerID: customerID, delta: amount, kind: "grant", source: "order", sourceID: "\(order.id):\(index)", now: now)
+                try ledger.appendCredits(customerID: customerID, delta: amount, kind: "grant", source: "order", sourceID: "\(order.id):\(index)", now: now)
                 try outbox.enqueue(kind: "credits_receipt", dedupeKey: "credits-receipt:\(order.id):\(index)", recipient: email,
                                    payload: String(decoding: JSONValue.object([
                                        "credits": .int(amount), "product_name": .string(product.name),
@@ -346,7 +347,7 @@ public struct CheckoutFulfilment {
         let session = try Session(context.stripe.get("/v1/checkout/sessions/\(FormEncoding.escape(sessionID))"))
         let store = context.store
         guard session.sells, session.isComplete else {
-            return try store.unitOfWork { try OrderRepository($0, prefix: store.prefix).find(sessionID: session.id) }
+            return try store.withConnection { try OrderRepository($0, prefix: store.prefix).find(sessionID: session.id) }
         }
         let proposed: OrderRepository.Status = session.isPaid ? .paid : .pending
         let purchase = proposed == .paid ? try purchase(of: session) : nil
@@ -361,7 +362,7 @@ public struct CheckoutFulfilment {
     /// nothing left for an operator: then what it bought need not be worked out again.
     func isGranted(_ id: String) throws -> Bool {
         let store = context.store
-        return try store.unitOfWork { connection in
+        return try store.withConnection { connection in
             guard let order = try OrderRepository(connection, prefix: store.prefix).find(sessionID: id), order.status == .paid else { return false }
             return try !GrantRepository(connection, prefix: store.prefix).grants(orderID: order.id).isEmpty && order.attention == nil
         }

@@ -24,11 +24,11 @@ struct CreditReversals {
     /// Takes back `credits` granted under `(grantSource, grantID)`; true when it did now.
     @discardableResult
     func reverse(_ cause: Cause, grantSource: String, grantID: String, credits: Int64, fallbackCustomer: Int64?, detail: String) throws -> Bool {
-        let grants = GrantRepository(connection, prefix: prefix)
+        let ledger = CreditLedger(connection, prefix: prefix)
         let id = try currentID(cause, grantID)
-        guard try grants.entry(source: cause.source, sourceID: id) == nil,
-              let customer = try grants.creditRecipient(source: grantSource, sourceID: grantID) ?? fallbackCustomer,
-              try grants.appendCredits(customerID: customer, delta: -credits, kind: "reversal", source: cause.source, sourceID: id, now: now)
+        guard try ledger.entry(source: cause.source, sourceID: id) == nil,
+              let customer = try ledger.creditRecipient(source: grantSource, sourceID: grantID) ?? fallbackCustomer,
+              try ledger.appendCredits(customerID: customer, delta: -credits, kind: "reversal", source: cause.source, sourceID: id, now: now)
         else { return false }
         try AuditLog(connection, prefix: prefix).record(subject: "credits", id: String(customer), action: "reversed", before: nil,
                                                         after: String(-credits), actor: actor, detail: detail, now: now)
@@ -38,10 +38,10 @@ struct CreditReversals {
     /// Gives back what the last reversal of the grant took, if it was not given back yet.
     @discardableResult
     func restore(_ cause: Cause, grantID: String, detail: String) throws -> Bool {
-        let grants = GrantRepository(connection, prefix: prefix)
+        let ledger = CreditLedger(connection, prefix: prefix)
         let id = try currentID(cause, grantID)
-        guard let reversal = try grants.entry(source: cause.source, sourceID: id), reversal.delta < 0,
-              try grants.appendCredits(customerID: reversal.customerID, delta: -reversal.delta, kind: "grant", source: cause.undoneSource,
+        guard let reversal = try ledger.entry(source: cause.source, sourceID: id), reversal.delta < 0,
+              try ledger.appendCredits(customerID: reversal.customerID, delta: -reversal.delta, kind: "grant", source: cause.undoneSource,
                                        sourceID: id, now: now)
         else { return false }
         try AuditLog(connection, prefix: prefix).record(subject: "credits", id: String(reversal.customerID), action: "restored", before: nil,
@@ -52,7 +52,7 @@ struct CreditReversals {
     /// The key of the grant's current reversal: the grant id, then `#1`, `#2`… once earlier
     /// reversals were undone.
     private func currentID(_ cause: Cause, _ grantID: String) throws -> String {
-        let undone = try GrantRepository(connection, prefix: prefix).count(source: cause.undoneSource, sourceIDPrefix: grantID)
+        let undone = try CreditLedger(connection, prefix: prefix).count(source: cause.undoneSource, sourceIDPrefix: grantID)
         return undone == 0 ? grantID : "\(grantID)#\(undone)"
     }
 }

@@ -101,7 +101,7 @@ struct InvoiceEvents {
             guard !overflow else { continue }
             quantities[product.product] = (product, sum)
         }
-        let grants = GrantRepository(connection, prefix: prefix)
+        let grants = CreditLedger(connection, prefix: prefix)
         for (name, entry) in quantities.sorted(by: { $0.key < $1.key }) {
             let (credits, overflow) = (entry.product.credits ?? 0).multipliedReportingOverflow(by: entry.quantity)
             guard !overflow else {

@@ -47,7 +47,7 @@ struct PeriodAdjustments {
     /// The period's credit grants (one per product), as `InvoiceEvents` keyed them.
     private func grants(_ invoice: InvoiceRepository.Invoice) throws -> [(sourceID: String, customerID: Int64, delta: Int64)] {
         guard let subscription = invoice.subscription, let start = invoice.periodStart else { return [] }
-        return try GrantRepository(connection, prefix: prefix).entries(source: "subscription", sourceIDPrefix: InvoiceEvents.periodKey(subscription, start) + ":")
+        return try CreditLedger(connection, prefix: prefix).entries(source: "subscription", sourceIDPrefix: InvoiceEvents.periodKey(subscription, start) + ":")
     }
 
     private func reverse(_ invoice: InvoiceRepository.Invoice, cause: CreditReversals.Cause, reason: String) throws {

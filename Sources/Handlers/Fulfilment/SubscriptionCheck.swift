@@ -23,7 +23,7 @@ public struct SubscriptionCheck {
         var changes: [Change] = []
         for object in objects {
             let reported = try SubscriptionEvents.state(object)
-            let (known, product) = try store.unitOfWork { connection in
+            let (known, product) = try store.withConnection { connection in
                 (try SubscriptionRepository(connection, prefix: store.prefix).find(reported.subscription),
                  try reported.priceID.flatMap { try ProductRepository(connection, prefix: store.prefix).forPrice($0)?.product })
             }

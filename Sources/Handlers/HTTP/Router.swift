@@ -44,8 +44,31 @@ public struct Route: Sendable {
 public struct Router: Sendable {
     public let routes: [Route]
 
+    /// Two routes for the same method and path shape would leave the second unreachable, and
+    /// which one answers would depend on their order: that is a programming error, caught at
+    /// start-up rather than found by a request.
     public init(_ routes: [Route]) {
+        let clashes = Self.duplicates(in: routes)
+        precondition(clashes.isEmpty, "routes registered twice: \(clashes.joined(separator: ", "))")
         self.routes = routes
+    }
+
+    /// `METHOD pattern` of every route whose method and shape (parameters named or not) an
+    /// earlier route already has. A literal beside a parameter (`/payments/intents` before
+    /// `/payments/{id}`) is not a duplicate: the literal answers its own path.
+    public static func duplicates(in routes: [Route]) -> [String] {
+        var seen = Set<String>()
+        var clashes: [String] = []
+        for route in routes {
+            let shape = route.method + " /" + route.segments.map { segment -> String in
+                switch segment {
+                case .literal(let literal): return literal
+                case .parameter: return "{}"
+                }
+            }.joined(separator: "/")
+            if !seen.insert(shape).inserted { clashes.append("\(route.method) \(route.pattern)") }
+        }
+        return clashes
     }
 
     /// What the router decided for a request.

@@ -33,7 +33,7 @@ public enum EDDEndpoint {
         let verdict = try LicenseService(context: context).handle(action, key: key, site: url, product: product?.product ?? item?.name,
                                                                   clientAddress: request.clientAddress)
         let catalogue = try product ?? verdict.product.flatMap { name in
-            try context.store.unitOfWork { try ProductRepository($0, prefix: context.store.prefix).named(name) }
+            try context.store.withConnection { try ProductRepository($0, prefix: context.store.prefix).named(name) }
         }
         let mismatch: String = if case .id = item { "invalid_item_id" } else { "item_name_mismatch" }
         let (success, license, error) = translate(action, verdict.status, mismatch: mismatch)
@@ -137,7 +137,7 @@ enum EDDItem: Equatable {
 
     /// The catalogue product it names, if any.
     func product(_ context: Context) throws -> Product? {
-        try context.store.unitOfWork { connection in
+        try context.store.withConnection { connection in
             let products = ProductRepository(connection, prefix: context.store.prefix)
             switch self {
             case .id(let id): return try products.forEDDItem(id)

@@ -19,7 +19,7 @@ enum EDDVersionInfo {
             ]).serialized(), context: context)
         }
         let store = context.store
-        guard let release = try store.unitOfWork({ try ReleaseRepository($0, prefix: store.prefix).latest(product: product.product) }) else {
+        guard let release = try store.withConnection({ try ReleaseRepository($0, prefix: store.prefix).latest(product: product.product) }) else {
             return LicenseEndpoints.signed(JSONValue.object([
                 "success": false, "new_version": "", "stable_version": "", "msg": "This item has no release yet",
             ]).serialized(), context: context)

@@ -20,7 +20,7 @@ public struct LicenseAdministration {
             throw APIError.notFound(message: "not a license id or a valid key")
         }
         let store = context.store
-        let record = try store.unitOfWork { try LicenseRepository($0, prefix: store.prefix).record(selector: key.selector, lock: false) }
+        let record = try store.withConnection { try LicenseRepository($0, prefix: store.prefix).record(selector: key.selector, lock: false) }
         guard let record, try Digest.constantTimeEqual(record.verifier, LicenseKeyHasher(pepper: pepper).verifier(for: key)) else {
             throw APIError.notFound(message: "no license has this key")
         }
@@ -34,7 +34,7 @@ public struct LicenseAdministration {
 
     public func show(_ id: Int64) throws -> Summary {
         let store = context.store
-        return try store.unitOfWork { connection in
+        return try store.withConnection { connection in
             guard let record = try LicenseRepository(connection, prefix: store.prefix).record(id: id) else {
                 throw APIError.notFound(message: "no license \(id)")
             }

@@ -119,7 +119,7 @@ public struct LicenseService {
         // Seats go stale after days; recording "seen" once an hour is plenty, and spares the
         // database a durable write (an fsync) on nearly every verify.
         if let mine = found.activations.first(where: { $0.site == site.canonical }), now.timeIntervalSince(mine.lastSeen) >= 3600 {
-            try store.unitOfWork { try ActivationRepository($0, prefix: store.prefix).touch(licenseID: record.id, site: site.canonical, now: now) }
+            try store.withConnection { try ActivationRepository($0, prefix: store.prefix).touch(licenseID: record.id, site: site.canonical, now: now) }
         }
         return answer
     }
@@ -238,7 +238,7 @@ public struct LicenseService {
     private func refuseIfGuessing(from address: String, now: Date) throws {
         let buckets = guessingBuckets(address)
         let store = context.store
-        let counts = try store.unitOfWork {
+        let counts = try store.withConnection {
             try RateLimiter($0, prefix: store.prefix).hits(of: buckets.map(\.bucket), window: Self.guessingWindow, now: now)
         }
         if buckets.contains(where: { (counts[$0.bucket] ?? 0) >= Int64($0.limit) }) { throw rateLimited(now) }

@@ -27,7 +27,7 @@ public struct ReleaseShelf {
             }
         }
         let store = context.store
-        guard try store.unitOfWork({ try ProductRepository($0, prefix: store.prefix).named(product) }) != nil else {
+        guard try store.withConnection({ try ProductRepository($0, prefix: store.prefix).named(product) }) != nil else {
             throw Refusal(description: "no product named \(product) in the catalogue")
         }
         guard let bytes = FileManager.default.contents(atPath: file) else { throw Refusal(description: "cannot read \(file)") }

@@ -38,20 +38,11 @@ public struct OutboxDeliverer {
     @discardableResult
     public func deliverDue(limit: Int = 20) throws -> Report {
         let store = context.store
-        let table = store.prefix.table("outbox")
         let now = context.clock.now
         // Keys shown on success pages are erased once their window has passed.
-        try store.unitOfWork { try LicenseRepository($0, prefix: store.prefix).eraseExpiredDisplays(now: now) }
-        let claimed: [Outbox.Message] = try store.transaction { connection in
-            let ids = try connection.query("""
-                SELECT id FROM \(table) WHERE delivered_at IS NULL AND dead_at IS NULL AND next_attempt_at <= ?
-                AND (claimed_until IS NULL OR claimed_until < ?) ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED
-                """, [SQLTimestamp.string(from: now), SQLTimestamp.string(from: now), limit]).map { try $0.int("id") }
-            guard !ids.isEmpty else { return [] }
-            let marks = Array(repeating: "?", count: ids.count).joined(separator: ", ")
-            try connection.execute("UPDATE \(table) SET claimed_by = ?, claimed_until = ? WHERE id IN (\(marks))",
-                                   [name, SQLTimestamp.string(from: now.addingTimeInterval(leaseSeconds))] + ids.map { $0 as any SQLBindable })
-            return try Outbox(connection, prefix: store.prefix).messages(ids: ids)
+        try store.withConnection { try LicenseRepository($0, prefix: store.prefix).eraseExpiredDisplays(now: now) }
+        let claimed = try store.transaction { connection in
+            try Outbox(connection, prefix: store.prefix).claimDue(limit: limit, by: name, until: now.addingTimeInterval(leaseSeconds), now: now)
         }
         var report = Report()
         for (index, message) in claimed.enumerated() {
@@ -133,7 +124,7 @@ public struct OutboxDeliverer {
             guard let id = Int64(values["license_id"] ?? ""), let sealed = message.sealed,
                   let keyBytes = context.configuration.licensing.keyEncryptionKey.flatMap(SecretBox.init(key:))?.open(sealed, context: Array("license:\(id)".utf8))
             else { return .failed("the sealed license key cannot be opened (licensing.key_encryption_key changed?)") }
-            let license = try context.store.unitOfWork { try LicenseRepository($0, prefix: context.store.prefix).find(id) }
+            let license = try context.store.withConnection { try LicenseRepository($0, prefix: context.store.prefix).find(id) }
             guard let license, license.status == .active else { return .skipped("license \(id) is no longer active") }
             values["license_key"] = String(decoding: keyBytes, as: UTF8.self)
             values["activation_limit_line"] = ""

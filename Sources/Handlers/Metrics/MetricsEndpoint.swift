@@ -15,7 +15,7 @@ enum MetricsEndpoint {
         }
         let store = context.store
         let now = context.clock.now
-        let (outbox, webhook) = try store.unitOfWork { connection in
+        let (outbox, webhook) = try store.withConnection { connection in
             let operations = OperationsReport(connection, prefix: store.prefix)
             return (try operations.outbox(), try operations.webhookHealth())
         }

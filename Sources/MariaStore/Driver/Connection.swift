@@ -208,10 +208,16 @@ public final class Connection {
 
     /// Rolls back; a failure here only means the connection is gone, which ends the
     /// transaction anyway, so the connection is closed and nothing is thrown.
-    func rollback() {
+    /// Returns false when the ROLLBACK itself failed (and the connection was closed).
+    @discardableResult
+    func rollback() -> Bool {
         inTransaction = false
-        guard let mysql = handle else { return }
-        if mysql_rollback(mysql) != 0 { close() }
+        guard let mysql = handle else { return true }
+        if mysql_rollback(mysql) != 0 {
+            close()
+            return false
+        }
+        return true
     }
 
     func resetRoundTrips() { roundTrips = 0 }

@@ -1,7 +1,11 @@
 /// A failure reported by MariaDB Connector/C or the server, carried as a Swift value.
 ///
-/// `description` holds the library's own message. Statement parameters are never part of it,
-/// so no secret or license key can reach a log through this type.
+/// `description` is what logs and answers may show: the error number, SQLSTATE, what kind of
+/// failure it is, the phase of the transaction it ended, and the driver's own message. It never
+/// carries the server's message text (`serverText`): MariaDB quotes row values in some of its
+/// messages (a duplicate key shows the key, an incorrect string shows the string), so a
+/// license key or an email address could otherwise reach a log. Statement parameters are never
+/// part of any message.
 public struct DatabaseError: Error, Sendable, CustomStringConvertible {
     /// What kind of failure this is, as the rest of the program needs to tell them apart.
     public enum Kind: Sendable, Equatable {
@@ -32,19 +36,35 @@ public struct DatabaseError: Error, Sendable, CustomStringConvertible {
         case nodeNotReady
     }
 
+    /// Where in a transaction the failure happened, so a log says whether anything was kept.
+    public enum Phase: String, Sendable, Equatable {
+        /// Starting it or running its statements: nothing was committed.
+        case body
+        /// At COMMIT: nothing was committed (the server did not confirm it).
+        case commit
+        /// At ROLLBACK after another failure: the connection is closed, which ends it too.
+        case rollback
+    }
+
     public let kind: Kind
     /// The MariaDB error number (`mysqld_error.h` / `errmsg.h`), 0 where none applies.
     public let code: UInt32
     /// The SQLSTATE the server reported, or an empty string.
     public let sqlState: String
-    /// The library's message.
+    /// The driver's own words, safe to log (never the server's text for a server error).
     public let message: String
+    /// The server's message for a server error, verbatim. It may quote row values: show it
+    /// only to an operator at a terminal (a failed migration, say), never in a log or answer.
+    public let serverText: String?
+    /// Set by `Store.transaction` for failures inside one.
+    public internal(set) var phase: Phase?
 
     public init(kind: Kind, code: UInt32 = 0, sqlState: String = "", message: String) {
         self.kind = kind
         self.code = code
         self.sqlState = sqlState
         self.message = message
+        self.serverText = nil
     }
 
     /// Builds the error from an error number, choosing its kind from the number.
@@ -63,7 +83,37 @@ public struct DatabaseError: Error, Sendable, CustomStringConvertible {
         case 2002, 2003, 2005, 1045, 1049, 1040: kind = .connect
         default: kind = connecting ? .connect : .server
         }
-        self.init(kind: kind, code: code, sqlState: sqlState, message: message)
+        self.kind = kind
+        self.code = code
+        self.sqlState = sqlState
+        // Connector/C's own errors (2000–2999) describe the connection, never a row: kept.
+        if (2000..<3000).contains(code) {
+            self.message = message
+            self.serverText = nil
+        } else {
+            self.message = Self.summary(of: kind)
+            self.serverText = message
+        }
+    }
+
+    /// A server error told in the driver's words (the number and SQLSTATE say the rest).
+    private static func summary(of kind: Kind) -> String {
+        switch kind {
+        case .connect: return "the server refused the connection"
+        case .connectionLost: return "the connection was lost"
+        case .deadlock: return "deadlock or certification conflict; the transaction was rolled back"
+        case .lockWaitTimeout: return "a row lock was not granted in time"
+        case .duplicateKey, .insertRace: return "a unique key already holds this value"
+        case .nodeNotReady: return "this cluster node is not ready for work"
+        case .server, .decoding, .misuse, .unsupportedServer: return "the server refused the statement"
+        }
+    }
+
+    /// The same error, marked with the transaction phase it ended (kept when already set).
+    func during(_ phase: Phase) -> DatabaseError {
+        var error = self
+        if error.phase == nil { error.phase = phase }
+        return error
     }
 
     /// True when the whole transaction may simply be run again.
@@ -77,6 +127,7 @@ public struct DatabaseError: Error, Sendable, CustomStringConvertible {
     var leavesServer: Bool { kind == .connectionLost || kind == .nodeNotReady }
 
     public var description: String {
-        code == 0 ? "database: \(message)" : "database error \(code) (\(sqlState)): \(message)"
+        let place = phase.map { " at \($0 == .body ? "a statement of the transaction" : $0.rawValue.uppercased())" } ?? ""
+        return code == 0 ? "database\(place): \(message)" : "database error \(code) (\(sqlState))\(place): \(message)"
     }
 }

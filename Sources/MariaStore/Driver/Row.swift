@@ -1,3 +1,5 @@
+import Foundation
+
 /// One result row, decoded from MariaDB's buffers into Swift values at fetch time.
 public struct Row: Sendable {
     /// Column names shared by all rows of one result.
@@ -58,6 +60,28 @@ public struct Row: Sendable {
         case .uint(let v): return String(v)
         case .double(let v): return String(v)
         }
+    }
+
+    /// A DATETIME column that must hold a moment (UTC).
+    public func date(_ name: String) throws -> Date {
+        guard let value = try optionalDate(name) else { throw nullError(name, "a date") }
+        return value
+    }
+
+    /// A DATETIME column that holds a moment (UTC) or NULL.
+    public func optionalDate(_ name: String) throws -> Date? {
+        guard let text = try optionalString(name) else { return nil }
+        guard let date = SQLTimestamp.date(from: text) else { throw typeError(name, "a date") }
+        return date
+    }
+
+    /// A column holding one of an enumeration's raw values. A value the program does not
+    /// know is an error, never a silent default: a misspelt status must not read as another.
+    public func value<Value: RawRepresentable>(_ name: String, as type: Value.Type) throws -> Value where Value.RawValue == String {
+        guard let value = Value(rawValue: try string(name)) else {
+            throw DatabaseError(kind: .decoding, message: "column '\(name)' holds a value that is not a known \(Value.self)")
+        }
+        return value
     }
 
     /// A column that must hold bytes (BLOB, BINARY, VARBINARY).

@@ -1,3 +1,5 @@
+import Foundation
+
 /// One value crossing between Swift and MariaDB, as a statement parameter or a result column.
 ///
 /// Everything that goes into SQL travels as one of these and is bound, never spliced into text.
@@ -25,6 +27,8 @@ extension Bool: SQLBindable { public var sqlValue: SQLValue { .int(self ? 1 : 0)
 extension String: SQLBindable { public var sqlValue: SQLValue { .text(self) } }
 extension Substring: SQLBindable { public var sqlValue: SQLValue { .text(String(self)) } }
 extension Array: SQLBindable where Element == UInt8 { public var sqlValue: SQLValue { .bytes(self) } }
+/// A moment, bound as a DATETIME(6) value in UTC (sessions run with `time_zone = '+00:00'`).
+extension Date: SQLBindable { public var sqlValue: SQLValue { .text(SQLTimestamp.string(from: self)) } }
 extension SQLValue: SQLBindable { public var sqlValue: SQLValue { self } }
 extension Optional: SQLBindable where Wrapped: SQLBindable {
     public var sqlValue: SQLValue { self?.sqlValue ?? .null }

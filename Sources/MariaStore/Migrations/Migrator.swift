@@ -29,7 +29,7 @@ public struct Migrator {
 
     /// Applies every migration not yet recorded, in version order. `now` stamps `applied_at`.
     public func migrate(now: Date) throws -> Report {
-        try store.unitOfWork { connection in
+        try store.withConnection { connection in
             let lockName = "\(store.options.database).\(store.prefix.value)migrate"
             let lock = try connection.queryOne("SELECT GET_LOCK(?, ?) AS acquired", [lockName, lockTimeoutSeconds])
             guard try lock?.optionalInt("acquired") == 1 else {
@@ -66,7 +66,7 @@ public struct Migrator {
                 }
                 try connection.execute(
                     "INSERT INTO \(ledger) (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)",
-                    [migration.version, migration.name, migration.checksum, SQLTimestamp.string(from: now)])
+                    [migration.version, migration.name, migration.checksum, now])
                 applied.append(migration.version)
             }
             return Report(applied: applied, alreadyApplied: skipped)
@@ -75,7 +75,7 @@ public struct Migrator {
 
     /// The versions recorded as applied, in order.
     public func appliedVersions() throws -> [Int] {
-        try store.unitOfWork { connection in
+        try store.withConnection { connection in
             let ledger = store.prefix.table("schema_migrations")
             let exists = try connection.queryOne(
                 "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?",

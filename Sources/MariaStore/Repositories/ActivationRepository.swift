@@ -25,18 +25,18 @@ public struct ActivationRepository {
 
     static func decode(_ row: Row) throws -> Activation {
         Activation(activationID: try row.string("activation_id"), site: try row.string("site"),
-                   kind: Kind(rawValue: try row.string("kind")) ?? .production,
-                   lastSeen: SQLTimestamp.date(from: try row.string("last_seen")) ?? .distantPast)
+                   kind: try row.value("kind", as: Kind.self),
+                   lastSeen: try row.date("last_seen"))
     }
 
     public func insert(licenseID: Int64, activationID: String, site: String, kind: Kind, now: Date) throws {
-        let stamp = SQLTimestamp.string(from: now)
+        let stamp = now
         try connection.execute("INSERT INTO \(table) (activation_id, license_id, site, kind, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?)",
                                [activationID, licenseID, site, kind.rawValue, stamp, stamp])
     }
 
     public func touch(licenseID: Int64, site: String, now: Date) throws {
-        try connection.execute("UPDATE \(table) SET last_seen = ? WHERE license_id = ? AND site = ?", [SQLTimestamp.string(from: now), licenseID, site])
+        try connection.execute("UPDATE \(table) SET last_seen = ? WHERE license_id = ? AND site = ?", [now, licenseID, site])
     }
 
     /// Removes exactly one site's activation; false when there was none.
@@ -53,7 +53,7 @@ public struct ActivationRepository {
 
     /// Removes activations not seen since `cutoff`; returns their sites.
     public func releaseStale(licenseID: Int64, seenBefore cutoff: Date) throws -> [String] {
-        let stamp = SQLTimestamp.string(from: cutoff)
+        let stamp = cutoff
         let sites = try connection.query("SELECT site FROM \(table) WHERE license_id = ? AND last_seen < ?", [licenseID, stamp]).map { try $0.string("site") }
         if !sites.isEmpty { try connection.execute("DELETE FROM \(table) WHERE license_id = ? AND last_seen < ?", [licenseID, stamp]) }
         return sites

@@ -24,15 +24,14 @@ public struct AdminRepository {
     /// Creates the account or, when the email exists, replaces its password (and TOTP secret,
     /// when one is given or `clearTOTP`). Returns the account id and whether it was new.
     public func save(email: String, passwordHash: String, totpSecret: [UInt8]?, clearTOTP: Bool, now: Date) throws -> (id: Int64, created: Bool) {
-        let stamp = SQLTimestamp.string(from: now)
         if let existing = try connection.queryOne("SELECT id FROM \(users) WHERE email = ? FOR UPDATE", [email])?.int("id") {
             if let totpSecret {
                 try connection.execute("UPDATE \(users) SET password_hash = ?, totp_secret = ?, totp_last_step = 0, updated_at = ? WHERE id = ?",
-                                       [passwordHash, totpSecret, stamp, existing])
+                                       [passwordHash, totpSecret, now, existing])
             } else if clearTOTP {
-                try connection.execute("UPDATE \(users) SET password_hash = ?, totp_secret = NULL, updated_at = ? WHERE id = ?", [passwordHash, stamp, existing])
+                try connection.execute("UPDATE \(users) SET password_hash = ?, totp_secret = NULL, updated_at = ? WHERE id = ?", [passwordHash, now, existing])
             } else {
-                try connection.execute("UPDATE \(users) SET password_hash = ?, updated_at = ? WHERE id = ?", [passwordHash, stamp, existing])
+                try connection.execute("UPDATE \(users) SET password_hash = ?, updated_at = ? WHERE id = ?", [passwordHash, now, existing])
             }
             // A new password ends every session of the old one.
             try connection.execute("DELETE FROM \(sessions) WHERE admin_id = ?", [existing])
@@ -40,7 +39,7 @@ public struct AdminRepository {
         }
         let inserted = try connection.insertNew("""
             INSERT INTO \(users) (email, password_hash, totp_secret, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
-            """, [email, passwordHash, totpSecret, stamp, stamp])
+            """, [email, passwordHash, totpSecret, now, now])
         return (Int64(inserted.lastInsertID), true)
     }
 
@@ -71,14 +70,14 @@ public struct AdminRepository {
     /// Starts a session for `adminID` (the cookie's token hash) ending at `expiresAt`.
     public func startSession(tokenHash: [UInt8], adminID: Int64, expiresAt: Date, now: Date) throws {
         try connection.execute("INSERT INTO \(sessions) (token_hash, admin_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
-                               [tokenHash, adminID, SQLTimestamp.string(from: now), SQLTimestamp.string(from: expiresAt)])
+                               [tokenHash, adminID, now, expiresAt])
     }
 
     /// The signed-in admin of a live session: (id, email).
     public func session(tokenHash: [UInt8], now: Date) throws -> (adminID: Int64, email: String)? {
         try connection.queryOne("""
             SELECT u.id, u.email FROM \(sessions) s JOIN \(users) u ON u.id = s.admin_id WHERE s.token_hash = ? AND s.expires_at > ?
-            """, [tokenHash, SQLTimestamp.string(from: now)]).map { (try $0.int("id"), try $0.string("email")) }
+            """, [tokenHash, now]).map { (try $0.int("id"), try $0.string("email")) }
     }
 
     /// Ends a session (sign-out).
@@ -88,7 +87,7 @@ public struct AdminRepository {
 
     /// Removes sessions that ended before `now` (pruning).
     public func removeExpiredSessions(now: Date) throws -> UInt64 {
-        try connection.execute("DELETE FROM \(sessions) WHERE expires_at < ?", [SQLTimestamp.string(from: now)]).affectedRows
+        try connection.execute("DELETE FROM \(sessions) WHERE expires_at < ?", [now]).affectedRows
     }
 
     static func decode(_ row: Row) throws -> Account {

@@ -16,7 +16,7 @@ public struct AuditLog {
         try connection.execute("""
             INSERT INTO \(table) (occurred_at, subject_type, subject_id, action, before_state, after_state, actor, detail)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            """, [SQLTimestamp.string(from: now), subject, id, action, before, after, actor, detail])
+            """, [now, subject, id, action, before, after, actor, detail])
     }
 
     public struct Entry: Sendable, Equatable {

@@ -56,7 +56,7 @@ public struct CheckoutRepository {
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON DUPLICATE KEY UPDATE browser_proof = COALESCE(browser_proof, VALUES(browser_proof))
             """, [checkout.stripeID, checkout.kind.rawValue, checkout.product, checkout.priceID, checkout.quantity, checkout.amount,
-                  checkout.currency, checkout.wooCommerceOrder, checkout.browserProof, SQLTimestamp.string(from: now)])
+                  checkout.currency, checkout.wooCommerceOrder, checkout.browserProof, now])
     }
 
     /// The record of a checkout we created, or nil for one we did not.
@@ -64,10 +64,7 @@ public struct CheckoutRepository {
         try connection.queryOne("""
             SELECT stripe_id, kind, product, price_id, quantity, amount, currency, woocommerce_order, browser_proof FROM \(table) WHERE stripe_id = ?
             """, [stripeID]).map { row in
-            guard let kind = Kind(rawValue: try row.string("kind")) else {
-                throw DatabaseError(kind: .decoding, message: "checkouts.kind holds an unknown value")
-            }
-            return Checkout(stripeID: try row.string("stripe_id"), kind: kind, product: try row.optionalString("product"),
+            Checkout(stripeID: try row.string("stripe_id"), kind: try row.value("kind", as: Kind.self), product: try row.optionalString("product"),
                             priceID: try row.optionalString("price_id"), quantity: try row.optionalInt("quantity").map(Int.init),
                             amount: try row.optionalInt("amount"), currency: try row.optionalString("currency"),
                             wooCommerceOrder: try row.optionalInt("woocommerce_order"),

@@ -147,7 +147,7 @@ public struct CustomerDirectory {
         try connection.query("""
             SELECT occurred_at, subject_type, subject_id, action, before_state, after_state, actor, detail FROM \(prefix.table("audit_log"))
             WHERE occurred_at >= ? AND occurred_at < ? ORDER BY id
-            """, [SQLTimestamp.string(from: from), SQLTimestamp.string(from: to)]).map(Self.auditEntry)
+            """, [from, to]).map(Self.auditEntry)
     }
 
     static func auditEntry(_ row: Row) throws -> AuditEntry {

@@ -58,7 +58,7 @@ public struct CustomerRepository {
     private func insert(email: String?, actor: String, now: Date) throws -> Int64 {
         // Two first checkouts by one new email at once: the second insert is a race the
         // transaction retries, and the retry finds the first row.
-        let id = Int64(try connection.insertNew("INSERT INTO \(table) (email, created_at) VALUES (?, ?)", [email, SQLTimestamp.string(from: now)]).lastInsertID)
+        let id = Int64(try connection.insertNew("INSERT INTO \(table) (email, created_at) VALUES (?, ?)", [email, now]).lastInsertID)
         try audit(id, "created", actor: actor, now: now)
         return id
     }
@@ -70,7 +70,7 @@ public struct CustomerRepository {
 
     private func attach(_ stripeCustomerID: String, to id: Int64, now: Date) throws {
         try connection.insertNew("INSERT INTO \(stripeIDs) (stripe_customer_id, customer_id, created_at) VALUES (?, ?, ?)",
-                                 [stripeCustomerID, id, SQLTimestamp.string(from: now)])
+                                 [stripeCustomerID, id, now])
     }
 
     private func customer(email: String, lock: Bool) throws -> Int64? {
@@ -95,7 +95,7 @@ public struct CustomerRepository {
         try connection.execute("UPDATE \(stripeIDs) SET customer_id = ? WHERE customer_id = ?", [into, from])
         // The balance rows follow the ledger entries they sum.
         try connection.execute("DELETE FROM \(prefix.table("credit_balances")) WHERE customer_id = ?", [from])
-        try GrantRepository(connection, prefix: prefix).recountBalance(customerID: into)
+        try CreditLedger(connection, prefix: prefix).recountBalance(customerID: into)
         try connection.execute("DELETE FROM \(table) WHERE id = ?", [from])
         try audit(into, "merged", detail: "customer \(from) merged into this one", actor: actor, now: now)
         try audit(from, "merged_away", detail: "into customer \(into)", actor: actor, now: now)

@@ -21,17 +21,16 @@ public struct DisputeRepository {
     @discardableResult
     public func report(dispute: String, paymentIntent: String?, status: String, amount: Int64, currency: String, reason: String?,
                        eventCreated: Int64, now: Date) throws -> (applied: Bool, before: String?) {
-        let stamp = SQLTimestamp.string(from: now)
         guard let before = try connection.queryOne("SELECT status FROM \(table) WHERE dispute = ? FOR UPDATE", [dispute])?.string("status") else {
             try connection.insertNew("""
                 INSERT INTO \(table) (dispute, payment_intent, status, amount, currency, reason, status_event_created, created_at, updated_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, [dispute, paymentIntent, status, amount, currency, reason, eventCreated, stamp, stamp])
+                """, [dispute, paymentIntent, status, amount, currency, reason, eventCreated, now, now])
             return (true, nil)
         }
         let applied = try connection.execute("""
             UPDATE \(table) SET status = ?, status_event_created = ?, updated_at = ? WHERE dispute = ? AND status_event_created <= ?
-            """, [status, eventCreated, stamp, dispute, eventCreated]).affectedRows > 0
+            """, [status, eventCreated, now, dispute, eventCreated]).affectedRows > 0
         return (applied, before)
     }
 

@@ -31,13 +31,13 @@ public struct EventLedger {
     /// concurrent delivery of the same event waits and then sees it.
     public func lockedOutcome(of id: String) throws -> Outcome? {
         try connection.queryOne("SELECT outcome FROM \(table) WHERE id = ? FOR UPDATE", [id])
-            .flatMap { Outcome(rawValue: try $0.string("outcome")) }
+            .map { try $0.value("outcome", as: Outcome.self) }
     }
 
     /// The recorded outcome, without locking (a fast check before expensive work).
     public func outcome(of id: String) throws -> Outcome? {
         try connection.queryOne("SELECT outcome FROM \(table) WHERE id = ?", [id])
-            .flatMap { Outcome(rawValue: try $0.string("outcome")) }
+            .map { try $0.value("outcome", as: Outcome.self) }
     }
 
     /// Claims an event for this transaction by inserting its row; true when this call inserted
@@ -54,7 +54,7 @@ public struct EventLedger {
         try connection.execute("""
             INSERT INTO \(table) (id, type, livemode, api_version, created_at, received_at, outcome) VALUES (?, ?, ?, ?, ?, ?, ?)
             ON DUPLICATE KEY UPDATE id = id
-            """, [id, type, livemode, apiVersion, created, SQLTimestamp.string(from: receivedAt), outcome.rawValue]).affectedRows == 1
+            """, [id, type, livemode, apiVersion, created, receivedAt, outcome.rawValue]).affectedRows == 1
     }
 
     /// Records (or re-records, after a failure) an event's outcome. The payload is kept only
@@ -66,7 +66,7 @@ public struct EventLedger {
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON DUPLICATE KEY UPDATE outcome = VALUES(outcome), error = VALUES(error), payload = VALUES(payload),
                 received_at = VALUES(received_at)
-            """, [id, type, livemode, apiVersion, created, SQLTimestamp.string(from: receivedAt), outcome.rawValue, error,
+            """, [id, type, livemode, apiVersion, created, receivedAt, outcome.rawValue, error,
                   outcome == .failed ? payload : nil])
     }
 
@@ -80,7 +80,7 @@ public struct EventLedger {
         }
         return try rows.map { row in
             Entry(id: try row.string("id"), type: try row.string("type"), livemode: try row.int("livemode") == 1,
-                  outcome: Outcome(rawValue: try row.string("outcome")) ?? .failed, receivedAt: try row.string("received_at"),
+                  outcome: try row.value("outcome", as: Outcome.self), receivedAt: try row.string("received_at"),
                   error: try row.optionalString("error"))
         }
     }

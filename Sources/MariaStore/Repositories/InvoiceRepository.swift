@@ -46,9 +46,9 @@ public struct InvoiceRepository {
             INSERT INTO \(table) (invoice, subscription, customer_id, billing_reason, period_start, period_end, amount_paid, currency, payment_intent, created_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON DUPLICATE KEY UPDATE payment_intent = COALESCE(payment_intent, VALUES(payment_intent))
-            """, [invoice.invoice, invoice.subscription, invoice.customerID, invoice.billingReason, invoice.periodStart.map(SQLTimestamp.string(from:)),
-                  invoice.periodEnd.map(SQLTimestamp.string(from:)), invoice.amountPaid, invoice.currency, invoice.paymentIntent,
-                  SQLTimestamp.string(from: now)])
+            """, [invoice.invoice, invoice.subscription, invoice.customerID, invoice.billingReason, invoice.periodStart,
+                  invoice.periodEnd, invoice.amountPaid, invoice.currency, invoice.paymentIntent,
+                  now])
         // 1: a new row; 2: the PaymentIntent added to a known one; 0: nothing new.
         guard result.affectedRows > 0 else { return }
         try AuditLog(connection, prefix: prefix).record(subject: "invoice", id: invoice.invoice, action: result.affectedRows == 1 ? "paid" : "payment_linked",
@@ -83,8 +83,8 @@ public struct InvoiceRepository {
     static func decode(_ row: Row) throws -> Invoice {
         var invoice = Invoice(invoice: try row.string("invoice"), subscription: try row.optionalString("subscription"),
                               customerID: try row.optionalInt("customer_id"), billingReason: try row.optionalString("billing_reason"),
-                              periodStart: try row.optionalString("period_start").flatMap(SQLTimestamp.date(from:)),
-                              periodEnd: try row.optionalString("period_end").flatMap(SQLTimestamp.date(from:)),
+                              periodStart: try row.optionalDate("period_start"),
+                              periodEnd: try row.optionalDate("period_end"),
                               amountPaid: try row.int("amount_paid"), currency: try row.string("currency"),
                               paymentIntent: try row.optionalString("payment_intent"))
         invoice.amountRefunded = try row.int("amount_refunded")

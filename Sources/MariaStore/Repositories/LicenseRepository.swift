@@ -61,18 +61,9 @@ public struct LicenseRepository {
             FROM \(table) l WHERE l.customer_id = ? ORDER BY l.id DESC
             """, [customerID]).map { row in
             Summary(id: try row.int("id"), product: try row.string("product"), tier: try row.optionalString("tier"),
-                    status: try Self.status(row), expiresAt: try row.optionalString("expires_at").flatMap(SQLTimestamp.date(from:)),
+                    status: try row.value("status", as: Status.self), expiresAt: try row.optionalDate("expires_at"),
                     activationLimit: Int(try row.int("activation_limit")), seatsUsed: Int(try row.int("seats")))
         }
-    }
-
-    /// A status read from a row: an unknown value is an error, never a guess.
-    static func status(_ row: Row) throws -> Status {
-        let text = try row.string("status")
-        guard let status = Status(rawValue: text) else {
-            throw DatabaseError(kind: .decoding, message: "licenses.status holds an unknown value")
-        }
-        return status
     }
 
     /// Everything a license check needs, found by the key's selector.
@@ -132,8 +123,8 @@ public struct LicenseRepository {
 
     static func decodeRecord(_ row: Row) throws -> Record {
         Record(id: try row.int("id"), verifier: try row.bytes("verifier"), product: try row.string("product"), tier: try row.optionalString("tier"),
-               activationLimit: Int(try row.int("activation_limit")), status: Status(rawValue: try row.string("status")) ?? .disabled,
-               expiresAt: try row.optionalString("expires_at").flatMap(SQLTimestamp.date(from:)))
+               activationLimit: Int(try row.int("activation_limit")), status: try row.value("status", as: Status.self),
+               expiresAt: try row.optionalDate("expires_at"))
     }
 
     public func find(_ id: Int64) throws -> License? {
@@ -144,7 +135,7 @@ public struct LicenseRepository {
     /// `.duplicateKey` if the new selector is taken.
     public func replaceKey(_ id: Int64, selector: String, verifier: [UInt8], now: Date) throws {
         try connection.execute("UPDATE \(table) SET selector = ?, verifier = ?, updated_at = ? WHERE id = ?",
-                               [selector, verifier, SQLTimestamp.string(from: now), id])
+                               [selector, verifier, now, id])
     }
 
     /// A license locked, with its product and the buyer's email (for the key's email).
@@ -158,29 +149,29 @@ public struct LicenseRepository {
     /// Keeps a new key sealed for the success page until `until`.
     public func setDisplay(_ id: Int64, sealed: [UInt8]?, until: Date?) throws {
         try connection.execute("UPDATE \(table) SET display_sealed = ?, display_until = ? WHERE id = ?",
-                               [sealed, until.map(SQLTimestamp.string(from:)), id])
+                               [sealed, until, id])
     }
 
     /// The licenses of an order with their display copies (for the success page).
     public func displays(orderID: Int64) throws -> [(id: Int64, product: String, status: Status, sealed: [UInt8]?, until: Date?)] {
         try connection.query("SELECT id, product, status, display_sealed, display_until FROM \(table) WHERE order_id = ? ORDER BY id", [orderID]).map { row in
-            (try row.int("id"), try row.string("product"), Status(rawValue: try row.string("status")) ?? .disabled,
+            (try row.int("id"), try row.string("product"), try row.value("status", as: Status.self),
              try row.value("display_sealed") == .null ? nil : try row.bytes("display_sealed"),
-             try row.optionalString("display_until").flatMap(SQLTimestamp.date(from:)))
+             try row.optionalDate("display_until"))
         }
     }
 
     /// Erases display copies whose window has passed.
     public func eraseExpiredDisplays(now: Date) throws {
         try connection.execute("UPDATE \(table) SET display_sealed = NULL, display_until = NULL WHERE display_until IS NOT NULL AND display_until < ?",
-                               [SQLTimestamp.string(from: now)])
+                               [now])
     }
 
     /// Moves a license to another plan: its product, tier and activation limit. Seats above a
     /// lower limit stay until deactivated; new activations are refused meanwhile.
     public func changePlan(_ id: Int64, product: String, tier: String?, activationLimit: Int, now: Date) throws {
         try connection.execute("UPDATE \(table) SET product = ?, tier = ?, activation_limit = ?, updated_at = ? WHERE id = ?",
-                               [product, tier, activationLimit, SQLTimestamp.string(from: now), id])
+                               [product, tier, activationLimit, now, id])
     }
 
     /// A license's plan as stored (product, tier, limit).
@@ -192,11 +183,11 @@ public struct LicenseRepository {
 
     public func update(_ id: Int64, status: Status, expiresAt: Date?, now: Date) throws {
         try connection.execute("UPDATE \(table) SET status = ?, expires_at = ?, updated_at = ? WHERE id = ?",
-                               [status.rawValue, expiresAt.map(SQLTimestamp.string(from:)), SQLTimestamp.string(from: now), id])
+                               [status.rawValue, expiresAt, now, id])
     }
 
     static func decode(_ row: Row) throws -> License {
-        License(id: try row.int("id"), status: Status(rawValue: try row.string("status")) ?? .disabled,
-                expiresAt: try row.optionalString("expires_at").flatMap(SQLTimestamp.date(from:)), product: try row.string("product"))
+        License(id: try row.int("id"), status: try row.value("status", as: Status.self),
+                expiresAt: try row.optionalDate("expires_at"), product: try row.string("product"))
     }
 }

@@ -21,7 +21,7 @@ public struct OperationsReport {
     }
 
     public func activity(from: Date, to: Date) throws -> Activity {
-        let range = [SQLTimestamp.string(from: from), SQLTimestamp.string(from: to)]
+        let range = [from, to]
         var activity = Activity()
         activity.licensesIssued = try connection.queryOne("SELECT COUNT(*) AS n FROM \(prefix.table("licenses")) WHERE created_at >= ? AND created_at < ?",
                                                           range)?.int("n") ?? 0
@@ -40,7 +40,7 @@ public struct OperationsReport {
         try connection.query("""
             SELECT DATE_FORMAT(first_seen, '%Y-%m-%d') AS day, COUNT(*) AS n FROM \(prefix.table("activations"))
             WHERE first_seen >= ? AND first_seen < ? GROUP BY day ORDER BY day
-            """, [SQLTimestamp.string(from: from), SQLTimestamp.string(from: to)]).map { (try $0.string("day"), try $0.int("n")) }
+            """, [from, to]).map { (try $0.string("day"), try $0.int("n")) }
     }
 
     /// The webhook's state: the last processed event per mode and the failures waiting.

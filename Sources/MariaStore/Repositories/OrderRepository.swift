@@ -31,7 +31,7 @@ public struct OrderRepository {
         public let currency: String
         public let attention: String?
         public var clientReferenceID: String? = nil
-        public var createdAt: String? = nil
+        public var createdAt: Date? = nil
     }
 
     /// What a new order is made of.
@@ -79,13 +79,12 @@ public struct OrderRepository {
 
     /// Inserts the order and returns it locked (the insert holds the row lock).
     public func insert(_ order: NewOrder, now: Date) throws -> Order {
-        let stamp = SQLTimestamp.string(from: now)
         let id = try connection.insertNew("""
             INSERT INTO \(table) (session_id, customer_id, status, mode, payment_intent, subscription, amount_total, currency,
                 client_reference_id, metadata, livemode, site_url, created_at, updated_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, [order.sessionID, order.customerID, order.status.rawValue, order.mode, order.paymentIntent, order.subscription,
-                  order.amountTotal, order.currency, order.clientReferenceID, order.metadata, order.livemode, order.siteURL, stamp, stamp]).lastInsertID
+                  order.amountTotal, order.currency, order.clientReferenceID, order.metadata, order.livemode, order.siteURL, now, now]).lastInsertID
         return Order(id: Int64(id), sessionID: order.sessionID, customerID: order.customerID, status: order.status, mode: order.mode,
                      paymentIntent: order.paymentIntent, amountTotal: order.amountTotal, amountRefunded: 0, currency: order.currency, attention: nil)
     }
@@ -98,31 +97,31 @@ public struct OrderRepository {
     /// Records the refunded total (it only grows).
     public func setRefunded(_ id: Int64, amount: Int64, now: Date) throws {
         try connection.execute("UPDATE \(table) SET amount_refunded = GREATEST(amount_refunded, ?), updated_at = ? WHERE id = ?",
-                               [amount, SQLTimestamp.string(from: now), id])
+                               [amount, now, id])
     }
 
     /// Records the buyer of an order first seen without one.
     public func setCustomer(_ id: Int64, _ customerID: Int64, now: Date) throws {
         try connection.execute("UPDATE \(table) SET customer_id = ?, updated_at = ? WHERE id = ? AND customer_id IS NULL",
-                               [customerID, SQLTimestamp.string(from: now), id])
+                               [customerID, now, id])
     }
 
     /// Records the refunded total as it is now (a refund that failed makes it smaller).
     public func setRefundedExactly(_ id: Int64, amount: Int64, now: Date) throws {
-        try connection.execute("UPDATE \(table) SET amount_refunded = ?, updated_at = ? WHERE id = ?", [amount, SQLTimestamp.string(from: now), id])
+        try connection.execute("UPDATE \(table) SET amount_refunded = ?, updated_at = ? WHERE id = ?", [amount, now, id])
     }
 
     public func setStatus(_ id: Int64, _ status: Status, now: Date) throws {
-        try connection.execute("UPDATE \(table) SET status = ?, updated_at = ? WHERE id = ?", [status.rawValue, SQLTimestamp.string(from: now), id])
+        try connection.execute("UPDATE \(table) SET status = ?, updated_at = ? WHERE id = ?", [status.rawValue, now, id])
     }
 
     /// Marks an order as needing an operator (an unknown price, say), with the reason.
     public func flag(_ id: Int64, attention: String, now: Date) throws {
-        try connection.execute("UPDATE \(table) SET attention = ?, updated_at = ? WHERE id = ?", [attention, SQLTimestamp.string(from: now), id])
+        try connection.execute("UPDATE \(table) SET attention = ?, updated_at = ? WHERE id = ?", [attention, now, id])
     }
 
     public func clearAttention(_ id: Int64, now: Date) throws {
-        try connection.execute("UPDATE \(table) SET attention = NULL, updated_at = ? WHERE id = ?", [SQLTimestamp.string(from: now), id])
+        try connection.execute("UPDATE \(table) SET attention = NULL, updated_at = ? WHERE id = ?", [now, id])
     }
 
     /// A customer's orders, newest first.
@@ -137,9 +136,9 @@ public struct OrderRepository {
 
     static func decode(_ row: Row) throws -> Order {
         Order(id: try row.int("id"), sessionID: try row.string("session_id"), customerID: try row.optionalInt("customer_id"),
-              status: Status(rawValue: try row.string("status")) ?? .pending, mode: try row.string("mode"),
+              status: try row.value("status", as: Status.self), mode: try row.string("mode"),
               paymentIntent: try row.optionalString("payment_intent"), amountTotal: try row.int("amount_total"),
               amountRefunded: try row.int("amount_refunded"), currency: try row.string("currency"), attention: try row.optionalString("attention"),
-              clientReferenceID: try row.optionalString("client_reference_id"), createdAt: try row.optionalString("created_at"))
+              clientReferenceID: try row.optionalString("client_reference_id"), createdAt: try row.optionalDate("created_at"))
     }
 }

@@ -16,11 +16,10 @@ public struct Outbox {
     /// Queues a message once per `dedupeKey`; `sealed` is an encrypted secret for the message.
     @discardableResult
     public func enqueue(kind: String, dedupeKey: String, recipient: String?, payload: String, sealed: [UInt8]?, now: Date) throws -> Bool {
-        let stamp = SQLTimestamp.string(from: now)
         return try connection.execute("""
             INSERT INTO \(table) (kind, dedupe_key, recipient, payload, sealed, created_at, next_attempt_at)
             VALUES (?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE id = id
-            """, [kind, dedupeKey, recipient, payload, sealed, stamp, stamp]).affectedRows == 1
+            """, [kind, dedupeKey, recipient, payload, sealed, now, now]).affectedRows == 1
     }
 
     /// How many messages carry `dedupeKey`, or `dedupeKey#n` (repeats of one kind of news).
@@ -47,12 +46,26 @@ public struct Outbox {
                                     ids.map { $0 as any SQLBindable }).map(Self.decode)
     }
 
+    /// Claims up to `limit` due messages for `deliverer` until `until` and returns them. Rows
+    /// another deliverer is claiming right now are skipped, not waited for.
+    public func claimDue(limit: Int, by deliverer: String, until: Date, now: Date) throws -> [Message] {
+        let ids = try connection.query("""
+            SELECT id FROM \(table) WHERE delivered_at IS NULL AND dead_at IS NULL AND next_attempt_at <= ?
+            AND (claimed_until IS NULL OR claimed_until < ?) ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED
+            """, [now, now, limit]).map { try $0.int("id") }
+        guard !ids.isEmpty else { return [] }
+        let marks = Array(repeating: "?", count: ids.count).joined(separator: ", ")
+        try connection.execute("UPDATE \(table) SET claimed_by = ?, claimed_until = ? WHERE id IN (\(marks))",
+                               [deliverer, until] + ids.map { $0 as any SQLBindable })
+        return try messages(ids: ids)
+    }
+
     /// Marks a message sent and erases its sealed secret (a license key has reached its buyer).
     public func markDelivered(_ id: Int64, by deliverer: String, note: String?, now: Date) throws {
         try connection.execute("""
             UPDATE \(table) SET delivered_at = ?, sealed = NULL, claimed_by = NULL, claimed_until = NULL, last_error = ?
             WHERE id = ? AND claimed_by = ?
-            """, [SQLTimestamp.string(from: now), note, id, deliverer])
+            """, [now, note, id, deliverer])
     }
 
     /// Extends the claims `deliverer` still holds among `ids`; returns those ids.
@@ -61,7 +74,7 @@ public struct Outbox {
         let marks = Array(repeating: "?", count: ids.count).joined(separator: ", ")
         let list = ids.map { $0 as any SQLBindable }
         try connection.execute("UPDATE \(table) SET claimed_until = ? WHERE claimed_by = ? AND delivered_at IS NULL AND id IN (\(marks))",
-                               [SQLTimestamp.string(from: until), deliverer] + list)
+                               [until, deliverer] + list)
         return Set(try connection.query("SELECT id FROM \(table) WHERE claimed_by = ? AND delivered_at IS NULL AND id IN (\(marks))",
                                         [deliverer] + list).map { try $0.int("id") })
     }
@@ -70,7 +83,7 @@ public struct Outbox {
     public func `defer`(_ id: Int64, by deliverer: String, reason: String, until: Date) throws {
         try connection.execute("""
             UPDATE \(table) SET next_attempt_at = ?, last_error = ?, claimed_by = NULL, claimed_until = NULL WHERE id = ? AND claimed_by = ?
-            """, [SQLTimestamp.string(from: until), "waiting: \(reason)", id, deliverer])
+            """, [until, "waiting: \(reason)", id, deliverer])
     }
 
     /// Records a failed attempt: retried at `retryAt(attempts)`, or dead after `maxAttempts`.
@@ -80,7 +93,7 @@ public struct Outbox {
         let dead = attempts >= maxAttempts
         try connection.execute("""
             UPDATE \(table) SET attempts = ?, last_error = ?, next_attempt_at = ?, dead_at = ?, claimed_by = NULL, claimed_until = NULL WHERE id = ?
-            """, [attempts, String(error.prefix(1000)), SQLTimestamp.string(from: retryAt(attempts)), dead ? SQLTimestamp.string(from: now) : nil, id])
+            """, [attempts, String(error.prefix(1000)), retryAt(attempts), dead ? now : nil, id])
         if dead {
             try AuditLog(connection, prefix: prefix).record(subject: "outbox", id: String(id), action: "dead", before: "waiting", after: "dead",
                                                             actor: "deliverer:\(deliverer)", detail: "after \(attempts) attempts", now: now)
@@ -91,14 +104,13 @@ public struct Outbox {
     /// naming `actor`.
     @discardableResult
     public func retry(_ id: Int64?, actor: String = "operator:cli", now: Date) throws -> Int {
-        let stamp = SQLTimestamp.string(from: now)
         let rows = id == nil
             ? try connection.query("SELECT id, dead_at FROM \(table) WHERE dead_at IS NOT NULL AND delivered_at IS NULL FOR UPDATE")
             : try connection.query("SELECT id, dead_at FROM \(table) WHERE id = ? AND delivered_at IS NULL FOR UPDATE", [id!])
         let audit = AuditLog(connection, prefix: prefix)
         for row in rows {
             let message = try row.int("id")
-            try connection.execute("UPDATE \(table) SET dead_at = NULL, attempts = 0, next_attempt_at = ? WHERE id = ?", [stamp, message])
+            try connection.execute("UPDATE \(table) SET dead_at = NULL, attempts = 0, next_attempt_at = ? WHERE id = ?", [now, message])
             try audit.record(subject: "outbox", id: String(message), action: "retried", before: try row.isNull("dead_at") ? "waiting" : "dead",
                              after: "waiting", actor: actor, now: now)
         }

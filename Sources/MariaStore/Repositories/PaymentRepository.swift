@@ -74,14 +74,13 @@ public struct PaymentRepository {
         try connection.execute("""
             INSERT INTO \(history) (payment_intent, event_id, status, event_created) VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE id = id
             """, [paymentIntent, eventID, state.status, eventCreated])
-        let stamp = SQLTimestamp.string(from: now)
         if try lock(paymentIntent) == nil {
             try connection.insertNew("""
                 INSERT INTO \(table) (payment_intent, status, amount, currency, stripe_customer_id, failure_code, failure_message,
                     receipt_url, risk_level, risk_score, status_event_created, created_at, updated_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, [paymentIntent, state.status, state.amount, state.currency, state.stripeCustomerID, state.failureCode, state.failureMessage,
-                      state.receiptURL, state.riskLevel, state.riskScore, eventCreated, stamp, stamp])
+                      state.receiptURL, state.riskLevel, state.riskScore, eventCreated, now, now])
             return true
         }
         return try connection.execute("""
@@ -90,14 +89,13 @@ public struct PaymentRepository {
                 risk_score = COALESCE(?, risk_score), status_event_created = ?, updated_at = ?
             WHERE payment_intent = ? AND status_event_created <= ?
             """, [state.status, state.amount, state.currency, state.stripeCustomerID, state.failureCode, state.failureMessage,
-                  state.receiptURL, state.riskLevel, state.riskScore, eventCreated, stamp, paymentIntent, eventCreated]).affectedRows > 0
+                  state.receiptURL, state.riskLevel, state.riskScore, eventCreated, now, paymentIntent, eventCreated]).affectedRows > 0
     }
 
     /// Adds what a charge event knows (receipt, Radar risk). The PaymentIntent's own events
     /// own the status and failure; a charge only sets them while no PaymentIntent event came.
     /// A fact that changes (a new payment, a receipt, a risk verdict) is audited, naming `actor`.
     public func reportCharge(_ paymentIntent: String, _ state: State, actor: String, now: Date) throws {
-        let stamp = SQLTimestamp.string(from: now)
         let before = try connection.queryOne("SELECT receipt_url IS NOT NULL AS receipt, risk_level FROM \(table) WHERE payment_intent = ? FOR UPDATE",
                                              [paymentIntent])
         try connection.execute("""
@@ -108,7 +106,7 @@ public struct PaymentRepository {
                 risk_level = COALESCE(VALUES(risk_level), risk_level), risk_score = COALESCE(VALUES(risk_score), risk_score),
                 stripe_customer_id = COALESCE(stripe_customer_id, VALUES(stripe_customer_id)), updated_at = VALUES(updated_at)
             """, [paymentIntent, state.status, state.amount, state.currency, state.stripeCustomerID, state.failureCode, state.failureMessage,
-                  state.receiptURL, state.riskLevel, state.riskScore, stamp, stamp])
+                  state.receiptURL, state.riskLevel, state.riskScore, now, now])
         let hadReceipt = try before.map { try $0.int("receipt") == 1 } ?? false
         let riskBefore = try before?.optionalString("risk_level")
         if before == nil || (!hadReceipt && state.receiptURL != nil) || (state.riskLevel != nil && state.riskLevel != riskBefore) {
@@ -122,13 +120,12 @@ public struct PaymentRepository {
     /// Creates the payment if no event about it arrived yet.
     /// A total that grows is audited (before → after), naming `actor`.
     public func reportRefunded(_ paymentIntent: String, amountRefunded: Int64, amount: Int64, currency: String, actor: String, now: Date) throws {
-        let stamp = SQLTimestamp.string(from: now)
         let before = try connection.queryOne("SELECT amount_refunded FROM \(table) WHERE payment_intent = ? FOR UPDATE", [paymentIntent])?.int("amount_refunded")
         try connection.execute("""
             INSERT INTO \(table) (payment_intent, status, amount, currency, amount_refunded, status_event_created, created_at, updated_at)
             VALUES (?, 'succeeded', ?, ?, ?, 0, ?, ?)
             ON DUPLICATE KEY UPDATE amount_refunded = GREATEST(amount_refunded, VALUES(amount_refunded)), updated_at = VALUES(updated_at)
-            """, [paymentIntent, amount, currency, amountRefunded, stamp, stamp])
+            """, [paymentIntent, amount, currency, amountRefunded, now, now])
         if before == nil || amountRefunded > before! {
             try AuditLog(connection, prefix: prefix).record(subject: "payment", id: paymentIntent, action: "refunded_total", before: before.map(String.init),
                                                             after: String(max(amountRefunded, before ?? 0)), actor: actor, now: now)

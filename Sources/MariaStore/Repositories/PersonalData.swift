@@ -82,7 +82,6 @@ public struct PersonalData {
         let outboxCondition = "recipient = ? OR \(mentioning("payload"))"
         let eventCondition = "payload IS NOT NULL AND \(mentioning("payload"))"
         var report = ErasureReport()
-        let stamp = SQLTimestamp.string(from: now)
         if dryRun {
             report.customers = 1
             report.orders = UInt64(try connection.queryOne("SELECT COUNT(*) AS n FROM \(orders) WHERE customer_id = ?", [id])?.int("n") ?? 0)
@@ -96,7 +95,7 @@ public struct PersonalData {
                 dead_at = CASE WHEN delivered_at IS NULL THEN COALESCE(dead_at, ?) ELSE dead_at END,
                 last_error = CASE WHEN delivered_at IS NULL THEN 'the recipient was erased' ELSE last_error END
             WHERE \(outboxCondition)
-            """, [stamp, email] + needles).affectedRows
+            """, [now, email] + needles).affectedRows
         report.eventPayloads = try connection.execute("UPDATE \(events) SET payload = NULL WHERE \(eventCondition)", needles).affectedRows
         report.payments = try connection.execute("UPDATE \(prefix.table("payments")) SET receipt_url = NULL, failure_message = NULL WHERE payment_intent IN (\(intents))",
                                                  [id, id]).affectedRows
@@ -104,7 +103,7 @@ public struct PersonalData {
         // An address that cannot be anyone's (RFC 2606's .invalid), unique per customer: later
         // events of the same Stripe customer find this row and do not write an email back.
         report.customers = try connection.execute("UPDATE \(customers) SET email = ?, anonymised_at = ? WHERE id = ?",
-                                                  ["erased-\(id)@erased.invalid", stamp, id]).affectedRows
+                                                  ["erased-\(id)@erased.invalid", now, id]).affectedRows
         return report
     }
 

@@ -74,12 +74,8 @@ public struct ProductRepository {
     }
 
     static func decode(_ row: Row) throws -> Product {
-        let kindText = try row.string("kind")
-        guard let kind = Product.Kind(rawValue: kindText) else {
-            throw DatabaseError(kind: .decoding, message: "unknown product kind '\(kindText)'")
-        }
-        return Product(
-            product: try row.string("product"), name: try row.string("name"), kind: kind,
+        Product(
+            product: try row.string("product"), name: try row.string("name"), kind: try row.value("kind", as: Product.Kind.self),
             stripePriceID: try row.optionalString("stripe_price_id"), tier: try row.optionalString("tier"),
             activationLimit: try row.optionalInt("activation_limit").map(Int.init),
             durationDays: try row.optionalInt("duration_days").map(Int.init),

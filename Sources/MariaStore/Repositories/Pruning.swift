@@ -36,25 +36,25 @@ public struct Pruning {
             report.redactedBodies = try connection.execute("""
                 UPDATE \(prefix.table("outbox")) SET payload = '{"redacted":true}', recipient = NULL
                 WHERE delivered_at < ? AND (recipient IS NOT NULL OR payload <> '{"redacted":true}')
-                """, [SQLTimestamp.string(from: deliveredBodiesBefore)]).affectedRows
+                """, [deliveredBodiesBefore]).affectedRows
         }
         report.adminSessions = try AdminRepository(connection, prefix: prefix).removeExpiredSessions(now: now)
         // Windows are at most a day long; a bucket whose window started before the bound is over.
         report.rateLimits = try connection.execute("DELETE FROM \(prefix.table("rate_limits")) WHERE window_start < ?",
                                                    [Int64(rateLimitsBefore.timeIntervalSince1970)]).affectedRows
         report.keyRotations = try connection.execute("DELETE FROM \(prefix.table("key_rotation_requests")) WHERE expires_at < ?",
-                                                     [SQLTimestamp.string(from: rateLimitsBefore)]).affectedRows
-        let outboxBound = SQLTimestamp.string(from: outboxBefore)
+                                                     [rateLimitsBefore]).affectedRows
+        let outboxBound = outboxBefore
         report.outbox = try connection.execute("DELETE FROM \(prefix.table("outbox")) WHERE (delivered_at < ?) OR (dead_at < ?)",
                                                [outboxBound, outboxBound]).affectedRows
         report.eventPayloads = try connection.execute("UPDATE \(prefix.table("events")) SET payload = NULL WHERE payload IS NOT NULL AND received_at < ?",
-                                                      [SQLTimestamp.string(from: eventPayloadsBefore)]).affectedRows
+                                                      [eventPayloadsBefore]).affectedRows
         // A checkout's record matters until it is paid (a bank debit can take two weeks);
         // one that never became an order by the bound never will.
         report.checkouts = try connection.execute("""
             DELETE c FROM \(prefix.table("checkouts")) c LEFT JOIN \(prefix.table("orders")) o ON o.session_id = c.stripe_id
             WHERE o.id IS NULL AND c.created_at < ?
-            """, [SQLTimestamp.string(from: checkoutsBefore)]).affectedRows
+            """, [checkoutsBefore]).affectedRows
         return report
     }
 }

@@ -43,12 +43,11 @@ public struct RefundRequestRepository {
     /// Records `request` unless its key is known; returns the request stored under the key
     /// (locked until the transaction ends), which is `request` itself when it is new.
     public func recordOrFind(_ request: Request, actor: String, now: Date) throws -> Request {
-        let stamp = SQLTimestamp.string(from: now)
         // The key's row lock serialises two simultaneous requests with one key.
         try connection.execute("""
             INSERT INTO \(table) (idempotency_key, payment_intent, amount, reason, status, actor, created_at, updated_at)
             VALUES (?, ?, ?, ?, 'requested', ?, ?, ?) ON DUPLICATE KEY UPDATE id = id
-            """, [request.idempotencyKey, request.paymentIntent, request.amount, request.reason, actor, stamp, stamp])
+            """, [request.idempotencyKey, request.paymentIntent, request.amount, request.reason, actor, now, now])
         guard let row = try connection.queryOne("""
             SELECT idempotency_key, payment_intent, amount, reason, refund, status, refunded_amount FROM \(table) WHERE idempotency_key = ? FOR UPDATE
             """, [request.idempotencyKey]) else {
@@ -62,6 +61,6 @@ public struct RefundRequestRepository {
     /// Stores Stripe's answer for a request.
     public func complete(_ idempotencyKey: String, refund: String, status: String, refundedAmount: Int64, now: Date) throws {
         try connection.execute("UPDATE \(table) SET refund = ?, status = ?, refunded_amount = ?, updated_at = ? WHERE idempotency_key = ?",
-                               [refund, status, refundedAmount, SQLTimestamp.string(from: now), idempotencyKey])
+                               [refund, status, refundedAmount, now, idempotencyKey])
     }
 }

@@ -73,7 +73,7 @@ public struct ReleaseRepository {
             INSERT IGNORE INTO \(table) (product, version, file, size, sha256, changelog, requires, tested, requires_php, released_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, [release.product, release.version, release.file, release.size, release.sha256, release.changelog,
-                  release.requires, release.tested, release.requiresPHP, SQLTimestamp.string(from: now)])
+                  release.requires, release.tested, release.requiresPHP, now])
         return result.affectedRows == 1 ? Int64(result.lastInsertID) : nil
     }
 
@@ -103,16 +103,15 @@ public struct ReleaseRepository {
     /// Withdraws a release: no longer offered nor downloadable. False when it was already.
     @discardableResult
     public func yank(id: Int64, now: Date) throws -> Bool {
-        try connection.execute("UPDATE \(table) SET yanked_at = ? WHERE id = ? AND yanked_at IS NULL", [SQLTimestamp.string(from: now), id]).affectedRows == 1
+        try connection.execute("UPDATE \(table) SET yanked_at = ? WHERE id = ? AND yanked_at IS NULL", [now, id]).affectedRows == 1
     }
 
     /// Counts one download of a release under a license (one row per pair, incremented in place).
     public func countDownload(releaseID: Int64, licenseID: Int64, now: Date) throws {
-        let stamp = SQLTimestamp.string(from: now)
         try connection.execute("""
             INSERT INTO \(downloads) (release_id, license_id, downloads, first_at, last_at) VALUES (?, ?, 1, ?, ?)
             ON DUPLICATE KEY UPDATE downloads = downloads + 1, last_at = VALUES(last_at)
-            """, [releaseID, licenseID, stamp, stamp])
+            """, [releaseID, licenseID, now, now])
     }
 
     /// Downloads of a release under one license.
@@ -126,8 +125,8 @@ public struct ReleaseRepository {
                 size: try row.int("size"), sha256: try row.string("sha256"), changelog: try row.optionalString("changelog"),
                 requires: try row.optionalString("requires"), tested: try row.optionalString("tested"),
                 requiresPHP: try row.optionalString("requires_php"),
-                releasedAt: SQLTimestamp.date(from: try row.string("released_at")) ?? .distantPast,
-                yankedAt: try row.optionalString("yanked_at").flatMap(SQLTimestamp.date(from:)),
+                releasedAt: try row.date("released_at"),
+                yankedAt: try row.optionalDate("yanked_at"),
                 downloadCount: try row.optionalInt("download_count") ?? 0)
     }
 }

@@ -48,7 +48,7 @@ public struct RevenueReport {
 
     /// Sales made in [`from`, `to`), by period, currency and product, in that order.
     public func lines(from: Date, to: Date, by period: Period, currency: String? = nil) throws -> [Line] {
-        var parameters: [any SQLBindable] = [period.format, SQLTimestamp.string(from: from), SQLTimestamp.string(from: to)]
+        var parameters: [any SQLBindable] = [period.format, from, to]
         var currencyCondition = ""
         if let currency {
             currencyCondition = " AND currency = ?"

@@ -35,7 +35,7 @@ public struct SubscriptionReport {
 
     /// MRR at `moment`, per currency and plan (catalogue product).
     public func mrr(at moment: Date) throws -> [Amount] {
-        let stamp = SQLTimestamp.string(from: moment)
+        let stamp = moment
         return try connection.query("""
             SELECT UPPER(i.currency) AS currency, COALESCE(s.product, '(unknown)') AS plan,
                    CAST(ROUND(SUM((i.amount_paid - i.amount_refunded) * ? / GREATEST(TIMESTAMPDIFF(SECOND, i.period_start, i.period_end), 1))) AS SIGNED) AS amount,
@@ -87,7 +87,7 @@ public struct SubscriptionReport {
     /// Subscription counts: active now, started and canceled in [`from`, `to`).
     public func counts(from: Date, to: Date) throws -> Counts {
         let table = prefix.table("subscriptions")
-        let range = [SQLTimestamp.string(from: from), SQLTimestamp.string(from: to)]
+        let range = [from, to]
         var counts = Counts()
         let live = "status IN ('active', 'trialing', 'past_due')"
         counts.active = try connection.queryOne("SELECT COUNT(*) AS n FROM \(table) WHERE \(live)")?.int("n") ?? 0

@@ -58,16 +58,15 @@ public struct SubscriptionRepository {
     /// Applies a reported state if at least as new as the stored one; returns whether it did.
     @discardableResult
     public func report(_ state: State, eventCreated: Int64, now: Date) throws -> Bool {
-        let stamp = SQLTimestamp.string(from: now)
-        let periodStart = state.currentPeriodStart.map(SQLTimestamp.string(from:))
-        let periodEnd = state.currentPeriodEnd.map(SQLTimestamp.string(from:))
+        let periodStart = state.currentPeriodStart
+        let periodEnd = state.currentPeriodEnd
         if try connection.queryOne("SELECT id FROM \(table) WHERE subscription = ? FOR UPDATE", [state.subscription]) == nil {
             try connection.insertNew("""
                 INSERT INTO \(table) (subscription, stripe_customer_id, customer_id, status, current_period_start, current_period_end, cancel_at_period_end,
                     price_id, product, quantity, status_event_created, created_at, updated_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, [state.subscription, state.stripeCustomerID, state.customerID, state.status, periodStart, periodEnd, state.cancelAtPeriodEnd,
-                      state.priceID, state.product, state.quantity, eventCreated, stamp, stamp])
+                      state.priceID, state.product, state.quantity, eventCreated, now, now])
             return true
         }
         // Newer states win, except that an ended subscription never comes back (Stripe cannot
@@ -80,7 +79,7 @@ public struct SubscriptionRepository {
                 status_event_created = GREATEST(status_event_created, ?), updated_at = ?
             WHERE subscription = ? AND status NOT IN ('canceled', 'incomplete_expired') AND (status_event_created <= ? OR ?)
             """, [state.status, periodStart, periodEnd, state.cancelAtPeriodEnd, state.priceID, state.product, state.quantity, state.customerID,
-                  state.stripeCustomerID, eventCreated, stamp, state.subscription, eventCreated, ending]).affectedRows > 0
+                  state.stripeCustomerID, eventCreated, now, state.subscription, eventCreated, ending]).affectedRows > 0
     }
 
     private static let columns = """
@@ -103,9 +102,9 @@ public struct SubscriptionRepository {
 
     static func decode(_ row: Row) throws -> Subscription {
         Subscription(subscription: try row.string("subscription"), status: try row.string("status"),
-                     currentPeriodEnd: try row.optionalString("current_period_end").flatMap(SQLTimestamp.date(from:)),
+                     currentPeriodEnd: try row.optionalDate("current_period_end"),
                      cancelAtPeriodEnd: try row.int("cancel_at_period_end") == 1,
-                     currentPeriodStart: try row.optionalString("current_period_start").flatMap(SQLTimestamp.date(from:)),
+                     currentPeriodStart: try row.optionalDate("current_period_start"),
                      priceID: try row.optionalString("price_id"), product: try row.optionalString("product"),
                      quantity: try row.optionalInt("quantity").map(Int.init), customerID: try row.optionalInt("customer_id"),
                      stripeCustomerID: try row.optionalString("stripe_customer_id"))

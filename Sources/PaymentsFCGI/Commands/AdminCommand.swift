@@ -77,7 +77,7 @@ struct AdminCommand: ParsableCommand {
         @OptionGroup var options: ConfigurationOptions
         func run() throws {
             let emails = try options.withContext { context in
-                try context.store.unitOfWork { try AdminRepository($0, prefix: context.store.prefix).emails() }
+                try context.store.withConnection { try AdminRepository($0, prefix: context.store.prefix).emails() }
             }
             if emails.isEmpty { print("no admin accounts") }
             emails.forEach { print($0) }

@@ -17,7 +17,7 @@ struct AuditCommand: ParsableCommand {
             let start = try ReportCommand.day(from, "from")
             let end = try ReportCommand.day(to, "to").addingTimeInterval(86_400)
             let entries = try CatalogCommand.withStore(options) { store in
-                try store.unitOfWork { try CustomerDirectory($0, prefix: store.prefix).audit(from: start, to: end) }
+                try store.withConnection { try CustomerDirectory($0, prefix: store.prefix).audit(from: start, to: end) }
             }
             func text(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
             for entry in entries {

@@ -85,7 +85,7 @@ struct CatalogCommand: ParsableCommand {
 
         func run() throws {
             let products = try CatalogCommand.withStore(options) { store in
-                try store.unitOfWork { try ProductRepository($0, prefix: store.prefix).all() }
+                try store.withConnection { try ProductRepository($0, prefix: store.prefix).all() }
             }
             if products.isEmpty { print("the catalogue is empty (payments-fcgi catalog add …)") }
             for p in products {

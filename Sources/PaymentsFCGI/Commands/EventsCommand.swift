@@ -18,7 +18,7 @@ struct EventsCommand: ParsableCommand {
 
         func run() throws {
             let entries = try CatalogCommand.withStore(options) { store in
-                try store.unitOfWork { try EventLedger($0, prefix: store.prefix).entries(outcome: failed ? .failed : nil, limit: limit) }
+                try store.withConnection { try EventLedger($0, prefix: store.prefix).entries(outcome: failed ? .failed : nil, limit: limit) }
             }
             if entries.isEmpty { print(failed ? "no failed events" : "no events yet") }
             for entry in entries {
@@ -38,7 +38,7 @@ struct EventsCommand: ParsableCommand {
 
         private func replay(_ context: Context) throws {
             let store = context.store
-            guard let payload = try store.unitOfWork({ try EventLedger($0, prefix: store.prefix).payload(of: id) }) else {
+            guard let payload = try store.withConnection({ try EventLedger($0, prefix: store.prefix).payload(of: id) }) else {
                 StandardError.write("no stored payload for \(id) (only failed events keep theirs)\n")
                 throw ExitCode(1)
             }

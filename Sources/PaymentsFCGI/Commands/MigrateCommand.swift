@@ -26,6 +26,9 @@ struct MigrateCommand: ParsableCommand {
             }
         } catch {
             StandardError.write("payments-fcgi migrate: \(error)\n")
+            // At the operator's terminal the server's own words help (a missing privilege, a
+            // table in the way); they are never logged.
+            if let text = (error as? DatabaseError)?.serverText { StandardError.write("  the server said: \(text)\n") }
             throw ExitCode(1)
         }
     }

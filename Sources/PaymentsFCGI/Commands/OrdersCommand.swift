@@ -18,7 +18,7 @@ struct OrdersCommand: ParsableCommand {
 
         func run() throws {
             let orders = try CatalogCommand.withStore(options) { store in
-                try store.unitOfWork { try OrderRepository($0, prefix: store.prefix).needingAttention() }
+                try store.withConnection { try OrderRepository($0, prefix: store.prefix).needingAttention() }
             }
             if orders.isEmpty { print("no order needs attention") }
             for order in orders {

@@ -18,7 +18,7 @@ struct OutboxCommand: ParsableCommand {
         @Flag(help: "Only messages that gave up after delivery.max_attempts.") var dead = false
         func run() throws {
             let rows = try options.withContext { context in
-                try context.store.unitOfWork { try Outbox($0, prefix: context.store.prefix).summaries(dead: dead) }
+                try context.store.withConnection { try Outbox($0, prefix: context.store.prefix).summaries(dead: dead) }
             }
             if rows.isEmpty { Swift.print(dead ? "no dead messages" : "nothing waiting") }
             rows.forEach(OutboxCommand.print)
@@ -31,7 +31,7 @@ struct OutboxCommand: ParsableCommand {
         @Argument var id: Int64
         func run() throws {
             guard let row = try options.withContext({ context in
-                try context.store.unitOfWork { try Outbox($0, prefix: context.store.prefix).summary(id) }
+                try context.store.withConnection { try Outbox($0, prefix: context.store.prefix).summary(id) }
             }) else {
                 StandardError.write("no outbox message \(id)\n")
                 throw ExitCode(1)

@@ -51,7 +51,7 @@ struct ReleaseCommand: ParsableCommand {
 
         func run() throws {
             let releases = try options.withContext { context in
-                try context.store.unitOfWork { try ReleaseRepository($0, prefix: context.store.prefix).all(product: product) }
+                try context.store.withConnection { try ReleaseRepository($0, prefix: context.store.prefix).all(product: product) }
             }
             if releases.isEmpty { print("no releases (payments-fcgi release add …)") }
             for release in releases {

@@ -39,7 +39,7 @@ struct ReportCommand: ParsableCommand {
             let end = try ReportCommand.day(to, "to").addingTimeInterval(86_400)
             guard start < end else { throw ValidationError("--to must not be before --from") }
             let lines = try CatalogCommand.withStore(options) { store in
-                try store.unitOfWork { try RevenueReport($0, prefix: store.prefix).lines(from: start, to: end, by: period, currency: currency) }
+                try store.withConnection { try RevenueReport($0, prefix: store.prefix).lines(from: start, to: end, by: period, currency: currency) }
             }
             let shown = byProduct ? lines : RevenueReport.byPeriodAndCurrency(lines)
             if json {
@@ -75,7 +75,7 @@ struct ReportCommand: ParsableCommand {
             let start = try from.map { try ReportCommand.day($0, "from") } ?? BusinessCalendar.startOfMonth(now)
             let end = try to.map { try ReportCommand.day($0, "to") }.map { $0.addingTimeInterval(86_400) } ?? BusinessCalendar.startOfDay(now).addingTimeInterval(86_400)
             let (mrr, counts) = try CatalogCommand.withStore(options) { store in
-                try store.unitOfWork { connection in
+                try store.withConnection { connection in
                     let report = SubscriptionReport(connection, prefix: store.prefix)
                     return (try report.mrr(at: min(now, end)), try report.counts(from: start, to: end))
                 }
