@@ -8,16 +8,16 @@ import TestSupport
 @Suite("Credits: balance and consume")
 struct CreditEndpointTests {
     static let apiKey = "api-key-for-tests-0123456789abcdef"
-    let harness: WebhookTests
+    let harness: ServiceFixture
     let context: Context
 
     init() throws {
-        harness = try WebhookTests()
+        harness = try ServiceFixture()
         var configuration = harness.context.configuration
         configuration.api.key = Self.apiKey
         context = Context(store: harness.context.store, clock: harness.context.clock, configuration: configuration, logger: Logger(label: "test"))
         // 300 credits for the fixture's customer, bought through a real checkout event.
-        try harness.created(WebhookTests.cardSession, product: "credit-pack", quantity: 3)
+        try harness.created(ServiceFixture.cardSession, product: "credit-pack", quantity: 3)
         let body = try StripeFixtures.variant("checkout.session.completed.payment_card", object: ["metadata": ["product": "credit-pack", "quantity": "3"]])
         #expect(harness.status(harness.deliver(body)) == "processed")
     }
@@ -27,17 +27,10 @@ struct CreditEndpointTests {
     }
 
     static func call(_ method: String, _ path: String, query: String = "", json: String? = nil, key: String? = apiKey, context: Context) -> Response {
-        var headers = HTTPHeaders()
-        if let key { headers.add("Authorization", "Bearer \(key)") }
-        if json != nil { headers.add("Content-Type", "application/json") }
-        let request = Request(method: method, path: path, query: query, headers: headers, body: Array((json ?? "").utf8))
-        do {
-            return try method == "GET" ? CreditEndpoints.balance(request, context) : CreditEndpoints.consume(request, context)
-        } catch let error as any HTTPResponseError {
-            return error.response
-        } catch {
-            return Response(status: .internalServerError)
-        }
+        var headers: [(String, String)] = []
+        if let key { headers.append(("Authorization", "Bearer \(key)")) }
+        if json != nil { headers.append(("Content-Type", "application/json")) }
+        return InProcessClient().send(method, path + (query.isEmpty ? "" : "?" + query), headers: headers, body: Array((json ?? "").utf8), context: context)
     }
 
     func json(_ response: Response) -> [String: Any] {

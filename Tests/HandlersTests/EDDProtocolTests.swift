@@ -38,15 +38,10 @@ struct EDDProtocolTests {
     func respond(_ method: String = "POST", _ path: String = "/edd", _ fields: [(String, String)] = [], query: String = "",
                  address: String = "203.0.113.9", host: String = "shop.example.com", in context: Context? = nil) -> Response {
         let body = method == "POST" ? Array(FormEncoding.encode(fields).utf8) : []
-        let responder = Responder(router: ServiceRoutes.router(), parser: GatewayRequestParser(mountPrefix: "/payments", maxBodyBytes: 65_536))
-        var source = BufferedBody(body)
-        var params = ["REQUEST_METHOD": method, "REQUEST_URI": "/payments" + path + (query.isEmpty ? "" : "?" + query), "QUERY_STRING": query,
-                      "REMOTE_ADDR": address, "HTTP_HOST": host, "HTTPS": "on"]
-        if method == "POST" {
-            params["CONTENT_TYPE"] = "application/x-www-form-urlencoded"
-            params["CONTENT_LENGTH"] = String(body.count)
-        }
-        return responder.respond(params: params, body: &source, context: context ?? self.context { _ in })
+        var headers = [("Host", host)]
+        if method == "POST" { headers.append(("Content-Type", "application/x-www-form-urlencoded")) }
+        return InProcessClient(mountPrefix: "/payments").send(method, path + (query.isEmpty ? "" : "?" + query), headers: headers, body: body,
+                                                              address: address, https: true, context: context ?? self.context { _ in })
     }
 
     func json(_ response: Response) -> [String: Any] {
@@ -100,12 +95,8 @@ struct EDDProtocolTests {
         let key = try api.issue()
         // rawurlencode("Pro license") form-encoded again, as EDD's sample plugin sends it.
         let body = "edd_action=activate_license&license=\(key)&item_name=Pro%2520license&url=https%3A%2F%2Fsite.com"
-        let responder = Responder(router: ServiceRoutes.router(), parser: GatewayRequestParser(mountPrefix: "", maxBodyBytes: 65_536))
-        var source = BufferedBody(Array(body.utf8))
-        let response = responder.respond(params: [
-            "REQUEST_METHOD": "POST", "REQUEST_URI": "/edd", "CONTENT_TYPE": "application/x-www-form-urlencoded",
-            "CONTENT_LENGTH": String(body.utf8.count), "REMOTE_ADDR": "203.0.113.9",
-        ], body: &source, context: context)
+        let response = InProcessClient().send("POST", "/edd", headers: [("Content-Type", "application/x-www-form-urlencoded")],
+                                              body: Array(body.utf8), address: "203.0.113.9", context: context)
         #expect(json(response)["license"] as? String == "valid")
         #expect(json(response)["item_name"] as? String == "Pro license")
     }

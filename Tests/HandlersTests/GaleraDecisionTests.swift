@@ -44,7 +44,7 @@ struct GaleraDecisionTests {
 
     func context(_ store: Store) -> Context {
         var configuration = Configuration(database: store.options)
-        configuration.licensing.keyPepper = WebhookTests.pepper
+        configuration.licensing.keyPepper = ServiceFixture.pepper
         configuration.licensing.churnLimit = 1000
         var logger = Logger(label: "galera-test")
         logger.logLevel = .error
@@ -68,7 +68,7 @@ struct GaleraDecisionTests {
         let key = LicenseKey.generate(using: SecureRandom())
         let licenseID = try store(node: 1).transaction { connection in
             try GrantRepository(connection, prefix: .standard).insertLicense(
-                selector: key.selector, verifier: LicenseKeyHasher(pepper: WebhookTests.pepper).verifier(for: key), product: "pro", tier: nil,
+                selector: key.selector, verifier: LicenseKeyHasher(pepper: ServiceFixture.pepper).verifier(for: key), product: "pro", tier: nil,
                 activationLimit: 3, expiresAt: nil, customerID: nil, orderID: nil, now: now)
         }
         let contexts = UncheckedContexts()

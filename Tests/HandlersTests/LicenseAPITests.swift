@@ -18,12 +18,12 @@ final class MovableTime: TimeSource, @unchecked Sendable {
 @Suite("License API: activate, verify, deactivate")
 struct LicenseAPITests {
     static let seed = [UInt8](repeating: 42, count: 32)
-    let harness: WebhookTests
+    let harness: ServiceFixture
     let clock = MovableTime(Date(timeIntervalSince1970: 1_767_268_900))
     let context: Context
 
     init() throws {
-        harness = try WebhookTests()
+        harness = try ServiceFixture()
         var configuration = harness.context.configuration
         configuration.licensing.signingKey = Self.seed
         configuration.licensing.churnLimit = 6
@@ -37,7 +37,7 @@ struct LicenseAPITests {
     /// A license as fulfilment issues it; returns its key.
     func issue(limit: Int = 3, product: String = "pro-license", status: LicenseRepository.Status = .active, expiresInDays: Double? = 365) throws -> String {
         let key = LicenseKey.generate(using: SecureRandom())
-        let hasher = LicenseKeyHasher(pepper: WebhookTests.pepper)
+        let hasher = LicenseKeyHasher(pepper: ServiceFixture.pepper)
         let now = clock.now
         try context.store.transaction { connection in
             let id = try GrantRepository(connection, prefix: .standard).insertLicense(
@@ -71,13 +71,9 @@ struct LicenseAPITests {
             headers.add("Content-Type", "application/json")
             body = String(decoding: JSONValue.object(fields.map { ($0.0, JSONValue.string($0.1)) }).serialized(), as: UTF8.self)
         }
-        let request = Request(method: "POST", path: "/license/\(action)", query: query, headers: headers, clientAddress: address, body: Array(body.utf8))
-        let responder = Responder(router: ServiceRoutes.router(), parser: GatewayRequestParser(mountPrefix: "", maxBodyBytes: 65_536))
-        var source = BufferedBody(request.body)
-        let response = responder.respond(params: [
-            "REQUEST_METHOD": "POST", "REQUEST_URI": "/license/\(action)" + (query.isEmpty ? "" : "?\(query)"), "QUERY_STRING": query,
-            "CONTENT_TYPE": headers["content-type"]!, "CONTENT_LENGTH": String(request.body.count), "REMOTE_ADDR": address,
-        ], body: &source, context: context)
+        let response = InProcessClient().send("POST", "/license/\(action)" + (query.isEmpty ? "" : "?\(query)"),
+                                              headers: [("Content-Type", headers["content-type"]!)], body: Array(body.utf8),
+                                              address: address, context: context)
         let json = (try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any]) ?? [:]
         return Answer(status: response.status.code, json: json, body: response.body, signature: response.headers["x-license-signature"])
     }
@@ -285,7 +281,7 @@ struct LicenseAPITests {
 
     @Test func refundRevokesAndRemovesActivations() throws {
         #expect(harness.status(try harness.deliver("checkout.session.completed.payment_card")) == "processed")
-        let box = SecretBox(key: WebhookTests.sealingKey)!
+        let box = SecretBox(key: ServiceFixture.sealingKey)!
         let message = try #require(try context.store.withConnection { try Outbox($0, prefix: .standard).pending() }.first { $0.kind == "license_email" })
         let id = try #require(Int64(try harness.value("SELECT id AS v FROM pfc_licenses") ?? ""))
         let key = String(decoding: box.open(message.sealed!, context: Array("license:\(id)".utf8))!, as: UTF8.self)
@@ -301,7 +297,7 @@ struct LicenseAPITests {
 
     @Test func wonDisputeLetsTheCustomerActivateAgain() throws {
         #expect(harness.status(try harness.deliver("checkout.session.completed.payment_card")) == "processed")
-        let box = SecretBox(key: WebhookTests.sealingKey)!
+        let box = SecretBox(key: ServiceFixture.sealingKey)!
         let message = try #require(try context.store.withConnection { try Outbox($0, prefix: .standard).pending() }.first { $0.kind == "license_email" })
         let id = try #require(Int64(try harness.value("SELECT id AS v FROM pfc_licenses") ?? ""))
         let key = String(decoding: box.open(message.sealed!, context: Array("license:\(id)".utf8))!, as: UTF8.self)
@@ -314,13 +310,8 @@ struct LicenseAPITests {
     @Test func eddProtocolAnswersAsEDDWould() throws {
         let key = try issue(limit: 2, expiresInDays: nil)
         func edd(_ fields: [(String, String)]) -> [String: Any] {
-            let body = Array(FormEncoding.encode(fields).utf8)
-            let responder = Responder(router: ServiceRoutes.router(), parser: GatewayRequestParser(mountPrefix: "", maxBodyBytes: 65_536))
-            var source = BufferedBody(body)
-            let response = responder.respond(params: [
-                "REQUEST_METHOD": "POST", "REQUEST_URI": "/edd", "CONTENT_TYPE": "application/x-www-form-urlencoded",
-                "CONTENT_LENGTH": String(body.count), "REMOTE_ADDR": "203.0.113.9",
-            ], body: &source, context: context)
+            let response = InProcessClient().send("POST", "/edd", headers: [("Content-Type", "application/x-www-form-urlencoded")],
+                                                  body: Array(FormEncoding.encode(fields).utf8), address: "203.0.113.9", context: context)
             return (try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any]) ?? [:]
         }
         let activated = edd([("edd_action", "activate_license"), ("license", key), ("item_name", "Pro license"), ("url", "https://example.com")])
@@ -397,12 +388,7 @@ struct LicenseAPITests {
     @Test func keysInAnyURLAreRefusedWithoutBeingRepeated() throws {
         let key = try issue()
         func send(_ method: String, _ uri: String) -> (status: Int, text: String) {
-            let responder = Responder(router: ServiceRoutes.router(), parser: GatewayRequestParser(mountPrefix: "", maxBodyBytes: 65_536))
-            var source = BufferedBody([])
-            let parts = uri.split(separator: "?", maxSplits: 1)
-            let response = responder.respond(params: [
-                "REQUEST_METHOD": method, "REQUEST_URI": uri, "QUERY_STRING": parts.count > 1 ? String(parts[1]) : "", "REMOTE_ADDR": "203.0.113.7",
-            ], body: &source, context: context)
+            let response = InProcessClient().send(method, uri, context: context)
             return (response.status.code, String(decoding: response.body, as: UTF8.self))
         }
         let canonical = try #require(LicenseKey(parsing: key)).canonical
@@ -418,10 +404,7 @@ struct LicenseAPITests {
         configuration.licensing.keyPrefix = "ACME"
         let acme = LicenseKey.generate(using: SecureRandom()).formatted(prefix: "ACME")
         let own = Context(store: context.store, clock: clock, configuration: configuration, logger: context.logger)
-        let responder = Responder(router: ServiceRoutes.router(), parser: GatewayRequestParser(mountPrefix: "", maxBodyBytes: 65_536))
-        var source = BufferedBody([])
-        let refused = responder.respond(params: ["REQUEST_METHOD": "GET", "REQUEST_URI": "/license/verify/\(acme)", "REMOTE_ADDR": "203.0.113.7"],
-                                        body: &source, context: own)
+        let refused = InProcessClient().send("GET", "/license/verify/\(acme)", context: own)
         #expect(refused.status.code == 400)
         #expect(!String(decoding: refused.body, as: UTF8.self).contains(acme))
     }

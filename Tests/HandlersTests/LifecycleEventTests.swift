@@ -8,9 +8,9 @@ import TestSupport
 /// time and then in random orders.
 @Suite("Stripe webhook: payments, refunds, disputes, subscriptions")
 struct LifecycleEventTests {
-    let harness: WebhookTests
+    let harness: ServiceFixture
 
-    init() throws { harness = try WebhookTests() }
+    init() throws { harness = try ServiceFixture() }
 
     func deliver(_ fixture: String) throws -> String? {
         let response = try harness.deliver(fixture)
@@ -73,7 +73,7 @@ struct LifecycleEventTests {
     }
 
     @Test func refundReversesCredits() throws {
-        try harness.created(WebhookTests.cardSession, product: "credit-pack", quantity: 2)
+        try harness.created(ServiceFixture.cardSession, product: "credit-pack", quantity: 2)
         let body = try StripeFixtures.variant("checkout.session.completed.payment_card", object: ["metadata": ["product": "credit-pack", "quantity": "2"]])
         #expect(harness.status(harness.deliver(body)) == "processed")
         #expect(try value("SELECT SUM(delta) AS v FROM pfc_credit_ledger") == "200")

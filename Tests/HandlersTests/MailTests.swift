@@ -46,13 +46,13 @@ struct MailFormatTests {
 /// The deliverer against a real MariaDB, a real SMTP server and a real HTTP receiver.
 @Suite("Outbox delivery", .serialized)
 struct OutboxDeliveryTests {
-    let harness: WebhookTests
+    let harness: ServiceFixture
     let smtp: SMTPServer
     let clock = MovableTime(Date(timeIntervalSince1970: 1_767_268_900))
     let context: Context
 
     init() throws {
-        harness = try WebhookTests()
+        harness = try ServiceFixture()
         smtp = try SMTPServer()
         var configuration = harness.context.configuration
         configuration.mail.from = "Shop <shop@example.com>"
@@ -75,7 +75,7 @@ struct OutboxDeliveryTests {
             return false
         }
         let verifier = try context.store.withConnection { try $0.queryOne("SELECT verifier FROM pfc_licenses WHERE selector = ?", [key.selector])?.bytes("verifier") }
-        return verifier == (try? LicenseKeyHasher(pepper: WebhookTests.pepper).verifier(for: key))
+        return verifier == (try? LicenseKeyHasher(pepper: ServiceFixture.pepper).verifier(for: key))
     }
 
     @Test func paidCheckoutEmailsTheRightKey() throws {
@@ -219,7 +219,7 @@ struct OutboxDeliveryTests {
         configuration.notifications.url = receiver.baseURL + "/wp-json/shop/v1/payments"
         configuration.notifications.secret = secret
         let notifying = Context(store: context.store, clock: clock, configuration: configuration, logger: context.logger)
-        try harness.created(WebhookTests.cardSession, product: "course")
+        try harness.created(ServiceFixture.cardSession, product: "course")
         let body = try StripeFixtures.variant("checkout.session.completed.payment_card", object: ["metadata": ["product": "course"]])
         #expect(harness.status(harness.deliver(body)) == "processed")
         for _ in 0..<6 {

@@ -6,12 +6,12 @@ import TestSupport
 
 @Suite("Operator actions: key rotation, fulfilling a flagged order")
 struct OperatorActionTests {
-    let harness: WebhookTests
+    let harness: ServiceFixture
 
-    init() throws { harness = try WebhookTests() }
+    init() throws { harness = try ServiceFixture() }
 
     func sealedKeys() throws -> [(dedupe: String, key: LicenseKey)] {
-        let box = SecretBox(key: WebhookTests.sealingKey)!
+        let box = SecretBox(key: ServiceFixture.sealingKey)!
         return try harness.context.store.withConnection { try Outbox($0, prefix: .standard).pending() }
             .filter { $0.kind == "license_email" }
             .map { message in
@@ -31,7 +31,7 @@ struct OperatorActionTests {
         let keys = try sealedKeys()
         #expect(keys.count == 2)
         let new = try #require(keys.first { $0.key != old }?.key)
-        let hasher = LicenseKeyHasher(pepper: WebhookTests.pepper)
+        let hasher = LicenseKeyHasher(pepper: ServiceFixture.pepper)
         let stored = try harness.context.store.withConnection { try $0.queryOne("SELECT selector, verifier FROM pfc_licenses")! }
         #expect(try stored.string("selector") == new.selector)
         #expect(try stored.bytes("verifier") == (try hasher.verifier(for: new)))
