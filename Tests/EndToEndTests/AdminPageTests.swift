@@ -122,17 +122,68 @@ struct AdminPageTests {
     }
 
     @Test func signInIsThrottledPerAccount() throws {
+        // The seller's own browser signs in once, and is remembered.
+        let (first, firstCookie) = try admin.signIn("boss@example.com")
+        #expect(first.status == 303)
+        let device = try #require(AdminShop.cookies(first)["pfc_admin_device"])
+        _ = try admin.shop.form("/admin/sign-out", [("csrf", try admin.csrf(cookie: try #require(firstCookie)))], cookie: try #require(firstCookie))
         for _ in 0..<10 {
             let (wrong, cookie) = try admin.signIn("boss@example.com", password: "not the password at all")
             #expect(wrong.status == 401)
             #expect(cookie == nil)
         }
-        // Past the limit even the right password is refused until the window ends.
+        // Past the limit even the right password is refused until the window ends — from a
+        // browser the account has never signed in from.
         let (refused, cookie) = try admin.signIn("boss@example.com")
         #expect(refused.status == 429)
         #expect(refused.header("Retry-After") != nil)
         #expect(cookie == nil)
-        #expect(try admin.shop.count("audit_log", "subject_type = 'admin' AND action = 'signed_in'") == 0)
+        #expect(try admin.shop.count("audit_log", "subject_type = 'admin' AND action = 'signed_in'") == 1)
+        // Found by attacking the admin page: ten wrong passwords every quarter of an hour, from
+        // anywhere, used to keep the seller out for good. Their remembered browser still gets in
+        // (and a forged or another account's device cookie does not).
+        let (remembered, session) = try admin.signIn("boss@example.com", device: device)
+        #expect(remembered.status == 303)
+        #expect(session != nil)
+        let forged = device.split(separator: ".").dropLast().joined(separator: ".") + "." + String(repeating: "0", count: 64)
+        #expect(try admin.signIn("boss@example.com", device: forged).reply.status == 429)
+    }
+
+    /// Found by attacking the admin page: failures counted per exact address, so the addresses
+    /// of one IPv6 /64 (one subscriber's) each had a fresh limit, and a flood of sign-ins held
+    /// every worker in scrypt. Now one network shares a limit (three times an address's), and
+    /// checks are counted before they run.
+    @Test func signInAttemptsFromOneIPv6NetworkShareOneLimit() throws {
+        let small = try AdminShop(extraSettings: "\n[admin]\nfailures_per_address = 2\n")
+        let socket = small.shop.web.stack.service.socketPath
+        var statuses: [Int] = []
+        for n in 1...9 {
+            let token = String(repeating: "a", count: 64)
+            let body = Array(FormEncoding.encode([("csrf", token), ("email", "guess\(n)@example.com"), ("password", "wrong")]).utf8)
+            let params = FastCGIClient.standardParams(method: "POST", uri: "/payments/admin/sign-in", contentLength: String(body.count), extra: [
+                ("CONTENT_TYPE", "application/x-www-form-urlencoded"), ("HTTP_COOKIE", "pfc_admin_signin=\(token)"),
+            ]).map { $0.0 == "REMOTE_ADDR" ? ($0.0, "2001:db8:1:2::\(String(n, radix: 16))") : $0 }
+            statuses.append(try #require(try FastCGIClient.request(socketPath: socket, params: params, body: body)).status)
+        }
+        #expect(statuses == Array(repeating: 401, count: 6) + Array(repeating: 429, count: 3))
+        // Another network is not held back by it.
+        let (other, _) = try small.signIn("nobody@example.com", password: "wrong")
+        #expect(other.status == 401)
+    }
+
+    /// Twenty wrong passwords for one account at once: no more checks than the limit (each
+    /// attempt is counted before its password is checked).
+    @Test func simultaneousGuessesGetNoMoreChecksThanTheLimit() throws {
+        let forms = try (0..<20).map { _ in try admin.shop.page("/admin/sign-in") }
+        let tokens = try forms.map { try #require(AdminShop.cookies($0)["pfc_admin_signin"]) }
+        let replies = Simultaneously.send(20, port: admin.port) { index in
+            let body = Array(FormEncoding.encode([("csrf", tokens[index]), ("email", "boss@example.com"), ("password", "wrong \(index)")]).utf8)
+            return ("POST", "/payments/admin/sign-in", [("Content-Type", "application/x-www-form-urlencoded"),
+                                                         ("Cookie", "pfc_admin_signin=\(tokens[index])")], body)
+        }
+        let statuses = replies.map { $0?.status ?? 0 }
+        #expect(statuses.filter { $0 == 401 }.count <= 10, "\(statuses)")
+        #expect(statuses.allSatisfy { [401, 429, 503].contains($0) }, "\(statuses)")
     }
 
     @Test func dashboardAndReportsShowTheMonthAsWorkedOutByHand() throws {
@@ -217,6 +268,57 @@ struct AdminPageTests {
         #expect(try admin.shop.count("orders", "session_id = '\(erased.session)' AND amount_total = \(erased.amount)") == 1)
         #expect(try admin.shop.count("audit_log", "subject_type = 'customer' AND action = 'erased' AND actor = 'operator:cli'") == 1)
         #expect(try admin.shop.count("customers", "anonymised_at IS NOT NULL") == 1)
+    }
+
+    /// Found by attacking the admin page: erasure matched kept payloads and messages by
+    /// substring, so erasing ann@example.com also erased what joann@example.com and
+    /// ann@example.com.au were owed (their pending emails marked dead, their failed event's
+    /// payload gone). And a customer known only by a Stripe id was reported erased while
+    /// nothing was.
+    @Test func erasingOneBuyerLeavesBuyersWhoseEmailContainsTheirsAlone() throws {
+        let buyers = ["ann@example.com", "joann@example.com", "Ann@Example.com.au"]
+        for (index, email) in buyers.enumerated() {
+            let session = "cs_test_erase_\(index)"
+            admin.shop.stripe.lineItems(session: session, [("price_1Pro", 1, 4900)])
+            try admin.expectProcessed(try admin.shop.deliver(try ShopStack.completed(session, [
+                "customer": "cus_erase\(index)", "customer_details": ["email": email, "name": "Buyer \(index)"], "payment_intent": "pi_erase_\(index)",
+                "client_reference_id": NSNull(), "metadata": [:] as [String: String],
+            ])), email)
+        }
+        // A failed event kept for replay that names joann only.
+        let broken = try ShopStack.completed("cs_test_erase_broken", ["amount_total": "not a number", "customer_details": ["email": "joann@example.com"]])
+        #expect(try admin.shop.deliver(broken).status >= 500)
+        let othersMessages = try admin.shop.count("outbox", "payload LIKE '%joann@example.com%' OR payload LIKE '%example.com.au%' OR recipient IN ('joann@example.com', 'ann@example.com.au')")
+        #expect(othersMessages > 0)
+        let ann = try #require(try admin.shop.value("SELECT id AS v FROM pfc_customers WHERE email = 'ann@example.com'"))
+
+        let (_, cookie) = try admin.signIn("boss@example.com")
+        let session = try #require(cookie)
+        let token = try admin.csrf(cookie: session)
+        let erased = try admin.shop.form("/admin/actions/erase", [("csrf", token), ("confirm", "yes"), ("customer", ann)], cookie: session)
+        #expect(erased.status == 303)
+        #expect(try admin.shop.count("customers", "id = \(ann) AND anonymised_at IS NOT NULL") == 1)
+        #expect(try admin.shop.count("outbox", #"LOWER(payload) LIKE '%"ann@example.com"%'"#) == 0)
+        // Everyone else's messages and kept payloads are whole.
+        #expect(try admin.shop.count("outbox", "payload LIKE '%joann@example.com%' OR payload LIKE '%example.com.au%' OR recipient IN ('joann@example.com', 'ann@example.com.au')") == othersMessages)
+        #expect(try admin.shop.count("events", "payload LIKE '%joann@example.com%'") == 1)
+        #expect(try admin.shop.count("customers", "anonymised_at IS NOT NULL") == 1)
+
+        // A customer known by a Stripe id alone is erased too, never reported erased for nothing.
+        let anonymous = try ShopStack.completed("cs_test_erase_noemail", [
+            "customer": "cus_noemail1", "customer_details": ["email": NSNull()], "customer_email": NSNull(), "payment_intent": "pi_erase_noemail",
+            "client_reference_id": NSNull(), "metadata": ["buyer_note": "call me at 555-0100"],
+        ])
+        admin.shop.stripe.lineItems(session: "cs_test_erase_noemail", [("price_1Pro", 1, 4900)])
+        _ = try admin.shop.deliver(anonymous)
+        let stripeOnly = try #require(try admin.shop.value("SELECT customer_id AS v FROM pfc_customer_stripe_ids WHERE stripe_customer_id = 'cus_noemail1'"))
+        #expect(try admin.shop.count("orders", "session_id = 'cs_test_erase_noemail' AND metadata IS NOT NULL") == 1)
+        let done = try admin.shop.form("/admin/actions/erase", [("csrf", token), ("confirm", "yes"), ("customer", stripeOnly)], cookie: session)
+        #expect(done.status == 303)
+        #expect(try admin.shop.count("customers", "id = \(stripeOnly) AND anonymised_at IS NOT NULL") == 1)
+        #expect(try admin.shop.count("orders", "session_id = 'cs_test_erase_noemail' AND metadata IS NULL") == 1)
+        let nobody = try admin.shop.form("/admin/actions/erase", [("csrf", token), ("confirm", "yes"), ("customer", "999999")], cookie: session)
+        #expect(nobody.status == 400)
     }
 
     @Test func licensesKeepWorkingAfterTheirBuyerIsErased() throws {

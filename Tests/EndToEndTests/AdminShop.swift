@@ -10,8 +10,9 @@ struct AdminShop {
     static let password = "correct horse battery staple"
     let shop: ShopStack
 
-    init() throws {
-        shop = try ShopStack(extraLicensing: "\n[metrics]\nallowed_addresses = 127.0.0.1\n")
+    /// `extraSettings`: more INI text (sections of their own, such as `[admin]`).
+    init(extraSettings: String = "") throws {
+        shop = try ShopStack(extraLicensing: "\n[metrics]\nallowed_addresses = 127.0.0.1\n" + extraSettings)
     }
 
     /// The same shop with two database accounts, as README's deployment recommends: the owner
@@ -67,11 +68,12 @@ struct AdminShop {
 
     /// Signs in as a browser does (the form's cookie and token, then the POST): the session
     /// cookie header and the page's CSRF token, or the refusal.
-    func signIn(_ email: String, password: String = AdminShop.password, code: String = "") throws -> (reply: HTTPClient.Reply, cookie: String?) {
+    /// `device`: the remembered-browser cookie's value a browser that signed in before sends.
+    func signIn(_ email: String, password: String = AdminShop.password, code: String = "", device: String? = nil) throws -> (reply: HTTPClient.Reply, cookie: String?) {
         let form = try shop.page("/admin/sign-in")
         guard let token = Self.cookies(form)["pfc_admin_signin"] else { throw TestSupportError("no sign-in cookie: \(form.status)") }
         let reply = try shop.form("/admin/sign-in", [("csrf", token), ("email", email), ("password", password), ("code", code)],
-                                  cookie: "pfc_admin_signin=\(token)")
+                                  cookie: "pfc_admin_signin=\(token)" + (device.map { "; pfc_admin_device=\($0)" } ?? ""))
         return (reply, Self.cookies(reply)["pfc_admin"].map { "pfc_admin=\($0)" })
     }
 

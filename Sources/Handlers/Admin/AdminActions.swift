@@ -36,7 +36,9 @@ enum AdminActions {
                 try store.transaction { try Outbox($0, prefix: store.prefix).retry(id, actor: session.actor, now: context.clock.now) }
             case "erase":
                 guard let customer else { throw AdminRefusal.invalid("No customer named.") }
-                _ = try PersonalDataService(context: context).erase(customerID: customer, dryRun: false, actor: session.actor)
+                let report = try PersonalDataService(context: context).erase(customerID: customer, dryRun: false, actor: session.actor)
+                // Never "erased" for nothing done.
+                guard report.customers == 1 else { throw AdminRefusal.invalid("No such customer.") }
             default:
                 throw AdminRefusal.notFound
             }

@@ -6,9 +6,14 @@ import MariaStore
 /// The sign-in form carries its own CSRF token, double-submitted: the page sets a random
 /// `pfc_admin_signin` cookie (SameSite=Strict) and puts the same value in the form, and a POST
 /// whose two do not match is refused, so no other site can sign a browser into an account.
-/// Failures count per client address and per account (15-minute windows, `admin.*` limits);
-/// past either limit every attempt is refused — right or wrong — until the window ends. An
-/// unknown email costs the same scrypt work as a known one.
+/// Attempts count per client address, per network (/24, /64: one IPv6 subscriber has a whole
+/// /64; three times the address limit) and per account (15-minute windows, `admin.*` limits),
+/// counted atomically before the password is checked and taken back when it was right, so N
+/// simultaneous guesses get no more checks than the limit. Past a limit every attempt is
+/// refused — right or wrong — until the window ends, except that a browser which signed in to
+/// the account before (`AdminDevice`) is not held by the account's limit: strangers cannot lock
+/// the seller out. An unknown email costs the same scrypt work as a known one, and at most two
+/// checks run at once (`PasswordCheckGate`).
 enum AdminSignIn {
     static let formCookie = "pfc_admin_signin"
     static let window: Int64 = 900
@@ -47,17 +52,39 @@ enum AdminSignIn {
         let store = context.store
         let now = context.clock.now
         let limits = context.configuration.admin
-        let addressBucket = "admin-signin-address:\(request.clientAddress)"
+        let network = ClientNetwork.of(request.clientAddress)
         // The account's bucket is named by a digest: no email sits in the rate-limit table.
         let accountBucket = "admin-signin-account:\(Hex.encode(Digest.sha256(Array(email.utf8)).prefix(16)))"
-        let counts = try store.withConnection { try RateLimiter($0, prefix: store.prefix).hits(of: [addressBucket, accountBucket], window: window, now: now) }
-        if counts[addressBucket, default: 0] >= Int64(limits.failuresPerAddress) || counts[accountBucket, default: 0] >= Int64(limits.failuresPerAccount) {
+        let account = try store.withConnection { try AdminRepository($0, prefix: store.prefix).account(email: email) }
+        let knownDevice = account.map { AdminDevice.isKnown(request, account: $0, now: now) } ?? false
+        var buckets = [("admin-signin-address:" + ClientNetwork.address(request.clientAddress), limits.failuresPerAddress),
+                       ("admin-signin-network:" + network, limits.failuresPerAddress * 3)]
+        if !knownDevice { buckets.append((accountBucket, limits.failuresPerAccount)) }
+        let over = try store.transaction { connection -> Bool in
+            let limiter = RateLimiter(connection, prefix: store.prefix)
+            var over = false
+            for (bucket, limit) in buckets where try limiter.hitAndCount(bucket, window: window, now: now) > Int64(limit) { over = true }
+            return over
+        }
+        func takeBack() throws {
+            try store.transaction { connection in
+                let limiter = RateLimiter(connection, prefix: store.prefix)
+                for (bucket, _) in buckets { try limiter.unhit(bucket, window: window, now: now) }
+            }
+        }
+        if over {
             var refused = page(message: "Too many failed sign-ins. Wait a quarter of an hour and try again.", status: .tooManyRequests, request: request, context: context)
             refused.headers.add("Retry-After", String(RateLimiter.secondsLeft(now, window)))
             return refused
         }
-        let account = try store.withConnection { try AdminRepository($0, prefix: store.prefix).account(email: email) }
-        let passwordMatches = try PasswordHash.verify(password, against: account?.passwordHash ?? PasswordHash.decoy) && account != nil
+        guard let passwordMatches = try PasswordCheckGate.shared.run({
+            try PasswordHash.verify(password, against: account?.passwordHash ?? PasswordHash.decoy) && account != nil
+        }) else {
+            try takeBack()
+            var busy = page(message: "Too many sign-ins at once. Try again in a moment.", status: .serviceUnavailable, request: request, context: context)
+            busy.headers.add("Retry-After", "2")
+            return busy
+        }
         var signedIn: Int64?
         if let account, passwordMatches {
             if let secret = account.totpSecret {
@@ -73,21 +100,19 @@ enum AdminSignIn {
                 signedIn = account.id
             }
         }
-        guard let adminID = signedIn else {
-            try store.transaction { connection in
-                let limiter = RateLimiter(connection, prefix: store.prefix)
-                try limiter.hit(addressBucket, window: window, now: now)
-                try limiter.hit(accountBucket, window: window, now: now)
-            }
-            context.logger.notice("admin sign-in refused", metadata: ["address": "\(request.clientAddress)"])
+        guard let adminID = signedIn, let account else {
+            context.logger.notice("admin sign-in refused", metadata: ["network": "\(network)"])
             return page(message: "The email, password or code is not right.", status: .unauthorized, request: request, context: context)
         }
+        try takeBack()
+        let device = AdminCookies.setCookie(AdminDevice.cookie, try AdminDevice.value(adminID: adminID, passwordHash: account.passwordHash, issuedAt: now),
+                                            maxAge: AdminDevice.lifetimeSeconds, request: request, context: context)
         let sessionCookie = try AdminSession.start(adminID: adminID, request: request, context: context)
         try store.transaction { connection in
             try AuditLog(connection, prefix: store.prefix).record(subject: "admin", id: String(adminID), action: "signed_in", before: nil, after: nil,
                                                                   actor: "admin:\(email)", detail: "from \(request.clientAddress)", now: now)
         }
-        return AdminPage.redirect("/", context: context, cookies: [sessionCookie, AdminCookies.setCookie(formCookie, "", maxAge: 0, request: request, context: context)])
+        return AdminPage.redirect("/", context: context, cookies: [sessionCookie, device, AdminCookies.setCookie(formCookie, "", maxAge: 0, request: request, context: context)])
     }
 
     /// `POST /admin/sign-out` (form: `csrf`)

@@ -61,32 +61,40 @@ public struct PersonalData {
     /// `dryRun` nothing is written and the counts say what would be.
     public func erase(customerID id: Int64, dryRun: Bool, now: Date) throws -> ErasureReport {
         let customers = prefix.table("customers")
-        guard let email = try connection.queryOne("SELECT email FROM \(customers) WHERE id = ? FOR UPDATE", [id])?.optionalString("email") else {
+        guard let customer = try connection.queryOne("SELECT email FROM \(customers) WHERE id = ? FOR UPDATE", [id]) else {
             return ErasureReport()
         }
+        // A customer known only by a Stripe id has no email, and is erased all the same.
+        let email = try customer.optionalString("email")
         let stripeIDs = try connection.query("SELECT stripe_customer_id FROM \(prefix.table("customer_stripe_ids")) WHERE customer_id = ?", [id])
             .map { try $0.string("stripe_customer_id") }
         let orders = prefix.table("orders")
         let intents = "SELECT payment_intent FROM \(orders) WHERE customer_id = ? AND payment_intent IS NOT NULL UNION SELECT payment_intent FROM \(prefix.table("invoices")) WHERE customer_id = ? AND payment_intent IS NOT NULL"
-        // Kept payloads and message bodies that name the person: by email (any case) or by one
-        // of their Stripe customer ids.
-        var mentions = "LOWER(CONVERT(%@ USING utf8mb4)) LIKE ?"
-        var needles: [any SQLBindable] = ["%" + Self.likeEscaped(email) + "%"]
-        for stripeID in stripeIDs {
-            mentions += " OR CONVERT(%@ USING utf8mb4) LIKE ?"
-            needles.append("%" + Self.likeEscaped(stripeID) + "%")
+        // Kept payloads and message bodies that name the person: their email (any case) or one
+        // of their Stripe customer ids, each as a whole JSON string — with its quotes, so that
+        // erasing ann@example.com leaves joann@example.com's and ann@example.com.au's alone.
+        var conditions: [String] = []
+        var needles: [any SQLBindable] = []
+        if let email {
+            conditions.append("LOWER(CONVERT(%@ USING utf8mb4)) LIKE ?")
+            needles.append("%" + Self.likeEscaped(Self.jsonString(email.lowercased())) + "%")
         }
+        for stripeID in stripeIDs {
+            conditions.append("CONVERT(%@ USING utf8mb4) LIKE ?")
+            needles.append("%" + Self.likeEscaped(Self.jsonString(stripeID)) + "%")
+        }
+        let mentions = conditions.isEmpty ? "FALSE" : conditions.joined(separator: " OR ")
         func mentioning(_ column: String) -> String { "(" + mentions.replacingOccurrences(of: "%@", with: column) + ")" }
         let outbox = prefix.table("outbox")
         let events = prefix.table("events")
-        let outboxCondition = "recipient = ? OR \(mentioning("payload"))"
+        let outboxCondition = "LOWER(recipient) = ? OR \(mentioning("payload"))"
         let eventCondition = "payload IS NOT NULL AND \(mentioning("payload"))"
         var report = ErasureReport()
         if dryRun {
             report.customers = 1
             report.orders = UInt64(try connection.queryOne("SELECT COUNT(*) AS n FROM \(orders) WHERE customer_id = ?", [id])?.int("n") ?? 0)
             report.payments = UInt64(try connection.queryOne("SELECT COUNT(*) AS n FROM \(prefix.table("payments")) WHERE payment_intent IN (\(intents))", [id, id])?.int("n") ?? 0)
-            report.outbox = UInt64(try connection.queryOne("SELECT COUNT(*) AS n FROM \(outbox) WHERE \(outboxCondition)", [email] + needles)?.int("n") ?? 0)
+            report.outbox = UInt64(try connection.queryOne("SELECT COUNT(*) AS n FROM \(outbox) WHERE \(outboxCondition)", [email?.lowercased()] + needles)?.int("n") ?? 0)
             report.eventPayloads = UInt64(try connection.queryOne("SELECT COUNT(*) AS n FROM \(events) WHERE \(eventCondition)", needles)?.int("n") ?? 0)
             return report
         }
@@ -95,7 +103,7 @@ public struct PersonalData {
                 dead_at = CASE WHEN delivered_at IS NULL THEN COALESCE(dead_at, ?) ELSE dead_at END,
                 last_error = CASE WHEN delivered_at IS NULL THEN 'the recipient was erased' ELSE last_error END
             WHERE \(outboxCondition)
-            """, [now, email] + needles).affectedRows
+            """, [now, email?.lowercased()] + needles).affectedRows
         report.eventPayloads = try connection.execute("UPDATE \(events) SET payload = NULL WHERE \(eventCondition)", needles).affectedRows
         report.payments = try connection.execute("UPDATE \(prefix.table("payments")) SET receipt_url = NULL, failure_message = NULL WHERE payment_intent IN (\(intents))",
                                                  [id, id]).affectedRows
@@ -107,7 +115,12 @@ public struct PersonalData {
         return report
     }
 
+    /// `text` as it appears inside JSON, quotes included (`"ann@example.com"`).
+    static func jsonString(_ text: String) -> String {
+        "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+    }
+
     static func likeEscaped(_ text: String) -> String {
-        text.lowercased().replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
+        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
     }
 }

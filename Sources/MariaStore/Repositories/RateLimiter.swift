@@ -50,6 +50,13 @@ public struct RateLimiter {
         return result.affectedRows == 1 ? 1 : Int64(result.lastInsertID)
     }
 
+    /// Takes back one hit of the current window (an attempt counted before its outcome was
+    /// known, which turned out not to be a failure).
+    public func unhit(_ bucket: String, window: Int64, now: Date) throws {
+        try connection.execute("UPDATE \(table) SET hits = hits - 1 WHERE bucket = ? AND window_start = ? AND hits > 0",
+                               [bucket, Self.windowStart(now, window)])
+    }
+
     /// Seconds until the window that contains `now` ends.
     public static func secondsLeft(_ now: Date, _ window: Int64) -> Int64 {
         let t = Int64(now.timeIntervalSince1970)
