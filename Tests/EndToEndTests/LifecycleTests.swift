@@ -1,4 +1,5 @@
 import Foundation
+import Handlers
 import MariaStore
 import Testing
 import TestSupport
@@ -120,6 +121,12 @@ struct LifecycleTests {
         let missing = try ChildProcess.run(TestPaths.binary, ["check-config", "--config", directory + "/none.ini"])
         #expect(missing.status == 78)
         #expect(missing.output.contains("cannot read the configuration file \(directory)/none.ini"))
+    }
+
+    @Test func checkConfigPrintsTheReferenceWithoutAConfiguration() throws {
+        let result = try ChildProcess.run(TestPaths.binary, ["check-config", "--reference", "--config", "/nonexistent.ini"])
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output == ConfigurationReference.markdown())
     }
 
     @Test func checkConfigFailsWhenTheDatabaseIsUnreachable() throws {

@@ -4,7 +4,8 @@ import Handlers
 import Logging
 import MariaStore
 
-/// `payments-fcgi check-config`: validate the configuration and try the database.
+/// `payments-fcgi check-config`: validate the configuration and try the database, or print the
+/// reference of every setting.
 struct CheckConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check-config",
@@ -15,7 +16,15 @@ struct CheckConfigCommand: ParsableCommand {
     @Flag(help: "Only validate; do not connect to the database.")
     var offline = false
 
+    @Flag(help: "Print the reference of every setting (README's markdown table) instead of checking anything.")
+    var reference = false
+
     func run() throws {
+        // README's table is this output: documenting a setting is part of adding it.
+        if reference {
+            print(ConfigurationReference.markdown(), terminator: "")
+            return
+        }
         let (configuration, sources, warnings) = try options.load()
         // What `serve` would refuse, refused here too.
         if let listen = configuration.server.listen, let problem = configuration.server.exposureProblem(listen: listen) {
