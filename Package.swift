@@ -5,7 +5,7 @@ let package = Package(
     name: "PaymentsFCGI",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "payments-fcgi", targets: ["PaymentsFCGI"]),
+        .executable(name: "payments-fcgi", targets: ["PaymentsFCGI"])
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -94,9 +94,10 @@ let package = Package(
 if Context.environment["PFC_FUZZ"] != nil {
     package.targets.append(.target(name: "FuzzSupport", path: "Fuzz/Support"))
     for name in ["FastCGIRecords", "GatewayRequest", "WebhookSignature", "JSONParser", "FormDecoding", "SiteURL", "LicenseKey", "INIFile", "EDDRequest"] {
-        package.targets.append(.executableTarget(
-            name: "Fuzz\(name)",
-            dependencies: ["FuzzSupport", "Handlers", "MariaStore", .product(name: "Logging", package: "swift-log")],
-            path: "Fuzz/\(name)"))
+        package.targets.append(
+            .executableTarget(
+                name: "Fuzz\(name)",
+                dependencies: ["FuzzSupport", "Handlers", "MariaStore", .product(name: "Logging", package: "swift-log")],
+                path: "Fuzz/\(name)"))
     }
 }

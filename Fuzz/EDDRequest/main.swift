@@ -11,8 +11,10 @@ import MariaStore
 /// answer may be a 500, the status of an error nobody expected.
 // libFuzzer calls the target on one thread only: these constants are never shared.
 nonisolated(unsafe) private let context: Context = {
-    var configuration = Configuration(database: ConnectionOptions(socket: "/nonexistent/pfc-fuzz.sock", user: "fuzz", database: "fuzz",
-                                                                  connectTimeoutSeconds: 1, ioTimeoutSeconds: 1))
+    var configuration = Configuration(
+        database: ConnectionOptions(
+            socket: "/nonexistent/pfc-fuzz.sock", user: "fuzz", database: "fuzz",
+            connectTimeoutSeconds: 1, ioTimeoutSeconds: 1))
     configuration.licensing.keyPepper = "fuzz-pepper-0123456789abcdef0123456789"
     let store = Store(options: configuration.database, prefix: .standard, logger: Logger(label: "fuzz"))
     var logger = Logger(label: "fuzz")
@@ -20,7 +22,8 @@ nonisolated(unsafe) private let context: Context = {
     return Context(store: store, clock: SystemTime(), configuration: configuration, logger: logger)
 }()
 
-nonisolated(unsafe) private let responder = Responder(router: ServiceRoutes.router(), parser: GatewayRequestParser(mountPrefix: "/payments", maxBodyBytes: 256 * 1024))
+nonisolated(unsafe) private let responder = Responder(
+    router: ServiceRoutes.router(), parser: GatewayRequestParser(mountPrefix: "/payments", maxBodyBytes: 256 * 1024))
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzEDDRequest(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {

@@ -6,7 +6,7 @@ import Handlers
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzFormDecoding(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let text = String(decoding: UnsafeBufferPointer(start: data, count: size), as: UTF8.self)
-    let pairs = FormURLEncoding.decode(text)
+    let pairs = FormEncoding.decode(text)
     if !text.isEmpty, !text.contains(where: { "%+&=".contains($0) }), pairs.count != 1 || pairs[0].name != text || !pairs[0].value.isEmpty {
         fuzzingFailure("plain text \(text.debugDescription) decoded to \(pairs)")
     }

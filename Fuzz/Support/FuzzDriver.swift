@@ -4,7 +4,7 @@ import Glibc
 /// entry point after its module and points `main` at it, so libFuzzer's own `main` is never
 /// linked in): it parses libFuzzer's flags from the command line and calls `test` per input.
 @_silgen_name("LLVMFuzzerRunDriver")
-private func LLVMFuzzerRunDriver(
+private func llvmFuzzerRunDriver(
     _ argc: UnsafeMutablePointer<CInt>,
     _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
     _ test: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt
@@ -16,5 +16,5 @@ public func runFuzzer(_ test: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt
     // CommandLine.unsafeArgv lives for the whole process; libFuzzer only reads it (it may
     // advance its own copy of the pointer, never the strings).
     var argv = CommandLine.unsafeArgv
-    exit(LLVMFuzzerRunDriver(&argc, &argv, test))
+    exit(llvmFuzzerRunDriver(&argc, &argv, test))
 }

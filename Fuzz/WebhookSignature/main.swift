@@ -24,7 +24,10 @@ public func fuzzWebhookSignature(_ data: UnsafePointer<UInt8>, _ size: Int) -> C
     // Edits: (target, operation, position, byte) quadruples.
     var index = edits.startIndex.advanced(by: edits.isEmpty ? 0 : 1)
     while index + 3 < edits.endIndex {
-        let target = edits[index] & 1, operation = edits[index + 1] % 4, position = Int(edits[index + 2]), byte = edits[index + 3]
+        let target = edits[index] & 1
+        let operation = edits[index + 1] % 4
+        let position = Int(edits[index + 2])
+        let byte = edits[index + 3]
         index += 4
         func edit(_ bytes: inout [UInt8]) {
             switch operation {
@@ -39,12 +42,16 @@ public func fuzzWebhookSignature(_ data: UnsafePointer<UInt8>, _ size: Int) -> C
     }
 
     let headerText = String(decoding: header, as: UTF8.self)
-    guard let timestamp = try? WebhookSignature.verify(payload: body, header: headerText, secrets: [secret],
-                                                       toleranceSeconds: tolerance, now: now) else { return 0 }
+    guard
+        let timestamp = try? WebhookSignature.verify(
+            payload: body, header: headerText, secrets: [secret],
+            toleranceSeconds: tolerance, now: now)
+    else { return 0 }
     // Accepted: the header must carry, as one of its v1 values, the signature of this body at
     // the timestamp it names, computed here from scratch.
     guard let parsed = try? WebhookSignature.parse(headerText), parsed.timestamp == timestamp,
-          let expected = try? Digest.hmacSHA256(key: Array(secret.utf8), message: Array("\(timestamp).".utf8) + body) else {
+        let expected = try? Digest.hmacSHA256(key: Array(secret.utf8), message: Array("\(timestamp).".utf8) + body)
+    else {
         fuzzingFailure("accepted a header that does not parse to the timestamp returned: \(headerText.debugDescription)")
     }
     let expectedHex = Array(Hex.encode(expected).utf8)

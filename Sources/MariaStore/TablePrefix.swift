@@ -14,7 +14,7 @@ public struct TablePrefix: Sendable, Equatable, CustomStringConvertible {
     /// Accepts 1 to 32 characters from `A-Z a-z 0-9 _`; anything else returns nil.
     public init?(_ value: String) {
         guard (1...32).contains(value.utf8.count),
-              value.utf8.allSatisfy({ $0 == UInt8(ascii: "_") || ($0 >= 48 && $0 <= 57) || ($0 | 0x20 >= 97 && $0 | 0x20 <= 122) })
+            value.utf8.allSatisfy({ $0 == UInt8(ascii: "_") || ($0 >= 48 && $0 <= 57) || ($0 | 0x20 >= 97 && $0 | 0x20 <= 122) })
         else { return nil }
         self.value = value
     }

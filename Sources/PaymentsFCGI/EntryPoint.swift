@@ -6,7 +6,11 @@ struct PaymentsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "payments-fcgi",
         abstract: "Stripe payments, licenses and credits for WordPress sites, served over FastCGI.",
-        subcommands: [ServeCommand.self, MigrateCommand.self, CheckConfigCommand.self, CatalogCommand.self, EventsCommand.self, OrdersCommand.self, LicenseCommand.self, DeliverCommand.self, OutboxCommand.self, ReconcileCommand.self, PruneCommand.self, SubscriptionsCommand.self, ReleaseCommand.self, AdminCommand.self, ReportCommand.self, AuditCommand.self, CustomerCommand.self, GrantsCommand.self],
+        subcommands: [
+            ServeCommand.self, MigrateCommand.self, CheckConfigCommand.self, CatalogCommand.self, EventsCommand.self, OrdersCommand.self, LicenseCommand.self,
+            DeliverCommand.self, OutboxCommand.self, ReconcileCommand.self, PruneCommand.self, SubscriptionsCommand.self, ReleaseCommand.self,
+            AdminCommand.self, ReportCommand.self, AuditCommand.self, CustomerCommand.self, GrantsCommand.self,
+        ],
         defaultSubcommand: ServeCommand.self)
 }
 

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// Apache drops `Authorization` before FastCGI unless told to pass it (`CGIPassAuth` for
 /// mod_proxy_fcgi, `FcgidPassHeader` for mod_fcgid): every call WordPress makes with its API
@@ -13,21 +13,22 @@ struct APIKeyThroughApacheTests {
     /// A migrated database with the catalogue, and the configuration both modes run with.
     static func shop(stripe: FakeStripeServer, directory: String) throws -> String {
         let config = directory + "/payments.ini"
-        try ServiceProcess.writeConfiguration(at: config, database: try MariaDBServer.shared.createDatabase("apikey"), listen: directory + "/payments.sock",
-                                              extra: WebhookEndToEndTests.settings(stripe: stripe) + """
+        try ServiceProcess.writeConfiguration(
+            at: config, database: try MariaDBServer.shared.createDatabase("apikey"), listen: directory + "/payments.sock",
+            extra: WebhookEndToEndTests.settings(stripe: stripe) + """
 
-            [api]
-            key = \(apiKey)
-            admin_key = \(adminKey)
+                [api]
+                key = \(apiKey)
+                admin_key = \(adminKey)
 
-            [checkout]
-            allowed_origins = https://shop.example.com
-            public_url = https://shop.example.com/payments
-            return_url = https://shop.example.com/account
+                [checkout]
+                allowed_origins = https://shop.example.com
+                public_url = https://shop.example.com/payments
+                return_url = https://shop.example.com/account
 
-            [server]
-            liveness_listen = \(directory)/liveness.sock
-            """)
+                [server]
+                liveness_listen = \(directory)/liveness.sock
+                """)
         let catalogue = directory + "/catalogue.ini"
         try WebhookEndToEndTests.catalogue.write(toFile: catalogue, atomically: true, encoding: .utf8)
         for arguments in [["migrate"], ["catalog", "import", catalogue]] {
@@ -74,9 +75,11 @@ struct APIKeyThroughApacheTests {
         // What the calls read: a paid license order with its payment, and a credit pack.
         for fixture in ["checkout.session.completed.payment_card", "payment_intent.succeeded", "pay-rails.checkout.session.completed.subscription.2020-08-27"] {
             let body = try StripeFixtures.load(fixture)
-            let delivered = try HTTPClient.send(port: port, method: "POST", path: "/payments/stripe/webhook", headers: [
-                ("Content-Type", "application/json"), ("Stripe-Signature", StripeFixtures.signature(body, secret: WebhookEndToEndTests.secret)),
-            ], body: body)
+            let delivered = try HTTPClient.send(
+                port: port, method: "POST", path: "/payments/stripe/webhook",
+                headers: [
+                    ("Content-Type", "application/json"), ("Stripe-Signature", StripeFixtures.signature(body, secret: WebhookEndToEndTests.secret)),
+                ], body: body)
             #expect(delivered.json["status"] as? String == "processed", "\(fixture): \(delivered.text)")
         }
 
@@ -84,12 +87,14 @@ struct APIKeyThroughApacheTests {
         #expect(balance.status == 200, "\(balance.text)")
         #expect(balance.json["balance"] as? Int == 100)
 
-        let consumed = try call("POST", "/credits/consume", json: #"{"customer":"chris@gorails.com","amount":5,"idempotency_key":"wp-job-1"}"#, idempotency: "wp-job-1")
+        let consumed = try call(
+            "POST", "/credits/consume", json: #"{"customer":"chris@gorails.com","amount":5,"idempotency_key":"wp-job-1"}"#, idempotency: "wp-job-1")
         #expect(consumed.status == 200, "\(consumed.text)")
         #expect(consumed.json["balance"] as? Int == 95)
 
         stripe.on("POST", "/v1/checkout/sessions", .json(200, #"{"id":"cs_test_keyed","url":"https://checkout.stripe.com/c/pay/cs_test_keyed"}"#))
-        let session = try call("POST", "/checkout/session", json: #"{"product":"pro-license","customer_email":"buyer@example.com"}"#, idempotency: "wc-checkout-1")
+        let session = try call(
+            "POST", "/checkout/session", json: #"{"product":"pro-license","customer_email":"buyer@example.com"}"#, idempotency: "wc-checkout-1")
         #expect(session.status == 200, "the keyed JSON answer, not the form's 303: \(session.status) \(session.text)")
         #expect(session.json["id"] as? String == "cs_test_keyed")
         #expect(session.json["url"] as? String == "https://checkout.stripe.com/c/pay/cs_test_keyed")
@@ -101,7 +106,8 @@ struct APIKeyThroughApacheTests {
 
         stripe.on("GET", "/v1/prices/price_1Pro", .json(200, #"{"id":"price_1Pro","object":"price","unit_amount":4900,"currency":"usd"}"#))
         stripe.on("POST", "/v1/payment_intents", .json(200, #"{"id":"pi_keyed","object":"payment_intent","client_secret":"pi_keyed_secret_abc"}"#))
-        let intent = try call("POST", "/payments/intents", json: #"{"product":"pro-license","quantity":2,"customer_email":"e@example.com"}"#, idempotency: "wc-intent-1")
+        let intent = try call(
+            "POST", "/payments/intents", json: #"{"product":"pro-license","quantity":2,"customer_email":"e@example.com"}"#, idempotency: "wc-intent-1")
         #expect(intent.status == 200, "\(intent.text)")
         #expect(intent.json["client_secret"] as? String == "pi_keyed_secret_abc")
         #expect(intent.json["amount"] as? Int == 9800)
@@ -115,7 +121,8 @@ struct APIKeyThroughApacheTests {
         #expect(payment.json["order"] as? String == WebhookEndToEndTests.cardSession)
 
         stripe.on("POST", "/v1/refunds", .json(200, #"{"id":"re_keyed","object":"refund","status":"succeeded","amount":1000}"#))
-        let refund = try call("POST", "/refunds", json: #"{"payment_intent":"pi_3SnKpayCard0000001","amount":1000}"#, key: Self.adminKey, idempotency: "wp-refund-1")
+        let refund = try call(
+            "POST", "/refunds", json: #"{"payment_intent":"pi_3SnKpayCard0000001","amount":1000}"#, key: Self.adminKey, idempotency: "wp-refund-1")
         #expect(refund.status == 200, "\(refund.text)")
         #expect(refund.json["id"] as? String == "re_keyed")
 
@@ -136,7 +143,8 @@ struct APIKeyThroughApacheTests {
                 #expect(refused.errorCode == "unauthorized")
             }
         }
-        #expect(try call("POST", "/checkout/session", json: #"{"product":"pro-license"}"#, key: "wrong-key-0123456789abcdefghij", idempotency: "x").status == 401)
+        #expect(
+            try call("POST", "/checkout/session", json: #"{"product":"pro-license"}"#, key: "wrong-key-0123456789abcdefghij", idempotency: "x").status == 401)
         #expect(try call("POST", "/refunds", json: #"{"payment_intent":"pi_3SnKpayCard0000001"}"#, key: Self.apiKey, idempotency: "y").status == 401)
         #expect(stripe.requests.filter { $0.path == "/v1/refunds" }.count == 1)
     }

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// What the shipped web-server configurations write to their access logs: each request to
 /// /payments/ with its method, a redacted path and its status — never a query string (session
@@ -24,8 +24,9 @@ struct AccessLogTests {
         ]
         var lines: [String] = []
         for request in requests {
-            let reply = try HTTPClient.send(port: port, method: request.method, path: request.path,
-                                            headers: request.method == "POST" ? form : [], body: request.method == "POST" ? Array("site_url=a.example".utf8) : [])
+            let reply = try HTTPClient.send(
+                port: port, method: request.method, path: request.path,
+                headers: request.method == "POST" ? form : [], body: request.method == "POST" ? Array("site_url=a.example".utf8) : [])
             #expect(reply.status >= 200, "\(request.path)")
             lines.append("\"\(request.method) \(request.logged) HTTP/1.1\" \(reply.status) ")
         }

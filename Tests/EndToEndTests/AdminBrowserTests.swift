@@ -1,8 +1,8 @@
 import Foundation
 import Handlers
 import MariaStore
-import Testing
 import TestSupport
+import Testing
 
 /// The admin page in a real browser (Debian's headless Chromium through chromium-driver and
 /// Selenium, `Tests/Browser/admin_page.py`): signing in with and without TOTP, the dashboard's
@@ -12,7 +12,8 @@ import TestSupport
 @Suite("Admin page in a browser", .serialized)
 struct AdminBrowserTests {
     static var artifacts: String {
-        let folder = ProcessInfo.processInfo.environment["PFC_TEST_ARTIFACTS"]
+        let folder =
+            ProcessInfo.processInfo.environment["PFC_TEST_ARTIFACTS"]
             ?? TestPaths.repositoryRoot.appendingPathComponent(".build/test-artifacts").path
         let directory = folder + "/admin"
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -33,8 +34,9 @@ struct AdminBrowserTests {
             "erase_email": erased.email, "artifacts": Self.artifacts,
         ]
         let script = TestPaths.repositoryRoot.appendingPathComponent("Tests/Browser/admin_page.py").path
-        let run = try ChildProcess.run("/usr/bin/env", ["python3", script], input: String(decoding: try JSONSerialization.data(withJSONObject: spec), as: UTF8.self),
-                                       seconds: 180)
+        let run = try ChildProcess.run(
+            "/usr/bin/env", ["python3", script], input: String(decoding: try JSONSerialization.data(withJSONObject: spec), as: UTF8.self),
+            seconds: 180)
         try #require(run.status == 0, "\(run.output)")
         let jsonLine = try #require(run.output.split(separator: "\n").last { $0.hasPrefix("{") })
         let seen = try #require(try JSONSerialization.jsonObject(with: Data(jsonLine.utf8)) as? [String: Any])
@@ -52,8 +54,10 @@ struct AdminBrowserTests {
         for currency in ["USD", "EUR"] {
             let row = try #require(rows.first { $0.first == currency && $0.dropFirst().first == "Last 12 months" })
             let expected = try #require(year[currency])
-            #expect(row == [currency, "Last 12 months", String(expected.sales)] + [expected.gross, expected.refunds, expected.disputes, expected.net]
-                .map { Money.format($0, currency: currency) })
+            #expect(
+                row == [currency, "Last 12 months", String(expected.sales)]
+                    + [expected.gross, expected.refunds, expected.disputes, expected.net]
+                    .map { Money.format($0, currency: currency) })
         }
         // The charts are drawn (a real size in the page), carry the month's numbers, and each
         // has its data table; currencies each have their own.
@@ -85,8 +89,15 @@ struct AdminBrowserTests {
         let form = Dictionary(calls.first?.form ?? [], uniquingKeysWith: { $1 })
         #expect(form["payment_intent"] == refunded.intent)
         #expect(form["amount"] == "1000")
-        #expect(try admin.shop.count("refund_requests", "payment_intent = '\(refunded.intent)' AND amount = 1000 AND refund = 're_admin_page_1' AND actor = 'admin:second.factor@example.com'") == 1)
-        #expect(try admin.shop.count("audit_log", "subject_type = 'payment' AND subject_id = '\(refunded.intent)' AND action = 'refund_created' AND actor = 'admin:second.factor@example.com'") == 1)
+        #expect(
+            try admin.shop.count(
+                "refund_requests",
+                "payment_intent = '\(refunded.intent)' AND amount = 1000 AND refund = 're_admin_page_1' AND actor = 'admin:second.factor@example.com'") == 1)
+        #expect(
+            try admin.shop.count(
+                "audit_log",
+                "subject_type = 'payment' AND subject_id = '\(refunded.intent)' AND action = 'refund_created' AND actor = 'admin:second.factor@example.com'")
+                == 1)
 
         // Signed out: the session is over.
         #expect((seen["after_sign_out_url"] as? String)?.hasSuffix("/sign-in") == true)

@@ -1,8 +1,8 @@
 import Foundation
 import Handlers
 import MariaStore
-import Testing
 import TestSupport
+import Testing
 
 /// The admin page through nginx, as a browser speaks to it over HTTP: nothing without a
 /// session, no POST without its CSRF token, throttled sign-in, the dashboard's numbers equal to
@@ -42,7 +42,10 @@ struct AdminPageTests {
         let (signedIn, cookie) = try admin.signIn("boss@example.com")
         #expect(signedIn.status == 303)
         let session = try #require(cookie)
-        #expect(signedIn.headers.contains { $0.0.lowercased() == "set-cookie" && $0.1.contains("HttpOnly") && $0.1.contains("SameSite=Strict") && $0.1.contains("Path=/payments/admin") })
+        #expect(
+            signedIn.headers.contains {
+                $0.0.lowercased() == "set-cookie" && $0.1.contains("HttpOnly") && $0.1.contains("SameSite=Strict") && $0.1.contains("Path=/payments/admin")
+            })
         let token = try admin.csrf(cookie: session)
         let without = try admin.shop.form("/admin/search", [("q", "nobody@example.com")], cookie: session)
         #expect(without.status == 403)
@@ -51,8 +54,12 @@ struct AdminPageTests {
         let right = try admin.shop.form("/admin/search", [("csrf", token), ("q", "nobody@example.com")], cookie: session)
         #expect(right.status == 404)
         // Sign-in's own token: a form posted from elsewhere has no matching cookie.
-        let crossSite = try admin.shop.form("/admin/sign-in", [("csrf", String(repeating: "1", count: 64)), ("email", "boss@example.com"),
-                                                                ("password", AdminShop.password)])
+        let crossSite = try admin.shop.form(
+            "/admin/sign-in",
+            [
+                ("csrf", String(repeating: "1", count: 64)), ("email", "boss@example.com"),
+                ("password", AdminShop.password),
+            ])
         #expect(crossSite.status == 403)
         #expect(AdminShop.cookies(crossSite)["pfc_admin"] == nil)
         // Signing out ends the session on the server, not only in the browser.
@@ -70,7 +77,9 @@ struct AdminPageTests {
         let refused = try admin.shop.form("/admin/search", [("csrf", token), ("q", key)], cookie: session)
         #expect(refused.status == 400)
         #expect(!refused.text.contains(key))
-        for reference in [AdminShop.sales[0].email.uppercased(), AdminShop.sales[0].session, AdminShop.sales[0].intent, "cus_seed_usd0", "sub_seed", "in_seed0"] {
+        for reference in [
+            AdminShop.sales[0].email.uppercased(), AdminShop.sales[0].session, AdminShop.sales[0].intent, "cus_seed_usd0", "sub_seed", "in_seed0",
+        ] {
             let found = try admin.shop.form("/admin/search", [("csrf", token), ("q", reference)], cookie: session)
             #expect(found.status == 303, "\(reference)")
             #expect(found.header("Location")?.hasPrefix("/payments/admin/customers/") == true, "\(reference)")
@@ -93,7 +102,9 @@ struct AdminPageTests {
             #expect(applied.header("Location") == "/payments/admin/customers/\(customer)?done=credits")
         }
         #expect(try admin.shop.count("credit_ledger", "source = 'admin' AND delta = 40 AND customer_id = \(customer)") == 1)
-        #expect(try admin.shop.count("audit_log", "subject_type = 'credits' AND action = 'granted' AND actor = 'admin:boss@example.com' AND detail = 'goodwill'") == 1)
+        #expect(
+            try admin.shop.count("audit_log", "subject_type = 'credits' AND action = 'granted' AND actor = 'admin:boss@example.com' AND detail = 'goodwill'")
+                == 1)
         let page = try admin.shop.page("/admin/customers/\(customer)?done=credits", cookie: session)
         #expect(page.text.contains("<span id=\"credit-balance\">40</span>"))
         #expect(!page.text.contains(try #require(try admin.shop.emailedKeys().first)))
@@ -108,8 +119,10 @@ struct AdminPageTests {
         let page = try admin.shop.page("/admin/customers/\(customer)", cookie: session).text
         #expect(page.contains("<table id=\"invoices\">") && page.contains("in_seed0"))
         let key = try #require(AdminShop.hidden("idempotency_key", in: page))
-        let fields = [("csrf", try admin.csrf(cookie: session)), ("confirm", "yes"), ("customer", customer), ("payment_intent", "pi_for_in_seed0"),
-                      ("amount", "2.00"), ("idempotency_key", key)]
+        let fields = [
+            ("csrf", try admin.csrf(cookie: session)), ("confirm", "yes"), ("customer", customer), ("payment_intent", "pi_for_in_seed0"),
+            ("amount", "2.00"), ("idempotency_key", key),
+        ]
         let tooMuch = try admin.shop.form("/admin/actions/refund", fields.map { $0.0 == "amount" ? ("amount", "9.01") : $0 }, cookie: session)
         #expect(tooMuch.status == 400)
         for _ in 0..<2 {
@@ -160,9 +173,12 @@ struct AdminPageTests {
         for n in 1...9 {
             let token = String(repeating: "a", count: 64)
             let body = Array(FormEncoding.encode([("csrf", token), ("email", "guess\(n)@example.com"), ("password", "wrong")]).utf8)
-            let params = FastCGIClient.standardParams(method: "POST", uri: "/payments/admin/sign-in", contentLength: String(body.count), extra: [
-                ("CONTENT_TYPE", "application/x-www-form-urlencoded"), ("HTTP_COOKIE", "pfc_admin_signin=\(token)"),
-            ]).map { $0.0 == "REMOTE_ADDR" ? ($0.0, "2001:db8:1:2::\(String(n, radix: 16))") : $0 }
+            let params = FastCGIClient.standardParams(
+                method: "POST", uri: "/payments/admin/sign-in", contentLength: String(body.count),
+                extra: [
+                    ("CONTENT_TYPE", "application/x-www-form-urlencoded"), ("HTTP_COOKIE", "pfc_admin_signin=\(token)"),
+                ]
+            ).map { $0.0 == "REMOTE_ADDR" ? ($0.0, "2001:db8:1:2::\(String(n, radix: 16))") : $0 }
             statuses.append(try #require(try FastCGIClient.request(socketPath: socket, params: params, body: body)).status)
         }
         #expect(statuses == Array(repeating: 401, count: 6) + Array(repeating: 429, count: 3))
@@ -178,8 +194,13 @@ struct AdminPageTests {
         let tokens = try forms.map { try #require(AdminShop.cookies($0)["pfc_admin_signin"]) }
         let replies = Simultaneously.send(20, port: admin.port) { index in
             let body = Array(FormEncoding.encode([("csrf", tokens[index]), ("email", "boss@example.com"), ("password", "wrong \(index)")]).utf8)
-            return ("POST", "/payments/admin/sign-in", [("Content-Type", "application/x-www-form-urlencoded"),
-                                                         ("Cookie", "pfc_admin_signin=\(tokens[index])")], body)
+            return (
+                "POST", "/payments/admin/sign-in",
+                [
+                    ("Content-Type", "application/x-www-form-urlencoded"),
+                    ("Cookie", "pfc_admin_signin=\(tokens[index])"),
+                ], body
+            )
         }
         let statuses = replies.map { $0?.status ?? 0 }
         #expect(statuses.filter { $0 == 401 }.count <= 10, "\(statuses)")
@@ -195,15 +216,21 @@ struct AdminPageTests {
         let yearStart = BusinessCalendar.dayLabel(BusinessCalendar.adding(months: -11, to: BusinessCalendar.startOfMonth(Date())))
         for (label, first) in [("Today", today), ("This month", monthStart), ("Last 12 months", yearStart)] {
             for (currency, expected) in AdminShop.expected(since: first) {
-                let row = "<td>\(currency)</td><td>\(label)</td><td class=\"n\">\(expected.sales)</td><td class=\"n\">"
-                    + [expected.gross, expected.refunds, expected.disputes, expected.net].map { Money.format($0, currency: currency) }.joined(separator: "</td><td class=\"n\">")
+                let row =
+                    "<td>\(currency)</td><td>\(label)</td><td class=\"n\">\(expected.sales)</td><td class=\"n\">"
+                    + [expected.gross, expected.refunds, expected.disputes, expected.net].map { Money.format($0, currency: currency) }.joined(
+                        separator: "</td><td class=\"n\">")
                     + "</td>"
                 #expect(page.contains(row), "\(label) \(currency): \(row)")
             }
         }
         // The report: the same query, the same numbers, over the seeded month.
-        let report = try ChildProcess.run(TestPaths.binary, ["report", "revenue", "--config", admin.shop.config, "--from", AdminShop.day(29),
-                                                             "--to", today, "--by", "month", "--json"])
+        let report = try ChildProcess.run(
+            TestPaths.binary,
+            [
+                "report", "revenue", "--config", admin.shop.config, "--from", AdminShop.day(29),
+                "--to", today, "--by", "month", "--json",
+            ])
         #expect(report.status == 0, "\(report.output)")
         var reported: [String: AdminShop.Expected] = [:]
         for line in report.output.split(separator: "\n") {
@@ -219,8 +246,12 @@ struct AdminPageTests {
         #expect(reported["USD"] == AdminShop.Expected(sales: 8, gross: 7 * 4900 + 900, refunds: 1500, disputes: 0))
         #expect(reported["EUR"] == AdminShop.Expected(sales: 5, gross: 5 * 1900, refunds: 0, disputes: 1900))
         // Per day, the charts' bars add up to the same gross, one chart per currency.
-        let daily = try ChildProcess.run(TestPaths.binary, ["report", "revenue", "--config", admin.shop.config, "--from", AdminShop.day(29),
-                                                            "--to", today, "--by", "day", "--currency", "eur", "--csv"])
+        let daily = try ChildProcess.run(
+            TestPaths.binary,
+            [
+                "report", "revenue", "--config", admin.shop.config, "--from", AdminShop.day(29),
+                "--to", today, "--by", "day", "--currency", "eur", "--csv",
+            ])
         #expect(daily.output.split(separator: "\n").count == 1 + 5, "\(daily.output)")
         #expect(daily.output.contains("\(AdminShop.day(5)),EUR,1,19.00,0.00,19.00,0.00"))
         #expect(page.contains("id=\"revenue-daily-usd-title\""))
@@ -280,15 +311,21 @@ struct AdminPageTests {
         for (index, email) in buyers.enumerated() {
             let session = "cs_test_erase_\(index)"
             admin.shop.stripe.lineItems(session: session, [("price_1Pro", 1, 4900)])
-            try admin.expectProcessed(try admin.shop.deliver(try ShopStack.completed(session, [
-                "customer": "cus_erase\(index)", "customer_details": ["email": email, "name": "Buyer \(index)"], "payment_intent": "pi_erase_\(index)",
-                "client_reference_id": NSNull(), "metadata": [:] as [String: String],
-            ])), email)
+            try admin.expectProcessed(
+                try admin.shop.deliver(
+                    try ShopStack.completed(
+                        session,
+                        [
+                            "customer": "cus_erase\(index)", "customer_details": ["email": email, "name": "Buyer \(index)"],
+                            "payment_intent": "pi_erase_\(index)",
+                            "client_reference_id": NSNull(), "metadata": [:] as [String: String],
+                        ])), email)
         }
         // A failed event kept for replay that names joann only.
         let broken = try ShopStack.completed("cs_test_erase_broken", ["amount_total": "not a number", "customer_details": ["email": "joann@example.com"]])
         #expect(try admin.shop.deliver(broken).status >= 500)
-        let othersMessages = try admin.shop.count("outbox", "payload LIKE '%joann@example.com%' OR payload LIKE '%example.com.au%' OR recipient IN ('joann@example.com', 'ann@example.com.au')")
+        let othersMessages = try admin.shop.count(
+            "outbox", "payload LIKE '%joann@example.com%' OR payload LIKE '%example.com.au%' OR recipient IN ('joann@example.com', 'ann@example.com.au')")
         #expect(othersMessages > 0)
         let ann = try #require(try admin.shop.value("SELECT id AS v FROM pfc_customers WHERE email = 'ann@example.com'"))
 
@@ -300,15 +337,20 @@ struct AdminPageTests {
         #expect(try admin.shop.count("customers", "id = \(ann) AND anonymised_at IS NOT NULL") == 1)
         #expect(try admin.shop.count("outbox", #"LOWER(payload) LIKE '%"ann@example.com"%'"#) == 0)
         // Everyone else's messages and kept payloads are whole.
-        #expect(try admin.shop.count("outbox", "payload LIKE '%joann@example.com%' OR payload LIKE '%example.com.au%' OR recipient IN ('joann@example.com', 'ann@example.com.au')") == othersMessages)
+        #expect(
+            try admin.shop.count(
+                "outbox", "payload LIKE '%joann@example.com%' OR payload LIKE '%example.com.au%' OR recipient IN ('joann@example.com', 'ann@example.com.au')")
+                == othersMessages)
         #expect(try admin.shop.count("events", "payload LIKE '%joann@example.com%'") == 1)
         #expect(try admin.shop.count("customers", "anonymised_at IS NOT NULL") == 1)
 
         // A customer known by a Stripe id alone is erased too, never reported erased for nothing.
-        let anonymous = try ShopStack.completed("cs_test_erase_noemail", [
-            "customer": "cus_noemail1", "customer_details": ["email": NSNull()], "customer_email": NSNull(), "payment_intent": "pi_erase_noemail",
-            "client_reference_id": NSNull(), "metadata": ["buyer_note": "call me at 555-0100"],
-        ])
+        let anonymous = try ShopStack.completed(
+            "cs_test_erase_noemail",
+            [
+                "customer": "cus_noemail1", "customer_details": ["email": NSNull()], "customer_email": NSNull(), "payment_intent": "pi_erase_noemail",
+                "client_reference_id": NSNull(), "metadata": ["buyer_note": "call me at 555-0100"],
+            ])
         admin.shop.stripe.lineItems(session: "cs_test_erase_noemail", [("price_1Pro", 1, 4900)])
         _ = try admin.shop.deliver(anonymous)
         let stripeOnly = try #require(try admin.shop.value("SELECT customer_id AS v FROM pfc_customer_stripe_ids WHERE stripe_customer_id = 'cus_noemail1'"))
@@ -326,7 +368,8 @@ struct AdminPageTests {
         let key = try #require(try admin.shop.emailedKeys().first)
         let activated = try admin.shop.form("/license/activate", [("license_key", key), ("site_url", "https://customer.example.com")])
         #expect(activated.json["status"] as? String == "active")
-        let owner = try #require(try admin.shop.value("SELECT c.email AS v FROM pfc_licenses l JOIN pfc_customers c ON c.id = l.customer_id ORDER BY l.id LIMIT 1"))
+        let owner = try #require(
+            try admin.shop.value("SELECT c.email AS v FROM pfc_licenses l JOIN pfc_customers c ON c.id = l.customer_id ORDER BY l.id LIMIT 1"))
         let erase = try ChildProcess.run(TestPaths.binary, ["customer", "erase", "--config", admin.shop.config, owner])
         #expect(erase.status == 0, "\(erase.output)")
         #expect(try admin.shop.verify(key) == "active")
@@ -335,36 +378,44 @@ struct AdminPageTests {
     @Test func metricsCountWhatHappenedForTheAllowedAddressOnly() throws {
         try admin.seedMonth()
         _ = try admin.shop.verify("PFC-NOTAKEY")
-        _ = try HTTPClient.send(port: admin.port, method: "POST", path: "/payments/stripe/webhook",
-                                headers: [("Content-Type", "application/json"), ("Stripe-Signature", "t=1,v1=00")], body: Array("{}".utf8))
+        _ = try HTTPClient.send(
+            port: admin.port, method: "POST", path: "/payments/stripe/webhook",
+            headers: [("Content-Type", "application/json"), ("Stripe-Signature", "t=1,v1=00")], body: Array("{}".utf8))
         let scrape = try admin.shop.page("/metrics")
         #expect(scrape.status == 200)
         #expect(scrape.header("Content-Type")?.hasPrefix("text/plain; version=0.0.4") == true)
         let text = scrape.text
-        for line in ["payments_webhook_events_total{type=\"checkout.session.completed\",outcome=\"processed\"} 13",
-                     "payments_webhook_events_total{type=\"charge.dispute.closed\",outcome=\"processed\"} 1",
-                     "payments_webhook_signature_refusals_total{reason=\"",
-                     "payments_http_requests_total{route=\"/stripe/webhook\",status=\"200\"}",
-                     "payments_http_request_duration_seconds_bucket{route=\"/stripe/webhook\",le=\"+Inf\"}",
-                     "payments_stripe_api_calls_total{endpoint=\"GET /v1/checkout/sessions/*/line_items\",result=\"ok\"}",
-                     "payments_outbox_pending ", "payments_outbox_oldest_pending_seconds ", "payments_outbox_dead 0",
-                     "payments_webhook_last_verified_timestamp_seconds{mode=\"test\"} 1", "payments_webhook_failed_events 1"] {
+        for line in [
+            "payments_webhook_events_total{type=\"checkout.session.completed\",outcome=\"processed\"} 13",
+            "payments_webhook_events_total{type=\"charge.dispute.closed\",outcome=\"processed\"} 1",
+            "payments_webhook_signature_refusals_total{reason=\"",
+            "payments_http_requests_total{route=\"/stripe/webhook\",status=\"200\"}",
+            "payments_http_request_duration_seconds_bucket{route=\"/stripe/webhook\",le=\"+Inf\"}",
+            "payments_stripe_api_calls_total{endpoint=\"GET /v1/checkout/sessions/*/line_items\",result=\"ok\"}",
+            "payments_outbox_pending ", "payments_outbox_oldest_pending_seconds ", "payments_outbox_dead 0",
+            "payments_webhook_last_verified_timestamp_seconds{mode=\"test\"} 1", "payments_webhook_failed_events 1",
+        ] {
             #expect(text.contains(line), "\(line)")
         }
         #expect(text.contains("payments_license_verdicts_total{action=\"verify\",status="))
         #expect(!text.contains("pi_seed") && !text.contains("@example.com"))
         // From any other address: 403 (the web server's REMOTE_ADDR, as a FastCGI peer sends it).
-        let other = try FastCGIClient.request(socketPath: admin.shop.web.stack.service.socketPath, params: FastCGIClient.standardParams(
-            method: "GET", uri: "/payments/metrics").map { $0.0 == "REMOTE_ADDR" ? ($0.0, "192.0.2.7") : $0 })
+        let other = try FastCGIClient.request(
+            socketPath: admin.shop.web.stack.service.socketPath,
+            params: FastCGIClient.standardParams(
+                method: "GET", uri: "/payments/metrics"
+            ).map { $0.0 == "REMOTE_ADDR" ? ($0.0, "192.0.2.7") : $0 })
         #expect(other?.status == 403)
         #expect(other?.text.contains("payments_") == false)
     }
 
     @Test func nginxCanKeepTheAdminPageToTheSellersAddresses() throws {
         // The seller's edit: the snippet's restriction uncommented, with an address that is not ours.
-        let restricted = try NginxServer(serviceSocket: admin.shop.web.stack.service.socketPath, edits: [
-            "    # allow 203.0.113.0/24;\n": "    allow 203.0.113.0/24;\n", "    # deny all;\n": "    deny all;\n",
-        ])
+        let restricted = try NginxServer(
+            serviceSocket: admin.shop.web.stack.service.socketPath,
+            edits: [
+                "    # allow 203.0.113.0/24;\n": "    allow 203.0.113.0/24;\n", "    # deny all;\n": "    deny all;\n",
+            ])
         defer { restricted.stop() }
         for (method, path) in [("GET", "/payments/admin/"), ("GET", "/payments/admin/sign-in"), ("POST", "/payments/admin/sign-in")] {
             let reply = try HTTPClient.send(port: restricted.port, method: method, path: path, headers: [("Content-Type", "application/x-www-form-urlencoded")])
@@ -379,8 +430,12 @@ struct AdminPageTests {
     func dump() throws -> String {
         let database = admin.shop.web.stack.database
         let file = TestPaths.scratchDirectory("dump") + "/dump.sql"
-        let result = try ChildProcess.run("/usr/bin/mariadb-dump", ["--socket=\(database.socket ?? "")", "--user=root", "--skip-extended-insert",
-                                                                    "--result-file=\(file)", database.database])
+        let result = try ChildProcess.run(
+            "/usr/bin/mariadb-dump",
+            [
+                "--socket=\(database.socket ?? "")", "--user=root", "--skip-extended-insert",
+                "--result-file=\(file)", database.database,
+            ])
         guard result.status == 0, let bytes = FileManager.default.contents(atPath: file) else {
             throw TestSupportError("mariadb-dump failed: \(result.output.prefix(500))")
         }

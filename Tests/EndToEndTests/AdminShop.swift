@@ -21,15 +21,20 @@ struct AdminShop {
     init(serviceAccount user: String) throws {
         let owner = try MariaDBServer.shared.createDatabase("audit")
         let service = ConnectionOptions(socket: owner.socket, user: user, password: user, database: owner.database)
-        shop = try ShopStack(extraLicensing: "\n[metrics]\nallowed_addresses = 127.0.0.1\n", database: service, owner: (owner, { service in
-            let root = try Connection(options: MariaDBServer.shared.rootOptions)
-            defer { root.close() }
-            // The account's name is the test's own constant; nothing here comes from outside.
-            try root.execute("CREATE USER IF NOT EXISTS '\(user)'@'localhost' IDENTIFIED BY '\(user)'")
-            for statement in ServiceGrants.statements(database: service.database, prefix: .standard, user: user, host: "localhost") ?? [] {
-                try root.execute(statement)
-            }
-        }))
+        shop = try ShopStack(
+            extraLicensing: "\n[metrics]\nallowed_addresses = 127.0.0.1\n", database: service,
+            owner: (
+                owner,
+                { service in
+                    let root = try Connection(options: MariaDBServer.shared.rootOptions)
+                    defer { root.close() }
+                    // The account's name is the test's own constant; nothing here comes from outside.
+                    try root.execute("CREATE USER IF NOT EXISTS '\(user)'@'localhost' IDENTIFIED BY '\(user)'")
+                    for statement in ServiceGrants.statements(database: service.database, prefix: .standard, user: user, host: "localhost") ?? [] {
+                        try root.execute(statement)
+                    }
+                }
+            ))
     }
 
     var port: Int { shop.port }
@@ -38,12 +43,14 @@ struct AdminShop {
     /// TOTP secret when `totp`.
     @discardableResult
     func addAdmin(_ email: String, totp: Bool = false) throws -> [UInt8]? {
-        let result = try ChildProcess.run(TestPaths.binary, ["admin", "add", "--config", shop.config, email] + (totp ? ["--totp"] : []),
-                                          input: Self.password + "\n")
+        let result = try ChildProcess.run(
+            TestPaths.binary, ["admin", "add", "--config", shop.config, email] + (totp ? ["--totp"] : []),
+            input: Self.password + "\n")
         guard result.status == 0 else { throw TestSupportError("admin add failed: \(result.output)") }
         guard totp else { return nil }
         guard let uri = result.output.split(separator: "\n").first(where: { $0.hasPrefix("otpauth://") }),
-              let secret = uri.split(separator: "secret=").last?.split(separator: "&").first, let bytes = Base32.decode(String(secret)) else {
+            let secret = uri.split(separator: "secret=").last?.split(separator: "&").first, let bytes = Base32.decode(String(secret))
+        else {
             throw TestSupportError("no otpauth URI in: \(result.output)")
         }
         return bytes
@@ -69,11 +76,14 @@ struct AdminShop {
     /// Signs in as a browser does (the form's cookie and token, then the POST): the session
     /// cookie header and the page's CSRF token, or the refusal.
     /// `device`: the remembered-browser cookie's value a browser that signed in before sends.
-    func signIn(_ email: String, password: String = AdminShop.password, code: String = "", device: String? = nil) throws -> (reply: HTTPClient.Reply, cookie: String?) {
+    func signIn(_ email: String, password: String = AdminShop.password, code: String = "", device: String? = nil) throws -> (
+        reply: HTTPClient.Reply, cookie: String?
+    ) {
         let form = try shop.page("/admin/sign-in")
         guard let token = Self.cookies(form)["pfc_admin_signin"] else { throw TestSupportError("no sign-in cookie: \(form.status)") }
-        let reply = try shop.form("/admin/sign-in", [("csrf", token), ("email", email), ("password", password), ("code", code)],
-                                  cookie: "pfc_admin_signin=\(token)" + (device.map { "; pfc_admin_device=\($0)" } ?? ""))
+        let reply = try shop.form(
+            "/admin/sign-in", [("csrf", token), ("email", email), ("password", password), ("code", code)],
+            cookie: "pfc_admin_signin=\(token)" + (device.map { "; pfc_admin_device=\($0)" } ?? ""))
         return (reply, Self.cookies(reply)["pfc_admin"].map { "pfc_admin=\($0)" })
     }
 
@@ -96,11 +106,14 @@ struct AdminShop {
         let email: String
     }
 
-    static let sales: [Sale] = [(0, "USD"), (1, "USD"), (3, "USD"), (7, "USD"), (12, "USD"), (20, "USD"), (29, "USD"),
-                                (0, "EUR"), (2, "EUR"), (5, "EUR"), (15, "EUR"), (25, "EUR")].enumerated().map { index, sale in
+    static let sales: [Sale] = [
+        (0, "USD"), (1, "USD"), (3, "USD"), (7, "USD"), (12, "USD"), (20, "USD"), (29, "USD"),
+        (0, "EUR"), (2, "EUR"), (5, "EUR"), (15, "EUR"), (25, "EUR"),
+    ].enumerated().map { index, sale in
         let tag = "\(sale.1.lowercased())\(index)"
-        return Sale(daysAgo: sale.0, currency: sale.1, amount: sale.1 == "USD" ? 4900 : 1900, session: "cs_test_seed_\(tag)",
-                    intent: "pi_seed_\(tag)", email: "buyer.\(tag)@example.com")
+        return Sale(
+            daysAgo: sale.0, currency: sale.1, amount: sale.1 == "USD" ? 4900 : 1900, session: "cs_test_seed_\(tag)",
+            intent: "pi_seed_\(tag)", email: "buyer.\(tag)@example.com")
     }
     /// The USD sale 3 days ago is refunded 15.00; the EUR sale 5 days ago lost a dispute.
     static let refunded = (intent: "pi_seed_usd2", amount: Int64(1500))
@@ -120,41 +133,67 @@ struct AdminShop {
         for sale in Self.sales {
             let price = sale.currency == "USD" ? "price_1Pro" : "price_1Credits"
             shop.stripe.lineItems(session: sale.session, [(price, 1, Int(sale.amount))])
-            let body = try ShopStack.completed(sale.session, [
-                "currency": sale.currency.lowercased(), "amount_total": sale.amount, "amount_subtotal": sale.amount,
-                "customer": "cus_\(sale.intent.dropFirst(3))", "customer_details": ["email": sale.email, "name": "Name Of \(sale.intent)",
-                                                                                   "address": ["line1": "1 \(sale.intent) Street", "city": "Springfield", "country": "US"]],
-                "payment_intent": sale.intent, "client_reference_id": NSNull(),
-                // What a shop's form might put in metadata: the buyer's name and address.
-                "metadata": ["buyer_name": "Name Of \(sale.intent)", "buyer_address": "1 \(sale.intent) Street"],
-            ])
+            let body = try ShopStack.completed(
+                sale.session,
+                [
+                    "currency": sale.currency.lowercased(), "amount_total": sale.amount, "amount_subtotal": sale.amount,
+                    "customer": "cus_\(sale.intent.dropFirst(3))",
+                    "customer_details": [
+                        "email": sale.email, "name": "Name Of \(sale.intent)",
+                        "address": ["line1": "1 \(sale.intent) Street", "city": "Springfield", "country": "US"],
+                    ],
+                    "payment_intent": sale.intent, "client_reference_id": NSNull(),
+                    // What a shop's form might put in metadata: the buyer's name and address.
+                    "metadata": ["buyer_name": "Name Of \(sale.intent)", "buyer_address": "1 \(sale.intent) Street"],
+                ])
             try expectProcessed(try shop.deliver(body), sale.session)
         }
-        try expectProcessed(try shop.deliver(try events.chargeRefunded(paymentIntent: Self.refunded.intent, amount: 4900, refunded: Self.refunded.amount)), "refund")
-        try expectProcessed(try shop.deliver(try events.dispute("charge.dispute.created", id: "dp_seed", paymentIntent: Self.disputed.intent,
-                                                                amount: Self.disputed.amount, status: "needs_response")), "dispute")
-        try expectProcessed(try shop.deliver(try events.dispute("charge.dispute.closed", id: "dp_seed", paymentIntent: Self.disputed.intent,
-                                                                amount: Self.disputed.amount, status: "lost")), "dispute lost")
+        try expectProcessed(
+            try shop.deliver(try events.chargeRefunded(paymentIntent: Self.refunded.intent, amount: 4900, refunded: Self.refunded.amount)), "refund")
+        try expectProcessed(
+            try shop.deliver(
+                try events.dispute(
+                    "charge.dispute.created", id: "dp_seed", paymentIntent: Self.disputed.intent,
+                    amount: Self.disputed.amount, status: "needs_response")), "dispute")
+        try expectProcessed(
+            try shop.deliver(
+                try events.dispute(
+                    "charge.dispute.closed", id: "dp_seed", paymentIntent: Self.disputed.intent,
+                    amount: Self.disputed.amount, status: "lost")), "dispute lost")
         // The subscription: checkout, Stripe's subscription, its first invoice.
         let period = (start - 86_400, start - 86_400 + 30 * 86_400)
-        let state = try events.subscription("customer.subscription.created", id: "sub_seed", customer: "cus_subscriber", status: "active",
-                                            price: Self.plan, quantity: 1, period: period)
+        let state = try events.subscription(
+            "customer.subscription.created", id: "sub_seed", customer: "cus_subscriber", status: "active",
+            price: Self.plan, quantity: 1, period: period)
         let object = try JSONSerialization.jsonObject(with: Data(state)) as? [String: Any]
         let data = object?["data"] as? [String: Any]
-        shop.stripe.on("GET", "/v1/subscriptions/sub_seed", .json(200, String(decoding: try JSONSerialization.data(withJSONObject: data?["object"] ?? [:]), as: UTF8.self)))
+        shop.stripe.on(
+            "GET", "/v1/subscriptions/sub_seed", .json(200, String(decoding: try JSONSerialization.data(withJSONObject: data?["object"] ?? [:]), as: UTF8.self))
+        )
         shop.stripe.lineItems(session: "cs_test_seed_subscription", [(Self.plan, 1)])
-        try expectProcessed(try shop.deliver(try events.checkoutCompleted(session: "cs_test_seed_subscription", mode: "subscription", customer: "cus_subscriber",
-                                                                         email: "subscriber@example.com", amount: Self.subscriptionAmount, subscription: "sub_seed")), "subscription checkout")
+        try expectProcessed(
+            try shop.deliver(
+                try events.checkoutCompleted(
+                    session: "cs_test_seed_subscription", mode: "subscription", customer: "cus_subscriber",
+                    email: "subscriber@example.com", amount: Self.subscriptionAmount, subscription: "sub_seed")), "subscription checkout")
         try expectProcessed(try shop.deliver(state), "subscription")
-        try expectProcessed(try shop.deliver(try events.invoice(id: "in_seed0", subscription: "sub_seed", customer: "cus_subscriber", email: "subscriber@example.com",
-                                                                reason: "subscription_create", amountPaid: Self.subscriptionAmount,
-                                                                lines: [.init(price: Self.plan, quantity: 1, amount: Self.subscriptionAmount, period: period)])), "invoice")
+        try expectProcessed(
+            try shop.deliver(
+                try events.invoice(
+                    id: "in_seed0", subscription: "sub_seed", customer: "cus_subscriber", email: "subscriber@example.com",
+                    reason: "subscription_create", amountPaid: Self.subscriptionAmount,
+                    lines: [.init(price: Self.plan, quantity: 1, amount: Self.subscriptionAmount, period: period)])), "invoice")
         // An event whose shape cannot be read is kept with its payload (for a replay): it
         // names the first EUR buyer, their name and address.
-        let broken = try ShopStack.completed("cs_test_seed_broken", [
-            "amount_total": "not a number", "customer_details": ["email": Self.sales[7].email, "name": "Name Of \(Self.sales[7].intent)",
-                                                                  "address": ["line1": "1 \(Self.sales[7].intent) Street"]],
-        ])
+        let broken = try ShopStack.completed(
+            "cs_test_seed_broken",
+            [
+                "amount_total": "not a number",
+                "customer_details": [
+                    "email": Self.sales[7].email, "name": "Name Of \(Self.sales[7].intent)",
+                    "address": ["line1": "1 \(Self.sales[7].intent) Street"],
+                ],
+            ])
         let refused = try shop.deliver(broken)
         guard refused.status >= 500 else { throw TestSupportError("the broken event was answered \(refused.status) \(refused.text)") }
         // Each order on its own day (events arrive now; the month is what they stand for).

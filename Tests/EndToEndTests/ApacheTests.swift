@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Through Apache mod_proxy_fcgi (apache/payments-proxy-fcgi.conf)")
 struct ApacheProxyFCGITests {
@@ -22,12 +22,14 @@ struct ApacheProxyFCGITests {
         let missing = try HTTPClient.send(port: apache.port, path: "/payments/nothing")
         #expect(missing.status == 404)
         #expect(missing.errorCode == "not_found")
-        let wrong = try HTTPClient.send(port: apache.port, method: "POST", path: "/payments/healthz",
-                                        headers: [("Content-Type", "application/json")], body: Array("{}".utf8))
+        let wrong = try HTTPClient.send(
+            port: apache.port, method: "POST", path: "/payments/healthz",
+            headers: [("Content-Type", "application/json")], body: Array("{}".utf8))
         #expect(wrong.status == 405)
         #expect(wrong.header("Allow") == "GET, HEAD")
-        let large = try HTTPClient.send(port: apache.port, method: "POST", path: "/payments/healthz",
-                                        headers: [("Content-Type", "application/json")], body: [UInt8](repeating: 32, count: 300_000))
+        let large = try HTTPClient.send(
+            port: apache.port, method: "POST", path: "/payments/healthz",
+            headers: [("Content-Type", "application/json")], body: [UInt8](repeating: 32, count: 300_000))
         #expect(large.status == 413)
         #expect(large.errorCode == "payload_too_large")
     }

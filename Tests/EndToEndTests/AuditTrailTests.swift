@@ -1,8 +1,8 @@
 import Foundation
 import Handlers
 import MariaStore
-import Testing
 import TestSupport
+import Testing
 
 /// Every change leaves its audit entry: a month of Stripe events and operator actions (from
 /// the admin page and the command line), run by a service whose database account may only
@@ -19,21 +19,40 @@ struct AuditTrailTests {
         shop.stripe.on("POST", "/v1/refunds", .json(200, #"{"id":"re_audit_1","object":"refund","status":"succeeded","amount":500}"#))
 
         // The command line: the catalogue, a license by hand.
-        for arguments in [["catalog", "add", "gift-pack", "--name", "Gift", "--kind", "credits", "--price", "price_1Gift", "--credits", "5"],
-                          ["catalog", "remove", "gift-pack"],
-                          ["license", "issue", "pro-license", "--email", "gifted@example.com"]] {
+        for arguments in [
+            ["catalog", "add", "gift-pack", "--name", "Gift", "--kind", "credits", "--price", "price_1Gift", "--credits", "5"],
+            ["catalog", "remove", "gift-pack"],
+            ["license", "issue", "pro-license", "--email", "gifted@example.com"],
+        ] {
             let run = try ChildProcess.run(TestPaths.binary, arguments + ["--config", shop.config])
             #expect(run.status == 0, "\(arguments): \(run.output)")
         }
         // An order for a price the catalogue did not know, fulfilled once it does.
         shop.stripe.lineItems(session: "cs_test_audit_unknown", [("price_1Unknown", 1, 700)])
-        shop.stripe.on("GET", "/v1/checkout/sessions/cs_test_audit_unknown", .json(200, try ShopStack.sessionJSON("checkout.session.completed.payment_card", [
-            "id": "cs_test_audit_unknown", "customer_details": ["email": "flagged@example.com"], "amount_total": 700, "payment_intent": "pi_audit_unknown",
-            "customer": "cus_flagged"])))
-        _ = try shop.deliver(try ShopStack.completed("cs_test_audit_unknown", ["customer_details": ["email": "flagged@example.com"], "amount_total": 700,
-                                                                                "payment_intent": "pi_audit_unknown", "customer": "cus_flagged"]))
-        let added = try ChildProcess.run(TestPaths.binary, ["catalog", "add", "late-pack", "--name", "Late", "--kind", "credits", "--price", "price_1Unknown",
-                                                            "--credits", "7", "--config", shop.config])
+        shop.stripe.on(
+            "GET", "/v1/checkout/sessions/cs_test_audit_unknown",
+            .json(
+                200,
+                try ShopStack.sessionJSON(
+                    "checkout.session.completed.payment_card",
+                    [
+                        "id": "cs_test_audit_unknown", "customer_details": ["email": "flagged@example.com"], "amount_total": 700,
+                        "payment_intent": "pi_audit_unknown",
+                        "customer": "cus_flagged",
+                    ])))
+        _ = try shop.deliver(
+            try ShopStack.completed(
+                "cs_test_audit_unknown",
+                [
+                    "customer_details": ["email": "flagged@example.com"], "amount_total": 700,
+                    "payment_intent": "pi_audit_unknown", "customer": "cus_flagged",
+                ]))
+        let added = try ChildProcess.run(
+            TestPaths.binary,
+            [
+                "catalog", "add", "late-pack", "--name", "Late", "--kind", "credits", "--price", "price_1Unknown",
+                "--credits", "7", "--config", shop.config,
+            ])
         #expect(added.status == 0, "\(added.output)")
 
         // The admin page: a key activated on two sites first.
@@ -70,7 +89,8 @@ struct AuditTrailTests {
         // Every row that a change made or changed, and the audit entry it must have. (Messages
         // an erasure stopped are covered by the customer's `erased` entry; the events ledger
         // and payment history are records of what Stripe said, audit trails of their own.)
-        let missing = try shop.value("""
+        let missing = try shop.value(
+            """
             SELECT GROUP_CONCAT(what SEPARATOR ', ') AS v FROM (
                 SELECT CONCAT('product ', product) AS what, 'product' AS subject, product AS id FROM pfc_products
                 UNION ALL SELECT CONCAT('customer ', id), 'customer', CAST(id AS CHAR) FROM pfc_customers
@@ -94,7 +114,9 @@ struct AuditTrailTests {
             """, [Int64(message)!])
         #expect(missing == nil, "rows without an audit entry: \(missing ?? "")")
         // The operator's actions name the operator; removed products keep their entry.
-        for action in ["refund_requested", "revoked", "reinstated", "extended", "deactivated", "key_rotated", "granted", "debited", "retried", "replayed", "erased"] {
+        for action in [
+            "refund_requested", "revoked", "reinstated", "extended", "deactivated", "key_rotated", "granted", "debited", "retried", "replayed", "erased",
+        ] {
             #expect(try shop.count("audit_log", "action = '\(action)' AND actor = 'admin:boss@example.com'") >= 1, "\(action)")
         }
         #expect(try shop.count("audit_log", "subject_type = 'product' AND subject_id = 'gift-pack' AND action = 'removed' AND actor = 'operator:cli'") == 1)

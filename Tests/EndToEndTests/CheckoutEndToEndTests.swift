@@ -1,8 +1,8 @@
 import Foundation
 import Handlers
 import MariaStore
-import Testing
 import TestSupport
+import Testing
 
 /// Checkout, the success page, the portal, PaymentIntents, payment history, refunds,
 /// reconciliation and WooCommerce, through nginx against the local fake Stripe and shop —
@@ -18,8 +18,9 @@ struct CheckoutEndToEndTests {
     var stripe: FakeStripeServer { shop.stripe }
 
     @Test func serverCreatesASessionWithStripesWireFormat() throws {
-        stripe.on("POST", "/v1/checkout/sessions", .dropped,
-                  .json(200, #"{"id":"cs_test_new","object":"checkout.session","url":"https://checkout.stripe.com/c/pay/cs_test_new"}"#))
+        stripe.on(
+            "POST", "/v1/checkout/sessions", .dropped,
+            .json(200, #"{"id":"cs_test_new","object":"checkout.session","url":"https://checkout.stripe.com/c/pay/cs_test_new"}"#))
         let request = """
             {"product":"pro-license","quantity":2,"customer_email":"buyer@example.com","client_reference_id":"wp_user_77",
              "metadata":{"campaign":"black friday"},"success_url":"https://shop.example.com/thanks","cancel_url":"https://shop.example.com/cart"}
@@ -34,12 +35,13 @@ struct CheckoutEndToEndTests {
         let sent = try #require(attempts.last)
         #expect(sent.headers["stripe-version"] == "2026-05-27.dahlia")
         #expect(sent.headers["idempotency-key"]?.hasPrefix("pfc-checkout-") == true)
-        #expect(sent.form.map { "\($0.0)=\($0.1)" } == [
-            "mode=payment", "line_items[0][price]=price_1Pro", "line_items[0][quantity]=2",
-            "success_url=https://shop.example.com/thanks", "cancel_url=https://shop.example.com/cart",
-            "metadata[product]=pro-license", "metadata[quantity]=2", "metadata[campaign]=black friday",
-            "client_reference_id=wp_user_77", "customer_email=buyer@example.com", "customer_creation=always",
-        ])
+        #expect(
+            sent.form.map { "\($0.0)=\($0.1)" } == [
+                "mode=payment", "line_items[0][price]=price_1Pro", "line_items[0][quantity]=2",
+                "success_url=https://shop.example.com/thanks", "cancel_url=https://shop.example.com/cart",
+                "metadata[product]=pro-license", "metadata[quantity]=2", "metadata[campaign]=black friday",
+                "client_reference_id=wp_user_77", "customer_email=buyer@example.com", "customer_creation=always",
+            ])
         // What the session sells is recorded with it.
         #expect(try shop.value("SELECT CONCAT(product, ' x', quantity) AS v FROM pfc_checkouts WHERE stripe_id = 'cs_test_new'") == "pro-license x2")
         // The same request again (a retry with its own reference) reuses the key: one session.
@@ -71,7 +73,10 @@ struct CheckoutEndToEndTests {
         for (json, expected) in [
             (#"{"product":"nothing"}"#, "not in the catalogue"),
             (#"{"product":"pro-license","quantity":11}"#, "quantity must be a whole number from 1 to 10"),
-            (#"{"product":"pro-license","success_url":"https://evil.example.net/x","cancel_url":"https://shop.example.com/c"}"#, "success_url must be on one of the allowed origins"),
+            (
+                #"{"product":"pro-license","success_url":"https://evil.example.net/x","cancel_url":"https://shop.example.com/c"}"#,
+                "success_url must be on one of the allowed origins"
+            ),
             (#"{"product":"pro-license","metadata":{"note":"\#(String(repeating: "x", count: 501))"}}"#, "values must be at most 500"),
             (#"{"product":"pro-license","metadata":{"product":"free"}}"#, "metadata.product is reserved"),
             (#"{"product":"pro-license","customer_email":"not an address"}"#, "customer_email is not an email address"),
@@ -82,7 +87,12 @@ struct CheckoutEndToEndTests {
         }
         #expect(try shop.api("POST", "/checkout/session", json: #"{"product":"pro-license"}"#, key: "wrong").status == 401)
         #expect(stripe.requests.filter { $0.path == "/v1/checkout/sessions" }.isEmpty)
-        stripe.on("POST", "/v1/checkout/sessions", .json(400, #"{"error":{"type":"invalid_request_error","code":"resource_missing","message":"No such price: 'price_1Pro'","param":"line_items[0][price]"}}"#))
+        stripe.on(
+            "POST", "/v1/checkout/sessions",
+            .json(
+                400,
+                #"{"error":{"type":"invalid_request_error","code":"resource_missing","message":"No such price: 'price_1Pro'","param":"line_items[0][price]"}}"#)
+        )
         let refused = try shop.api("POST", "/checkout/session", json: #"{"product":"pro-license"}"#, headers: key)
         #expect(refused.status == 502)
         #expect(refused.errorCode == "upstream_error")
@@ -131,8 +141,9 @@ struct CheckoutEndToEndTests {
         stripe.createsSessions()
         let started = try shop.form("/checkout/session", [("product", "pro-license")])
         let pending = try #require(ShopStack.sessionID(redirectedBy: started))
-        stripe.on("GET", "/v1/checkout/sessions/\(pending)",
-                  .json(200, try ShopStack.sessionJSON("checkout.session.completed.payment_async_unpaid", ["id": pending])))
+        stripe.on(
+            "GET", "/v1/checkout/sessions/\(pending)",
+            .json(200, try ShopStack.sessionJSON("checkout.session.completed.payment_async_unpaid", ["id": pending])))
         let processing = try shop.page("/checkout/success?session_id=\(pending)")
         #expect(processing.status == 200)
         #expect(processing.text.contains("Payment processing"))
@@ -149,15 +160,18 @@ struct CheckoutEndToEndTests {
 
         stripe.on("GET", "/v1/prices/price_1Pro", .json(200, #"{"id":"price_1Pro","object":"price","unit_amount":4900,"currency":"usd"}"#))
         stripe.on("POST", "/v1/payment_intents", .json(200, #"{"id":"pi_new","object":"payment_intent","client_secret":"pi_new_secret_abc"}"#))
-        let intent = try shop.api("POST", "/payments/intents", json: #"{"product":"pro-license","quantity":3,"customer_email":"e@example.com"}"#,
-                                  headers: [("Idempotency-Key", "intent-1")])
+        let intent = try shop.api(
+            "POST", "/payments/intents", json: #"{"product":"pro-license","quantity":3,"customer_email":"e@example.com"}"#,
+            headers: [("Idempotency-Key", "intent-1")])
         #expect(intent.json["client_secret"] as? String == "pi_new_secret_abc")
         #expect(intent.json["amount"] as? Int == 14700)
-        #expect(stripe.requests.last?.form.map { "\($0.0)=\($0.1)" } == [
-            "amount=14700", "currency=usd", "automatic_payment_methods[enabled]=true", "metadata[product]=pro-license",
-            "metadata[quantity]=3", "receipt_email=e@example.com",
-        ])
-        #expect(try shop.value("SELECT CONCAT(product, ' x', quantity, ' ', amount, ' ', currency) AS v FROM pfc_checkouts WHERE stripe_id = 'pi_new'")
+        #expect(
+            stripe.requests.last?.form.map { "\($0.0)=\($0.1)" } == [
+                "amount=14700", "currency=usd", "automatic_payment_methods[enabled]=true", "metadata[product]=pro-license",
+                "metadata[quantity]=3", "receipt_email=e@example.com",
+            ])
+        #expect(
+            try shop.value("SELECT CONCAT(product, ' x', quantity, ' ', amount, ' ', currency) AS v FROM pfc_checkouts WHERE stripe_id = 'pi_new'")
                 == "pro-license x3 14700 USD")
 
         let history = try shop.api("GET", "/payments?customer=buyer%40example.com")
@@ -180,10 +194,14 @@ struct CheckoutEndToEndTests {
     }
 
     @Test func reconcileFulfilsWhatNoWebhookDid() throws {
-        stripe.on("GET", "/v1/checkout/sessions", .json(200, """
-            {"object":"list","has_more":false,"data":[\(try ShopStack.sessionJSON("checkout.session.completed.payment_card")),
-             \(try ShopStack.sessionJSON("checkout.session.expired"))]}
-            """))
+        stripe.on(
+            "GET", "/v1/checkout/sessions",
+            .json(
+                200,
+                """
+                {"object":"list","has_more":false,"data":[\(try ShopStack.sessionJSON("checkout.session.completed.payment_card")),
+                 \(try ShopStack.sessionJSON("checkout.session.expired"))]}
+                """))
         let run = try ChildProcess.run(TestPaths.binary, ["reconcile", "--config", shop.config])
         #expect(run.status == 0, "\(run.output)")
         #expect(run.output.contains("examined 2 sessions, fulfilled 1: \(ShopStack.cardSession)"))

@@ -1,8 +1,8 @@
 import Foundation
 import Handlers
 import MariaStore
-import Testing
 import TestSupport
+import Testing
 
 /// One buyer is one customer, whatever Stripe customers and spellings of their email their
 /// purchases arrive with — through nginx, with real events.
@@ -29,9 +29,14 @@ struct CustomerIdentityTests {
         }
         let events = bodies
         let replies = Simultaneously.send(events.count, port: shop.port) { index in
-            ("POST", "/payments/stripe/webhook", [("Content-Type", "application/json"),
-                                                  ("Stripe-Signature", StripeFixtures.signature(events[index], secret: WebhookEndToEndTests.secret))],
-             events[index])
+            (
+                "POST", "/payments/stripe/webhook",
+                [
+                    ("Content-Type", "application/json"),
+                    ("Stripe-Signature", StripeFixtures.signature(events[index], secret: WebhookEndToEndTests.secret)),
+                ],
+                events[index]
+            )
         }
         #expect(replies.allSatisfy { $0?.json["status"] as? String == "processed" }, "\(replies.map { $0?.text ?? "" })")
         for round in 0..<6 {
@@ -49,9 +54,10 @@ struct CustomerIdentityTests {
         shop.stripe.lineItems(session: "cs_test_pack", [("price_1Credits", 1)])
         #expect(try shop.deliver(try ShopStack.completed("cs_test_pack")).json["status"] as? String == "processed")
         // …then a subscription, for which Stripe made another customer, with the email typed differently.
-        let subscription = try ShopStack.completed(ShopStack.subscriptionSession,
-                                                   ["customer": "cus_SecondForSub0001", "customer_details": ["email": "Buyer@Example.com"]],
-                                                   fixture: "checkout.session.completed.subscription")
+        let subscription = try ShopStack.completed(
+            ShopStack.subscriptionSession,
+            ["customer": "cus_SecondForSub0001", "customer_details": ["email": "Buyer@Example.com"]],
+            fixture: "checkout.session.completed.subscription")
         #expect(try shop.deliver(subscription).json["status"] as? String == "processed")
         let invoice = try StripeFixtures.variant("invoice.paid", object: ["customer": "cus_SecondForSub0001", "customer_email": "BUYER@example.com"])
         #expect(try shop.deliver(invoice).json["status"] as? String == "processed")
@@ -63,8 +69,9 @@ struct CustomerIdentityTests {
         #expect((history.json["payments"] as? [Any])?.count == 2)
         // The shop's server starting a checkout for this buyer reuses their Stripe customer.
         shop.stripe.createsSessions()
-        _ = try shop.api("POST", "/checkout/session", json: #"{"product":"credit-pack","customer_email":"buyer@example.com"}"#,
-                         headers: [("Idempotency-Key", "again-1")])
+        _ = try shop.api(
+            "POST", "/checkout/session", json: #"{"product":"credit-pack","customer_email":"buyer@example.com"}"#,
+            headers: [("Idempotency-Key", "again-1")])
         let sent = try #require(shop.stripe.requests("POST", "/v1/checkout/sessions").last)
         #expect(sent.form.contains { $0.0 == "customer" && ["cus_TnK8pQ2vXw4LmA", "cus_SecondForSub0001"].contains($0.1) })
         #expect(!sent.form.contains { $0.0 == "customer_email" || $0.0 == "customer_creation" })

@@ -1,8 +1,8 @@
 import Foundation
 import Handlers
 import MariaStore
-import Testing
 import TestSupport
+import Testing
 
 /// Customers' lives over months, through nginx with signed events in Stripe's current shapes:
 /// what a customer holds — credits, seats, tiers, license validity, notifications — follows
@@ -28,7 +28,8 @@ struct CustomerLifeTests {
 
     func deliver(_ step: Step) throws {
         let reply = try shop.deliver(step.body)
-        #expect(reply.status == 200 && ["processed", "duplicate"].contains(reply.json["status"] as? String ?? ""), "\(step.label): \(reply.status) \(reply.text)")
+        #expect(
+            reply.status == 200 && ["processed", "duplicate"].contains(reply.json["status"] as? String ?? ""), "\(step.label): \(reply.status) \(reply.text)")
     }
 
     /// Plays `steps` in random orders (all of them with PFC_LONG_TESTS=1), each from a clean
@@ -76,7 +77,9 @@ struct CustomerLifeTests {
     }
 
     func license() throws -> String? {
-        try shop.value("SELECT CONCAT(product, ' limit ', activation_limit, ' ', status, ' ', COALESCE(DATE_FORMAT(expires_at, '%Y-%m-%d %H:%i'), 'never')) AS v FROM pfc_licenses")
+        try shop.value(
+            "SELECT CONCAT(product, ' limit ', activation_limit, ' ', status, ' ', COALESCE(DATE_FORMAT(expires_at, '%Y-%m-%d %H:%i'), 'never')) AS v FROM pfc_licenses"
+        )
     }
 
     func date(_ unix: Int64) -> String {
@@ -97,11 +100,15 @@ struct CustomerLifeTests {
     func subscriptionCheckout(_ life: String, events: StripeEventBuilder, state: [UInt8]) throws -> Step {
         let object = try JSONSerialization.jsonObject(with: Data(state)) as? [String: Any]
         let data = object?["data"] as? [String: Any]
-        shop.stripe.on("GET", "/v1/subscriptions/sub_\(life)",
-                       .json(200, String(decoding: try JSONSerialization.data(withJSONObject: data?["object"] ?? [:]), as: UTF8.self)))
+        shop.stripe.on(
+            "GET", "/v1/subscriptions/sub_\(life)",
+            .json(200, String(decoding: try JSONSerialization.data(withJSONObject: data?["object"] ?? [:]), as: UTF8.self)))
         shop.stripe.lineItems(session: "cs_test_\(life)", [(Self.plan, 1)])
-        return Step(label: "checkout", body: try events.checkoutCompleted(session: "cs_test_\(life)", mode: "subscription", customer: "cus_\(life)",
-                                                                        email: "\(life)@example.com", amount: 900, subscription: "sub_\(life)"))
+        return Step(
+            label: "checkout",
+            body: try events.checkoutCompleted(
+                session: "cs_test_\(life)", mode: "subscription", customer: "cus_\(life)",
+                email: "\(life)@example.com", amount: 900, subscription: "sub_\(life)"))
     }
 
     // MARK: Lives
@@ -109,17 +116,23 @@ struct CustomerLifeTests {
     @Test func upgradeToTenSeatsThenDowngrade() throws {
         let events = StripeEventBuilder(start: start, prefix: "up")
         let period = (start, start + 30 * Self.day)
-        let created = try events.subscription("customer.subscription.created", id: "sub_up", customer: "cus_up", status: "active", price: Self.plan,
-                                              quantity: 1, period: period)
-        let invoice = try events.invoice(id: "in_up0", subscription: "sub_up", customer: "cus_up", email: "up@example.com", reason: "subscription_create",
-                                         amountPaid: 900, lines: [.init(price: Self.plan, quantity: 1, amount: 900, period: period)])
-        let upgraded = try events.subscription("customer.subscription.updated", id: "sub_up", customer: "cus_up", status: "active", price: Self.plan,
-                                               quantity: 10, period: period)
-        let downgraded = try events.subscription("customer.subscription.updated", id: "sub_up", customer: "cus_up", status: "active", price: Self.plan,
-                                                 quantity: 1, period: period)
+        let created = try events.subscription(
+            "customer.subscription.created", id: "sub_up", customer: "cus_up", status: "active", price: Self.plan,
+            quantity: 1, period: period)
+        let invoice = try events.invoice(
+            id: "in_up0", subscription: "sub_up", customer: "cus_up", email: "up@example.com", reason: "subscription_create",
+            amountPaid: 900, lines: [.init(price: Self.plan, quantity: 1, amount: 900, period: period)])
+        let upgraded = try events.subscription(
+            "customer.subscription.updated", id: "sub_up", customer: "cus_up", status: "active", price: Self.plan,
+            quantity: 10, period: period)
+        let downgraded = try events.subscription(
+            "customer.subscription.updated", id: "sub_up", customer: "cus_up", status: "active", price: Self.plan,
+            quantity: 1, period: period)
         let checkout = try subscriptionCheckout("up", events: events, state: downgraded)
-        let steps = [checkout, Step(label: "created", body: created), Step(label: "invoice", body: invoice),
-                     Step(label: "10 seats", body: upgraded), Step(label: "1 seat", body: downgraded)]
+        let steps = [
+            checkout, Step(label: "created", body: created), Step(label: "invoice", body: invoice),
+            Step(label: "10 seats", body: upgraded), Step(label: "1 seat", body: downgraded),
+        ]
         let validUntil = date(period.1 + 7 * Self.day)
 
         // In order, with what a plugin sees at each step.
@@ -151,18 +164,24 @@ struct CustomerLifeTests {
         let events = StripeEventBuilder(start: start, prefix: "trial")
         let trial = (start, start + 14 * Self.day)
         let paid = (trial.1, trial.1 + 30 * Self.day)
-        let trialing = try events.subscription("customer.subscription.created", id: "sub_trial", customer: "cus_trial", status: "trialing",
-                                               price: Self.plan, quantity: 1, period: trial)
-        let trialInvoice = try events.invoice(id: "in_trial0", subscription: "sub_trial", customer: "cus_trial", email: "trial@example.com",
-                                              reason: "subscription_create", amountPaid: 0,
-                                              lines: [.init(price: Self.plan, quantity: 1, amount: 0, period: trial)])
-        let active = try events.subscription("customer.subscription.updated", id: "sub_trial", customer: "cus_trial", status: "active",
-                                             price: Self.plan, quantity: 1, period: paid)
-        let firstPaid = try events.invoice(id: "in_trial1", subscription: "sub_trial", customer: "cus_trial", email: "trial@example.com",
-                                           reason: "subscription_cycle", amountPaid: 900, lines: [.init(price: Self.plan, quantity: 1, amount: 900, period: paid)])
+        let trialing = try events.subscription(
+            "customer.subscription.created", id: "sub_trial", customer: "cus_trial", status: "trialing",
+            price: Self.plan, quantity: 1, period: trial)
+        let trialInvoice = try events.invoice(
+            id: "in_trial0", subscription: "sub_trial", customer: "cus_trial", email: "trial@example.com",
+            reason: "subscription_create", amountPaid: 0,
+            lines: [.init(price: Self.plan, quantity: 1, amount: 0, period: trial)])
+        let active = try events.subscription(
+            "customer.subscription.updated", id: "sub_trial", customer: "cus_trial", status: "active",
+            price: Self.plan, quantity: 1, period: paid)
+        let firstPaid = try events.invoice(
+            id: "in_trial1", subscription: "sub_trial", customer: "cus_trial", email: "trial@example.com",
+            reason: "subscription_cycle", amountPaid: 900, lines: [.init(price: Self.plan, quantity: 1, amount: 900, period: paid)])
         let checkout = try subscriptionCheckout("trial", events: events, state: trialing)
-        let steps = [checkout, Step(label: "trialing", body: trialing), Step(label: "$0 invoice", body: trialInvoice),
-                     Step(label: "active", body: active), Step(label: "paid invoice", body: firstPaid)]
+        let steps = [
+            checkout, Step(label: "trialing", body: trialing), Step(label: "$0 invoice", body: trialInvoice),
+            Step(label: "active", body: active), Step(label: "paid invoice", body: firstPaid),
+        ]
 
         for step in steps.prefix(3) { try deliver(step) }
         // The trial: the license works until the trial ends (plus the grace), no credits yet.
@@ -184,23 +203,38 @@ struct CustomerLifeTests {
         let second = (first.1, first.1 + 30 * Self.day)
         let rest = (start + 10 * Self.day, first.1)
         func invoice(_ id: String, _ reason: String, _ paid: Int64, _ lines: [StripeEventBuilder.InvoiceLine]) throws -> [UInt8] {
-            try events.invoice(id: id, subscription: "sub_toggle", customer: "cus_toggle", email: "toggle@example.com", reason: reason, amountPaid: paid, lines: lines)
+            try events.invoice(
+                id: id, subscription: "sub_toggle", customer: "cus_toggle", email: "toggle@example.com", reason: reason, amountPaid: paid, lines: lines)
         }
         func subscription(_ type: String, _ quantity: Int, _ period: (Int64, Int64)) throws -> [UInt8] {
             try events.subscription(type, id: "sub_toggle", customer: "cus_toggle", status: "active", price: Self.plan, quantity: quantity, period: period)
         }
         let steps = [
             Step(label: "created", body: try subscription("customer.subscription.created", 1, first)),
-            Step(label: "first invoice", body: try invoice("in_toggle0", "subscription_create", 900, [.init(price: Self.plan, quantity: 1, amount: 900, period: first)])),
+            Step(
+                label: "first invoice",
+                body: try invoice("in_toggle0", "subscription_create", 900, [.init(price: Self.plan, quantity: 1, amount: 900, period: first)])),
             Step(label: "3 seats", body: try subscription("customer.subscription.updated", 3, first)),
-            Step(label: "proration up", body: try invoice("in_toggle1", "subscription_update", 1200, [
-                .init(price: Self.plan, quantity: 3, amount: 1800, proration: true, period: rest),
-                .init(price: Self.plan, quantity: 1, amount: -600, proration: true, period: rest)])),
+            Step(
+                label: "proration up",
+                body: try invoice(
+                    "in_toggle1", "subscription_update", 1200,
+                    [
+                        .init(price: Self.plan, quantity: 3, amount: 1800, proration: true, period: rest),
+                        .init(price: Self.plan, quantity: 1, amount: -600, proration: true, period: rest),
+                    ])),
             Step(label: "1 seat", body: try subscription("customer.subscription.updated", 1, first)),
-            Step(label: "proration down", body: try invoice("in_toggle2", "subscription_update", 0, [
-                .init(price: Self.plan, quantity: 1, amount: 600, proration: true, period: rest),
-                .init(price: Self.plan, quantity: 3, amount: -1800, proration: true, period: rest)])),
-            Step(label: "renewal", body: try invoice("in_toggle3", "subscription_cycle", 900, [.init(price: Self.plan, quantity: 1, amount: 900, period: second)])),
+            Step(
+                label: "proration down",
+                body: try invoice(
+                    "in_toggle2", "subscription_update", 0,
+                    [
+                        .init(price: Self.plan, quantity: 1, amount: 600, proration: true, period: rest),
+                        .init(price: Self.plan, quantity: 3, amount: -1800, proration: true, period: rest),
+                    ])),
+            Step(
+                label: "renewal",
+                body: try invoice("in_toggle3", "subscription_cycle", 900, [.init(price: Self.plan, quantity: 1, amount: 900, period: second)])),
         ]
         for step in steps.prefix(6) { try deliver(step) }
         // Toggling the quantity in the portal earns nothing: only the paid period's 50.
@@ -219,16 +253,28 @@ struct CustomerLifeTests {
         let first = (start - 30 * Self.day, start)
         let second = (start, start + 30 * Self.day)
         let steps = [
-            Step(label: "created", body: try events.subscription("customer.subscription.created", id: "sub_renew", customer: "cus_renew", status: "active",
-                                                                 price: Self.plan, quantity: 1, period: first)),
-            Step(label: "first invoice", body: try events.invoice(id: "in_renew0", subscription: "sub_renew", customer: "cus_renew", email: "renew@example.com",
-                                                                  reason: "subscription_create", amountPaid: 900,
-                                                                  lines: [.init(price: Self.plan, quantity: 1, amount: 900, period: first)])),
-            Step(label: "renewed", body: try events.subscription("customer.subscription.updated", id: "sub_renew", customer: "cus_renew", status: "active",
-                                                                 price: Self.plan, quantity: 1, period: second)),
-            Step(label: "renewal invoice", body: try events.invoice(id: "in_renew1", subscription: "sub_renew", customer: "cus_renew", email: "renew@example.com",
-                                                                    reason: "subscription_cycle", amountPaid: 900,
-                                                                    lines: [.init(price: Self.plan, quantity: 1, amount: 900, period: second)])),
+            Step(
+                label: "created",
+                body: try events.subscription(
+                    "customer.subscription.created", id: "sub_renew", customer: "cus_renew", status: "active",
+                    price: Self.plan, quantity: 1, period: first)),
+            Step(
+                label: "first invoice",
+                body: try events.invoice(
+                    id: "in_renew0", subscription: "sub_renew", customer: "cus_renew", email: "renew@example.com",
+                    reason: "subscription_create", amountPaid: 900,
+                    lines: [.init(price: Self.plan, quantity: 1, amount: 900, period: first)])),
+            Step(
+                label: "renewed",
+                body: try events.subscription(
+                    "customer.subscription.updated", id: "sub_renew", customer: "cus_renew", status: "active",
+                    price: Self.plan, quantity: 1, period: second)),
+            Step(
+                label: "renewal invoice",
+                body: try events.invoice(
+                    id: "in_renew1", subscription: "sub_renew", customer: "cus_renew", email: "renew@example.com",
+                    reason: "subscription_cycle", amountPaid: 900,
+                    lines: [.init(price: Self.plan, quantity: 1, amount: 900, period: second)])),
             Step(label: "renewal refunded", body: try events.chargeRefunded(paymentIntent: "pi_for_in_renew1", amount: 900, refunded: 900)),
         ]
         let checkout = try subscriptionCheckout("renew", events: events, state: steps[2].body)
@@ -254,18 +300,28 @@ struct CustomerLifeTests {
         let second = (start - 30 * Self.day, start)
         let third = (start, start + 30 * Self.day)
         func invoice(_ id: String, _ reason: String, _ period: (Int64, Int64)) throws -> [UInt8] {
-            try events.invoice(id: id, subscription: "sub_disp", customer: "cus_disp", email: "disp@example.com", reason: reason, amountPaid: 900,
-                               lines: [.init(price: Self.plan, quantity: 1, amount: 900, period: period)])
+            try events.invoice(
+                id: id, subscription: "sub_disp", customer: "cus_disp", email: "disp@example.com", reason: reason, amountPaid: 900,
+                lines: [.init(price: Self.plan, quantity: 1, amount: 900, period: period)])
         }
         let steps = [
-            Step(label: "created", body: try events.subscription("customer.subscription.created", id: "sub_disp", customer: "cus_disp", status: "active",
-                                                                 price: Self.plan, quantity: 1, period: first)),
+            Step(
+                label: "created",
+                body: try events.subscription(
+                    "customer.subscription.created", id: "sub_disp", customer: "cus_disp", status: "active",
+                    price: Self.plan, quantity: 1, period: first)),
             Step(label: "first invoice", body: try invoice("in_disp0", "subscription_create", first)),
             Step(label: "renewal invoice", body: try invoice("in_disp1", "subscription_cycle", second)),
-            Step(label: "dispute opened", body: try events.dispute("charge.dispute.created", id: "du_disp", paymentIntent: "pi_for_in_disp1", amount: 900,
-                                                                   status: "needs_response")),
-            Step(label: "dispute lost", body: try events.dispute("charge.dispute.closed", id: "du_disp", paymentIntent: "pi_for_in_disp1", amount: 900,
-                                                                 status: "lost")),
+            Step(
+                label: "dispute opened",
+                body: try events.dispute(
+                    "charge.dispute.created", id: "du_disp", paymentIntent: "pi_for_in_disp1", amount: 900,
+                    status: "needs_response")),
+            Step(
+                label: "dispute lost",
+                body: try events.dispute(
+                    "charge.dispute.closed", id: "du_disp", paymentIntent: "pi_for_in_disp1", amount: 900,
+                    status: "lost")),
         ]
         for step in steps.prefix(3) { try deliver(step) }
         #expect(try balance("disp@example.com") == (100, 0))
@@ -291,13 +347,22 @@ struct CustomerLifeTests {
         let events = StripeEventBuilder(start: start, prefix: "fail")
         shop.stripe.lineItems(session: "cs_test_failrefund", [("price_1Credits", 1)])
         let steps = [
-            Step(label: "paid", body: try events.checkoutCompleted(session: "cs_test_failrefund", mode: "payment", customer: "cus_fail",
-                                                                   email: "fail@example.com", amount: 500, paymentIntent: "pi_failrefund")),
+            Step(
+                label: "paid",
+                body: try events.checkoutCompleted(
+                    session: "cs_test_failrefund", mode: "payment", customer: "cus_fail",
+                    email: "fail@example.com", amount: 500, paymentIntent: "pi_failrefund")),
             Step(label: "refunded", body: try events.chargeRefunded(paymentIntent: "pi_failrefund", amount: 500, refunded: 500)),
-            Step(label: "refund created", body: try events.refund("refund.created", id: "re_fail", paymentIntent: "pi_failrefund", amount: 500,
-                                                                  status: "pending")),
-            Step(label: "refund failed", body: try events.refund("refund.failed", id: "re_fail", paymentIntent: "pi_failrefund", amount: 500,
-                                                                 status: "failed")),
+            Step(
+                label: "refund created",
+                body: try events.refund(
+                    "refund.created", id: "re_fail", paymentIntent: "pi_failrefund", amount: 500,
+                    status: "pending")),
+            Step(
+                label: "refund failed",
+                body: try events.refund(
+                    "refund.failed", id: "re_fail", paymentIntent: "pi_failrefund", amount: 500,
+                    status: "failed")),
         ]
         for step in steps.prefix(2) { try deliver(step) }
         #expect(try shop.value("SELECT status AS v FROM pfc_orders") == "refunded")

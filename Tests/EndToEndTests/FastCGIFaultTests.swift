@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// What no well-behaved web server sends, sent straight to the FastCGI socket: each gets a
 /// clear answer or a closed connection, and the service keeps serving.
@@ -51,8 +51,9 @@ struct FastCGIFaultTests {
     @Test func declaredHugeBodyIs413WithoutReadingIt() throws {
         let client = try FastCGIClient(socketPath: socket)
         // Declares 10 MB and sends none of it: the answer must not wait for the body.
-        try client.send(FastCGIClient.beginRequest()
-            + FastCGIClient.params(FastCGIClient.standardParams(method: "GET", uri: "/payments/healthz", contentLength: "10000000")))
+        try client.send(
+            FastCGIClient.beginRequest()
+                + FastCGIClient.params(FastCGIClient.standardParams(method: "GET", uri: "/payments/healthz", contentLength: "10000000")))
         let reply = client.readReply()
         #expect(reply?.status == 413)
     }
@@ -82,9 +83,10 @@ struct FastCGIFaultTests {
     @Test func clientVanishingMidBodyDoesNotStopTheService() throws {
         for _ in 0..<5 {
             let client = try FastCGIClient(socketPath: socket)
-            try client.send(FastCGIClient.beginRequest()
-                + FastCGIClient.params(FastCGIClient.standardParams(method: "GET", uri: "/payments/healthz", contentLength: "50"))
-                + FastCGIClient.stdin(Array("partial".utf8), end: false))
+            try client.send(
+                FastCGIClient.beginRequest()
+                    + FastCGIClient.params(FastCGIClient.standardParams(method: "GET", uri: "/payments/healthz", contentLength: "50"))
+                    + FastCGIClient.stdin(Array("partial".utf8), end: false))
             // the client object closes its socket here
         }
         try healthzStillAnswers()
@@ -96,8 +98,9 @@ struct FastCGIFaultTests {
         var held: [FastCGIClient] = []
         for _ in 0..<4 {
             let client = try FastCGIClient(socketPath: socket, timeout: 5)
-            try client.send(FastCGIClient.beginRequest(keepConnection: true)
-                + FastCGIClient.params(FastCGIClient.standardParams(method: "GET", uri: "/payments/livez")) + FastCGIClient.stdin([]))
+            try client.send(
+                FastCGIClient.beginRequest(keepConnection: true)
+                    + FastCGIClient.params(FastCGIClient.standardParams(method: "GET", uri: "/payments/livez")) + FastCGIClient.stdin([]))
             #expect(client.readReply()?.status == 200)
             held.append(client)
         }
@@ -115,8 +118,10 @@ struct FastCGIFaultTests {
     @Test func giganticContentLengthsAre400AndServingGoesOn() throws {
         for length in ["99999999999999999999", "9223372036854775807", "9223372036854775808", "18446744073709551616", "-1", "1e9", "0x10"] {
             let reply = try FastCGIClient.request(
-                socketPath: socket, params: FastCGIClient.standardParams(method: "POST", uri: "/payments/license/verify", contentLength: length,
-                                                                         extra: [("CONTENT_TYPE", "application/x-www-form-urlencoded")]),
+                socketPath: socket,
+                params: FastCGIClient.standardParams(
+                    method: "POST", uri: "/payments/license/verify", contentLength: length,
+                    extra: [("CONTENT_TYPE", "application/x-www-form-urlencoded")]),
                 body: Array("license_key=x".utf8))
             #expect(reply?.status == 400, "CONTENT_LENGTH \(length)")
             #expect(reply?.errorCode == "invalid_request")
@@ -134,7 +139,11 @@ struct FastCGIFaultTests {
             ("two begin records", FastCGIClient.beginRequest() + FastCGIClient.beginRequest() + params + FastCGIClient.stdin([])),
             ("body before the head", FastCGIClient.beginRequest() + FastCGIClient.stdin(Array("x".utf8)) + params),
             ("unknown record type", FastCGIClient.beginRequest() + FastCGIClient.record(type: 77, content: [1, 2, 3]) + params + FastCGIClient.stdin([])),
-            ("a name-value pair cut short", FastCGIClient.beginRequest() + FastCGIClient.record(type: 4, content: [20, 5, 65, 66]) + FastCGIClient.record(type: 4, content: []) + FastCGIClient.stdin([])),
+            (
+                "a name-value pair cut short",
+                FastCGIClient.beginRequest() + FastCGIClient.record(type: 4, content: [20, 5, 65, 66]) + FastCGIClient.record(type: 4, content: [])
+                    + FastCGIClient.stdin([])
+            ),
             ("padding", FastCGIClient.beginRequest() + [1, 4, 0, 1, 0, 0, 255, 0] + [UInt8](repeating: 0, count: 255) + params + FastCGIClient.stdin([])),
             ("aborted", FastCGIClient.beginRequest() + FastCGIClient.record(type: 2, content: [])),
         ]

@@ -1,8 +1,8 @@
 import Foundation
 import Handlers
 import MariaStore
-import Testing
 import TestSupport
+import Testing
 
 /// The license API through nginx, as a WordPress plugin on a customer's site calls it.
 @Suite("License API through nginx")
@@ -30,14 +30,17 @@ struct LicenseEndToEndTests {
         }
         let store = Store(options: web.stack.database, prefix: .standard, logger: .init(label: "test"))
         defer { store.close() }
-        let sealed = try store.withConnection { try $0.queryOne("SELECT sealed FROM pfc_outbox WHERE dedupe_key = ?", ["license-email:\(id)"])!.bytes("sealed") }
+        let sealed = try store.withConnection {
+            try $0.queryOne("SELECT sealed FROM pfc_outbox WHERE dedupe_key = ?", ["license-email:\(id)"])!.bytes("sealed")
+        }
         let box = SecretBox(key: Hex.decode("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")!)!
         return String(decoding: box.open(sealed, context: Array("license:\(id)".utf8))!, as: UTF8.self)
     }
 
     func post(_ path: String, _ fields: [(String, String)]) throws -> HTTPClient.Reply {
-        try HTTPClient.send(port: port, method: "POST", path: "/payments" + path, headers: [("Content-Type", "application/x-www-form-urlencoded")],
-                            body: Array(FormEncoding.encode(fields).utf8))
+        try HTTPClient.send(
+            port: port, method: "POST", path: "/payments" + path, headers: [("Content-Type", "application/x-www-form-urlencoded")],
+            body: Array(FormEncoding.encode(fields).utf8))
     }
 
     func verdict(_ reply: HTTPClient.Reply) -> String? { reply.json["status"] as? String }
@@ -49,13 +52,15 @@ struct LicenseEndToEndTests {
         #expect(verdict(activated) == "active")
         #expect(activated.json["site"] as? String == "customer-site.com")
         #expect(verdict(try post("/license/verify/", [("license_key", key), ("site_url", "customer-site.com")])) == "active")
-        let json = try HTTPClient.send(port: port, method: "POST", path: "/payments/license/verify", headers: [("Content-Type", "application/json")],
-                                       body: Array(#"{"license_key":"\#(key)","site_url":"https://other-site.org"}"#.utf8))
+        let json = try HTTPClient.send(
+            port: port, method: "POST", path: "/payments/license/verify", headers: [("Content-Type", "application/json")],
+            body: Array(#"{"license_key":"\#(key)","site_url":"https://other-site.org"}"#.utf8))
         #expect(verdict(json) == "site_inactive")
         #expect(verdict(try post("/license/deactivate", [("license_key", key), ("site_url", "https://customer-site.com")])) == "site_inactive")
         #expect(verdict(try post("/license/verify", [("license_key", "PFC-AAAAAAA-AAAAAAA-AAAAAAA-AAAAAAA"), ("site_url", "customer-site.com")])) == "invalid")
-        let inURL = try HTTPClient.send(port: port, method: "POST", path: "/payments/license/verify?license_key=PFC-ZZZZ",
-                                        headers: [("Content-Type", "application/x-www-form-urlencoded")], body: Array("site_url=x.com".utf8))
+        let inURL = try HTTPClient.send(
+            port: port, method: "POST", path: "/payments/license/verify?license_key=PFC-ZZZZ",
+            headers: [("Content-Type", "application/x-www-form-urlencoded")], body: Array("site_url=x.com".utf8))
         #expect(inURL.status == 400)
         #expect(inURL.errorCode == "key_in_url")
     }
@@ -101,9 +106,11 @@ struct LicenseEndToEndTests {
     @Test func siteRulesThroughNginx() throws {
         let key = try issueKey()
         // The normalisation table, as the plugin's site_url arrives through nginx.
-        for (input, canonical) in [("https://WWW.Example.com.", "example.com"), ("http://example.com:80/index.php?x=1", "example.com"),
-                                   ("example.com//Blog/", "example.com/blog"), ("https://bücher.example/", "xn--bcher-kva.example"),
-                                   ("https://example.com:8080/wp-admin/", "example.com:8080")] {
+        for (input, canonical) in [
+            ("https://WWW.Example.com.", "example.com"), ("http://example.com:80/index.php?x=1", "example.com"),
+            ("example.com//Blog/", "example.com/blog"), ("https://bücher.example/", "xn--bcher-kva.example"),
+            ("https://example.com:8080/wp-admin/", "example.com:8080"),
+        ] {
             #expect(try post("/license/verify", [("license_key", key), ("site_url", input)]).json["site"] as? String == canonical, "\(input)")
         }
         // Idempotent activation.
@@ -128,7 +135,9 @@ struct LicenseEndToEndTests {
     @Test func guessingThroughNginxIsThrottled() throws {
         let key = try issueKey()
         for _ in 0..<20 {
-            #expect(verdict(try post("/license/verify", [("license_key", LicenseKey.generate(using: SecureRandom()).formatted()), ("site_url", "https://g.com")])) == "invalid")
+            #expect(
+                verdict(try post("/license/verify", [("license_key", LicenseKey.generate(using: SecureRandom()).formatted()), ("site_url", "https://g.com")]))
+                    == "invalid")
         }
         let blocked = try post("/license/verify", [("license_key", "PFC-0000000-0000000-0000000-0000000"), ("site_url", "https://g.com")])
         #expect(blocked.status == 429)
@@ -144,10 +153,15 @@ struct LicenseEndToEndTests {
         for run in 0..<3 {
             let key = try issueKey()
             let replies = Statuses()
-            for reply in Simultaneously.send(100, port: port, { index in
-                ("POST", "/payments/license/activate", [("Content-Type", "application/x-www-form-urlencoded")],
-                 Array("license_key=\(key)&site_url=https://site-\(run)-\(index).example.com".utf8))
-            }) {
+            for reply in Simultaneously.send(
+                100, port: port,
+                { index in
+                    (
+                        "POST", "/payments/license/activate", [("Content-Type", "application/x-www-form-urlencoded")],
+                        Array("license_key=\(key)&site_url=https://site-\(run)-\(index).example.com".utf8)
+                    )
+                })
+            {
                 replies.add(reply.map { "\($0.status) \($0.json["status"] as? String ?? $0.text)" } ?? "no reply")
             }
             #expect(replies.all.filter { $0 == "200 active" }.count == 3, "run \(run): \(Set(replies.all))")
@@ -186,7 +200,9 @@ struct LicenseEndToEndTests {
         #expect(activated.json["license"] as? String == "valid")
         #expect(activated.json["expires"] as? String != nil)
         #expect(try post("/edd", [("edd_action", "check_license"), ("license", key), ("url", "https://edd-site.com")]).json["license"] as? String == "valid")
-        #expect(try post("/edd", [("edd_action", "deactivate_license"), ("license", key), ("url", "https://edd-site.com")]).json["license"] as? String == "deactivated")
+        #expect(
+            try post("/edd", [("edd_action", "deactivate_license"), ("license", key), ("url", "https://edd-site.com")]).json["license"] as? String
+                == "deactivated")
         #expect(try post("/edd", [("edd_action", "get_version")]).status == 400)
     }
 
@@ -202,7 +218,9 @@ struct LicenseEndToEndTests {
         #expect(verdict(try post("/license/verify", [("license_key", key), ("site_url", "https://op-site.com")])) == "disabled")
         #expect(try ChildProcess.run(TestPaths.binary, ["license", "reinstate", "-", "--config", config], input: key).status == 0)
         #expect(verdict(try post("/license/verify", [("license_key", key), ("site_url", "https://op-site.com")])) == "active")
-        #expect(try ChildProcess.run(TestPaths.binary, ["license", "deactivate-site", "-", "https://www.op-site.com/", "--config", config], input: key).output.contains("deactivated"))
+        #expect(
+            try ChildProcess.run(TestPaths.binary, ["license", "deactivate-site", "-", "https://www.op-site.com/", "--config", config], input: key).output
+                .contains("deactivated"))
         #expect(verdict(try post("/license/verify", [("license_key", key), ("site_url", "https://op-site.com")])) == "site_inactive")
         let extend = try ChildProcess.run(TestPaths.binary, ["license", "extend", "-", "--days", "30", "--config", config], input: key)
         #expect(extend.status == 0, "\(extend.output)")
@@ -222,10 +240,12 @@ struct LicenseEndToEndTests {
             _ = try post("/edd", [("edd_action", "check_license"), ("license", key), ("url", "https://dump-site.com")])
         }
         // Delivered emails erase the sealed copy; here the outbox still holds it, sealed.
-        let dump = try ChildProcess.run("/usr/bin/mariadb-dump", ["--no-defaults", "--socket=\(web.stack.database.socket!)", "-uroot", "--hex-blob", web.stack.database.database])
+        let dump = try ChildProcess.run(
+            "/usr/bin/mariadb-dump", ["--no-defaults", "--socket=\(web.stack.database.socket!)", "-uroot", "--hex-blob", web.stack.database.database])
         #expect(dump.status == 0, "\(dump.output.prefix(300))")
         #expect(dump.output.contains("pfc_licenses"))
-        let logs = web.stack.service.log + web.nginx.accessLog
+        let logs =
+            web.stack.service.log + web.nginx.accessLog
             + ((try? String(contentsOfFile: web.nginx.directory + "/error.log", encoding: .utf8)) ?? "")
         for key in keys {
             let canonical = LicenseKey(parsing: key)!.canonical

@@ -1,8 +1,8 @@
 import Foundation
 import Handlers
 import MariaStore
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Lifecycle: signals, database outages, CGI, commands", .serialized)
 struct LifecycleTests {
@@ -10,9 +10,10 @@ struct LifecycleTests {
         let stack = try Stack(workers: 2)
         let client = try FastCGIClient(socketPath: stack.service.socketPath)
         // A request whose body is still arriving keeps its worker busy.
-        try client.send(FastCGIClient.beginRequest()
-            + FastCGIClient.params(FastCGIClient.standardParams(method: "GET", uri: "/payments/healthz", contentLength: "10"))
-            + FastCGIClient.stdin(Array("12345".utf8), end: false))
+        try client.send(
+            FastCGIClient.beginRequest()
+                + FastCGIClient.params(FastCGIClient.standardParams(method: "GET", uri: "/payments/healthz", contentLength: "10"))
+                + FastCGIClient.stdin(Array("12345".utf8), end: false))
         usleep(200_000)
         stack.service.child.signal(SIGTERM)
         #expect(TestPaths.waitUntil(seconds: 5) { stack.service.log.contains("stopping") })
@@ -74,28 +75,34 @@ struct LifecycleTests {
         let directory = TestPaths.scratchDirectory("cgi")
         try ServiceProcess.writeConfiguration(at: directory + "/payments.ini", database: database, listen: nil)
         // Query strings without '=' arrive as arguments under CGI; they must not be parsed as options.
-        let result = try ChildProcess.run(TestPaths.binary, ["--bogus-argument"], environment: [
-            "GATEWAY_INTERFACE": "CGI/1.1", "PFC_CONFIG": directory + "/payments.ini",
-            "REQUEST_METHOD": "GET", "REQUEST_URI": "/payments/healthz", "QUERY_STRING": "--bogus-argument",
-        ])
+        let result = try ChildProcess.run(
+            TestPaths.binary, ["--bogus-argument"],
+            environment: [
+                "GATEWAY_INTERFACE": "CGI/1.1", "PFC_CONFIG": directory + "/payments.ini",
+                "REQUEST_METHOD": "GET", "REQUEST_URI": "/payments/healthz", "QUERY_STRING": "--bogus-argument",
+            ])
         #expect(result.status == 0)
         #expect(result.output.contains("Status: 200 OK"))
         #expect(result.output.contains(#"{"status":"ok","database":"ok","database_server":"#))
 
-        let post = try ChildProcess.run(TestPaths.binary, [], environment: [
-            "GATEWAY_INTERFACE": "CGI/1.1", "PFC_CONFIG": directory + "/payments.ini",
-            "REQUEST_METHOD": "POST", "REQUEST_URI": "/payments/nothing", "CONTENT_LENGTH": "2", "CONTENT_TYPE": "application/json",
-        ], input: "{}")
+        let post = try ChildProcess.run(
+            TestPaths.binary, [],
+            environment: [
+                "GATEWAY_INTERFACE": "CGI/1.1", "PFC_CONFIG": directory + "/payments.ini",
+                "REQUEST_METHOD": "POST", "REQUEST_URI": "/payments/nothing", "CONTENT_LENGTH": "2", "CONTENT_TYPE": "application/json",
+            ], input: "{}")
         #expect(post.output.contains("Status: 404 Not Found"))
     }
 
     @Test func cgiWithBrokenConfigurationAnswers503() throws {
         let directory = TestPaths.scratchDirectory("cgi")
         try "[server]\nworkers = many\n".write(toFile: directory + "/payments.ini", atomically: true, encoding: .utf8)
-        let result = try ChildProcess.run(TestPaths.binary, [], environment: [
-            "GATEWAY_INTERFACE": "CGI/1.1", "PFC_CONFIG": directory + "/payments.ini",
-            "REQUEST_METHOD": "GET", "REQUEST_URI": "/payments/healthz",
-        ])
+        let result = try ChildProcess.run(
+            TestPaths.binary, [],
+            environment: [
+                "GATEWAY_INTERFACE": "CGI/1.1", "PFC_CONFIG": directory + "/payments.ini",
+                "REQUEST_METHOD": "GET", "REQUEST_URI": "/payments/healthz",
+            ])
         #expect(result.output.contains("Status: 503 Service Unavailable"))
         #expect(result.output.contains("server.workers"))  // the detail goes to stderr (the web server's error log)
     }
@@ -157,8 +164,10 @@ struct LifecycleTests {
         let second = try ChildProcess.run(TestPaths.binary, ["serve", "--config", stack.service.configPath])
         #expect(second.status == 1)
         #expect(second.output.contains("another process is already listening"))
-        #expect(try FastCGIClient.request(socketPath: stack.service.socketPath,
-                                          params: FastCGIClient.standardParams(method: "GET", uri: "/payments/healthz"))?.status == 200)
+        #expect(
+            try FastCGIClient.request(
+                socketPath: stack.service.socketPath,
+                params: FastCGIClient.standardParams(method: "GET", uri: "/payments/healthz"))?.status == 200)
     }
 
     @Test func tcpListenWorks() throws {
@@ -175,6 +184,14 @@ struct LifecycleTests {
 final class OutputBox: @unchecked Sendable {
     private let lock = NSLock()
     private var items: [(status: Int32, output: String)] = []
-    func add(_ item: (status: Int32, output: String)) { lock.lock(); items.append(item); lock.unlock() }
-    var all: [(status: Int32, output: String)] { lock.lock(); defer { lock.unlock() }; return items }
+    func add(_ item: (status: Int32, output: String)) {
+        lock.lock()
+        items.append(item)
+        lock.unlock()
+    }
+    var all: [(status: Int32, output: String)] {
+        lock.lock()
+        defer { lock.unlock() }
+        return items
+    }
 }

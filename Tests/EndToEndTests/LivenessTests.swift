@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// `/livez` says whether the process is alive, and must go on saying so while a hung database
 /// holds every worker: otherwise a supervisor restarts a healthy process (and the hang stays).
@@ -8,7 +8,10 @@ import TestSupport
 struct LivenessTests {
     @Test func livezAnswersAtOnceWhileEveryWorkerWaitsForAFrozenDatabase() throws {
         let server = try MariaDBServer.start()  // private: it is frozen below
-        defer { try? server.thaw(); try? server.down() }
+        defer {
+            try? server.thaw()
+            try? server.down()
+        }
         let stack = try Stack(workers: 2, database: try server.createDatabase("frozen"))
         let nginx = try NginxServer(serviceSocket: stack.service.socketPath)
         let apache = try ApacheServer(.proxyFCGI(socket: stack.service.socketPath))

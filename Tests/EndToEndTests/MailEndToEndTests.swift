@@ -1,8 +1,8 @@
 import Foundation
 import Handlers
 import MariaStore
-import Testing
 import TestSupport
+import Testing
 
 /// The buyer gets the key: a paid checkout through nginx, and the service's own deliverer
 /// thread hands the license email to a real SMTP server.
@@ -10,18 +10,20 @@ import TestSupport
 struct MailEndToEndTests {
     @Test func paidCheckoutThroughNginxEmailsTheKey() throws {
         let smtp = try SMTPServer()
-        let web = try WebhookEndToEndTests(database: nil, extraSettings: """
+        let web = try WebhookEndToEndTests(
+            database: nil,
+            extraSettings: """
 
-            [mail]
-            from = Example Shop <shop@example.com>
-            smtp_host = 127.0.0.1
-            smtp_port = \(smtp.port)
-            smtp_security = plain
-            site_name = Example Shop
+                [mail]
+                from = Example Shop <shop@example.com>
+                smtp_host = 127.0.0.1
+                smtp_port = \(smtp.port)
+                smtp_security = plain
+                site_name = Example Shop
 
-            [delivery]
-            interval_seconds = 1
-            """)
+                [delivery]
+                interval_seconds = 1
+                """)
         let reply = try web.deliver(try StripeFixtures.load("checkout.session.completed.payment_card"))
         #expect(reply.json["status"] as? String == "processed")
         #expect(TestPaths.waitUntil(seconds: 15) { smtp.messages.count == 1 }, "\(web.stack.service.log)")

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Through nginx (nginx/payments-fcgi.conf)")
 struct NginxTests {
@@ -49,16 +49,18 @@ struct NginxTests {
 
     @Test func bodyOverOurLimitIsJSON413() throws {
         // Above server.max_body_bytes (256 KiB) but below nginx's 1 MiB: our answer.
-        let reply = try HTTPClient.send(port: nginx.port, method: "POST", path: "/payments/healthz",
-                                        headers: [("Content-Type", "application/json")], body: [UInt8](repeating: 32, count: 300_000))
+        let reply = try HTTPClient.send(
+            port: nginx.port, method: "POST", path: "/payments/healthz",
+            headers: [("Content-Type", "application/json")], body: [UInt8](repeating: 32, count: 300_000))
         #expect(reply.status == 413)
         #expect(reply.errorCode == "payload_too_large")
         #expect(reply.text.contains("262144"))
     }
 
     @Test func bodyOverNginxLimitIsStillJSON413() throws {
-        let reply = try HTTPClient.send(port: nginx.port, method: "POST", path: "/payments/healthz",
-                                        headers: [("Content-Type", "application/json")], body: [UInt8](repeating: 32, count: 1_100_000))
+        let reply = try HTTPClient.send(
+            port: nginx.port, method: "POST", path: "/payments/healthz",
+            headers: [("Content-Type", "application/json")], body: [UInt8](repeating: 32, count: 1_100_000))
         #expect(reply.status == 413)
         #expect(reply.errorCode == "payload_too_large")
     }

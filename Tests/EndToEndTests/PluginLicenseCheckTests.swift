@@ -1,8 +1,8 @@
 import Foundation
 import Handlers
 import MariaStore
-import Testing
 import TestSupport
+import Testing
 
 /// The license check README.md gives plugin authors, run verbatim with PHP against the real
 /// service through nginx: every verdict is trusted only when signed and about this key, this
@@ -18,7 +18,8 @@ struct PluginLicenseCheckTests {
         license = try LicenseEndToEndTests()
         let readme = try String(contentsOf: TestPaths.repositoryRoot.appendingPathComponent("README.md"), encoding: .utf8)
         guard let marker = readme.range(of: "<!-- license-check.php"), let start = readme.range(of: "```php\n", range: marker.upperBound..<readme.endIndex),
-              let end = readme.range(of: "```", range: start.upperBound..<readme.endIndex) else {
+            let end = readme.range(of: "```", range: start.upperBound..<readme.endIndex)
+        else {
             throw TestSupportError("README.md has no license-check.php block")
         }
         // The block is indented as part of a list item; PHP needs its opening tag.
@@ -31,10 +32,13 @@ struct PluginLicenseCheckTests {
     }
 
     /// Runs the README's `pfc_license_check` as a plugin on `site` would; "status trusted".
-    func check(_ action: String, key: String, product: String = "pro-license", site: String = "https://plugin-site.com",
-               store: String? = nil) throws -> String {
+    func check(
+        _ action: String, key: String, product: String = "pro-license", site: String = "https://plugin-site.com",
+        store: String? = nil
+    ) throws -> String {
         let driver = TestPaths.repositoryRoot.appendingPathComponent("Tests/oracles/wordpress_http.php").path
-        let run = try ChildProcess.run("/usr/bin/php", [driver, block, action, store ?? "http://127.0.0.1:\(license.port)/payments", publicKey, key, product, site])
+        let run = try ChildProcess.run(
+            "/usr/bin/php", [driver, block, action, store ?? "http://127.0.0.1:\(license.port)/payments", publicKey, key, product, site])
         let result = (try? JSONSerialization.jsonObject(with: Data(run.output.utf8))) as? [String: Any]
         guard run.status == 0, let status = result?["status"] as? String, let trusted = result?["trusted"] as? Bool else {
             return "PHP failed (\(run.status)): \(run.output)"
@@ -62,8 +66,10 @@ struct PluginLicenseCheckTests {
         #expect(try check("activate", key: key, site: "https://four.example.org") == "no_activations_left true")
         #expect(try check("deactivate", key: key) == "site_inactive true")
         #expect(try check("verify", key: LicenseKey.generate(using: SecureRandom()).formatted()) == "invalid true")
-        for (sql, status) in [("status = 'disabled'", "disabled"), ("status = 'refunded'", "refunded"), ("status = 'suspended'", "suspended"),
-                              ("status = 'active', expires_at = '2020-01-01 00:00:00'", "expired")] {
+        for (sql, status) in [
+            ("status = 'disabled'", "disabled"), ("status = 'refunded'", "refunded"), ("status = 'suspended'", "suspended"),
+            ("status = 'active', expires_at = '2020-01-01 00:00:00'", "expired"),
+        ] {
             let other = try license.issueKey()
             try setStatus(other, sql)
             #expect(try check("verify", key: other) == "\(status) true")
@@ -78,11 +84,14 @@ struct PluginLicenseCheckTests {
         let port = license.port
         let relay = try LoopbackHTTPServer { request in
             let forged = request.form.map { ($0.0, $0.0 == "license_key" ? key : $0.1) }
-            guard let reply = try? HTTPClient.send(port: port, method: "POST", path: "/payments" + request.path.replacingOccurrences(of: "/relay", with: ""),
-                                                   headers: [("Content-Type", "application/x-www-form-urlencoded")], body: Array(FormEncoding.encode(forged).utf8))
+            guard
+                let reply = try? HTTPClient.send(
+                    port: port, method: "POST", path: "/payments" + request.path.replacingOccurrences(of: "/relay", with: ""),
+                    headers: [("Content-Type", "application/x-www-form-urlencoded")], body: Array(FormEncoding.encode(forged).utf8))
             else { return .dropped }
-            return LoopbackHTTPServer.Response(status: reply.status, headers: reply.headers.filter { $0.0.lowercased() != "content-length" && $0.0.lowercased() != "connection" },
-                                               body: reply.body)
+            return LoopbackHTTPServer.Response(
+                status: reply.status, headers: reply.headers.filter { $0.0.lowercased() != "content-length" && $0.0.lowercased() != "connection" },
+                body: reply.body)
         }
         let madeUp = LicenseKey.generate(using: SecureRandom()).formatted()
         #expect(try check("verify", key: madeUp, store: relay.baseURL + "/relay") == "unknown false")
@@ -94,7 +103,8 @@ struct PluginLicenseCheckTests {
         #expect(try check("verify", key: key, store: unsigned.baseURL) == "unknown false")
         // Rate limited (429): guesses from this address use up its failed lookups.
         for _ in 0..<20 {
-            _ = try license.post("/license/verify", [("license_key", LicenseKey.generate(using: SecureRandom()).formatted()), ("site_url", "https://g.example.org")])
+            _ = try license.post(
+                "/license/verify", [("license_key", LicenseKey.generate(using: SecureRandom()).formatted()), ("site_url", "https://g.example.org")])
         }
         #expect(try license.post("/license/verify", [("license_key", key), ("site_url", "https://plugin-site.com")]).status == 429)
         #expect(try check("verify", key: key) == "unknown false")

@@ -1,7 +1,7 @@
 import Foundation
 import Handlers
-import Testing
 import TestSupport
+import Testing
 
 /// Release packages sent by the service itself (`releases.delivery = stream`), for hosts whose
 /// web server has neither X-Accel-Redirect nor X-Sendfile: through nginx, whole and exact.
@@ -22,10 +22,20 @@ struct ReleaseStreamingTests {
         #expect(listed.output.contains("pro-license\t2.0.0") && listed.output.contains("0 downloads"), "\(listed.output)")
 
         let key = try license.issueKey()
-        #expect(try license.post("/edd", [("edd_action", "activate_license"), ("license", key), ("item_name", "Pro license"),
-                                          ("url", "https://streamed.example.com")]).json["license"] as? String == "valid")
-        let version = try license.post("/edd", [("edd_action", "get_version"), ("license", key), ("item_name", "Pro license"),
-                                                ("url", "https://streamed.example.com")])
+        #expect(
+            try license.post(
+                "/edd",
+                [
+                    ("edd_action", "activate_license"), ("license", key), ("item_name", "Pro license"),
+                    ("url", "https://streamed.example.com"),
+                ]
+            ).json["license"] as? String == "valid")
+        let version = try license.post(
+            "/edd",
+            [
+                ("edd_action", "get_version"), ("license", key), ("item_name", "Pro license"),
+                ("url", "https://streamed.example.com"),
+            ])
         let package = try #require(version.json["package"] as? String, "\(version.text)")
         let path = String(package[try #require(package.range(of: "/payments/package/")).lowerBound...])
         let download = try HTTPClient.send(port: license.port, path: path)

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// Secrets stay secret at the edges of the process: in files only their owner can read, long
 /// enough not to be guessed, never on a command line, never in a core file.
@@ -34,7 +34,8 @@ struct SecretsHygieneTests {
     }
 
     @Test func shortSecretsAreRefusedByName() throws {
-        let config = try configuration("""
+        let config = try configuration(
+            """
 
             [stripe]
             webhook_secret = whsec_tooshort
@@ -62,9 +63,11 @@ struct SecretsHygieneTests {
         let config = try configuration("")
         let port = TestPaths.freePort()
         let serve = [TestPaths.binary, "serve", "--config", config, "--listen", "127.0.0.1:\(port)"]
-        let child = geteuid() == 0
-            ? try ChildProcess("/usr/bin/setpriv", ["--reuid=www-data", "--regid=www-data", "--clear-groups", "--"] + serve,
-                               logPath: directory + "/serve.log")
+        let child =
+            geteuid() == 0
+            ? try ChildProcess(
+                "/usr/bin/setpriv", ["--reuid=www-data", "--regid=www-data", "--clear-groups", "--"] + serve,
+                logPath: directory + "/serve.log")
             : try ChildProcess(serve[0], Array(serve.dropFirst()), logPath: directory + "/serve.log")
         defer { child.stop() }
         #expect(TestPaths.waitUntil(seconds: 10) { HTTPClient.canConnect(port: port) }, "\(child.output)")

@@ -1,8 +1,8 @@
 import Foundation
 import Handlers
 import MariaStore
-import Testing
 import TestSupport
+import Testing
 
 /// The selling path attacked as a stranger would, through nginx against the real service and
 /// MariaDB: nothing is granted, revealed, marked paid or refunded that was not paid for.
@@ -58,15 +58,16 @@ struct SellingPathAttackTests {
         woo.put(pendingOrder(77))
         let session = try bind(77)
         let sent = try #require(stripe.requests("POST", "/v1/checkout/sessions").last)
-        #expect(sent.form.map { "\($0.0)=\($0.1)" } == [
-            "mode=payment",
-            "line_items[0][price_data][currency]=usd", "line_items[0][price_data][unit_amount]=4400",
-            "line_items[0][price_data][product_data][name]=Hoodie × 2", "line_items[0][quantity]=1",
-            "line_items[1][price_data][currency]=usd", "line_items[1][price_data][unit_amount]=500",
-            "line_items[1][price_data][product_data][name]=Flat rate", "line_items[1][quantity]=1",
-            "success_url=\(woo.baseURL)/checkout/order-received/77/?key=wc_order_key77", "cancel_url=https://shop.example.com/account",
-            "client_reference_id=wc_order_77", "metadata[woocommerce_order]=77", "customer_email=buyer@example.com", "customer_creation=always",
-        ])
+        #expect(
+            sent.form.map { "\($0.0)=\($0.1)" } == [
+                "mode=payment",
+                "line_items[0][price_data][currency]=usd", "line_items[0][price_data][unit_amount]=4400",
+                "line_items[0][price_data][product_data][name]=Hoodie × 2", "line_items[0][quantity]=1",
+                "line_items[1][price_data][currency]=usd", "line_items[1][price_data][unit_amount]=500",
+                "line_items[1][price_data][product_data][name]=Flat rate", "line_items[1][quantity]=1",
+                "success_url=\(woo.baseURL)/checkout/order-received/77/?key=wc_order_key77", "cancel_url=https://shop.example.com/account",
+                "client_reference_id=wc_order_77", "metadata[woocommerce_order]=77", "customer_email=buyer@example.com", "customer_creation=always",
+            ])
         #expect(try shop.deliver(try ShopStack.completed(session)).json["status"] as? String == "processed")
         #expect(TestPaths.waitUntil(seconds: 10) { woo.order(77)?.status == "processing" }, "\(shop.web.stack.service.log)")
         #expect(woo.order(77)?.transactionID == "pi_3SnKpayCard0000001")
@@ -123,8 +124,9 @@ struct SellingPathAttackTests {
         let form = try shop.form("/checkout/session", [("product", "credit-pack"), ("metadata[quantity]]", "9")])
         #expect(form.status == 400)
         #expect(form.text.contains("metadata keys must be"))
-        let json = try shop.api("POST", "/checkout/session", json: #"{"product":"credit-pack","metadata":{"quantity]":"9"}}"#,
-                                headers: [("Idempotency-Key", "k1")])
+        let json = try shop.api(
+            "POST", "/checkout/session", json: #"{"product":"credit-pack","metadata":{"quantity]":"9"}}"#,
+            headers: [("Idempotency-Key", "k1")])
         #expect(json.status == 400)
         #expect(stripe.requests("POST", "/v1/checkout/sessions").isEmpty)
     }
@@ -144,7 +146,8 @@ struct SellingPathAttackTests {
         let lying = try ShopStack.completed(ours, ["metadata": ["product": "credit-pack", "quantity": "10"]])
         #expect(try shop.deliver(lying).json["status"] as? String == "processed")
         #expect(try shop.count("credit_ledger") == 0)
-        #expect(try shop.value("SELECT attention AS v FROM pfc_orders WHERE session_id = ?", [ours])
+        #expect(
+            try shop.value("SELECT attention AS v FROM pfc_orders WHERE session_id = ?", [ours])
                 == "metadata claims 10 × credit-pack, the session was created for 1 × credit-pack")
     }
 
@@ -169,14 +172,18 @@ struct SellingPathAttackTests {
 
     @Test func elementsPurchaseIsCheckedAgainstWhatItCosts() throws {
         stripe.on("GET", "/v1/prices/price_1Pro", .json(200, #"{"id":"price_1Pro","object":"price","unit_amount":4900,"currency":"usd"}"#))
-        stripe.on("POST", "/v1/payment_intents", .json(200, #"{"id":"pi_test_elements1","object":"payment_intent","client_secret":"pi_test_elements1_secret_x"}"#))
-        let created = try shop.api("POST", "/payments/intents", json: #"{"product":"pro-license","customer_email":"buyer@example.com"}"#,
-                                   headers: [("Idempotency-Key", "intent-elements-1")])
+        stripe.on(
+            "POST", "/v1/payment_intents", .json(200, #"{"id":"pi_test_elements1","object":"payment_intent","client_secret":"pi_test_elements1_secret_x"}"#))
+        let created = try shop.api(
+            "POST", "/payments/intents", json: #"{"product":"pro-license","customer_email":"buyer@example.com"}"#,
+            headers: [("Idempotency-Key", "intent-elements-1")])
         #expect(created.status == 200, "\(created.text)")
         func succeeded(_ intent: String, amount: Int, event: String) throws -> [UInt8] {
-            try StripeFixtures.variant("payment_intent.succeeded", event: ["id": event], object: [
-                "id": intent, "amount": amount, "amount_received": amount, "metadata": ["product": "pro-license", "quantity": "1"],
-            ])
+            try StripeFixtures.variant(
+                "payment_intent.succeeded", event: ["id": event],
+                object: [
+                    "id": intent, "amount": amount, "amount_received": amount, "metadata": ["product": "pro-license", "quantity": "1"],
+                ])
         }
         #expect(try shop.deliver(try succeeded("pi_test_elements1", amount: 4900, event: "evt_el_1")).json["status"] as? String == "processed")
         #expect(try shop.deliver(try succeeded("pi_test_elements1", amount: 4900, event: "evt_el_2")).json["status"] as? String == "processed")
@@ -184,9 +191,12 @@ struct SellingPathAttackTests {
         #expect(try shop.count("outbox", "kind = 'license_email' AND recipient = 'buyer@example.com'") == 1)
         // One made elsewhere with our product's name on it, paying a dollar, gets nothing.
         #expect(try shop.deliver(try succeeded("pi_test_foreign1", amount: 100, event: "evt_el_3")).json["status"] as? String == "processed")
-        #expect(try shop.value("SELECT attention AS v FROM pfc_orders WHERE session_id = 'pi_test_foreign1'")?.contains("received 1.00 USD for 1 × pro-license") == true)
+        #expect(
+            try shop.value("SELECT attention AS v FROM pfc_orders WHERE session_id = 'pi_test_foreign1'")?.contains("received 1.00 USD for 1 × pro-license")
+                == true)
         // Ours, but less arrived than we asked for: nothing either.
-        stripe.on("POST", "/v1/payment_intents", .json(200, #"{"id":"pi_test_elements2","object":"payment_intent","client_secret":"pi_test_elements2_secret_x"}"#))
+        stripe.on(
+            "POST", "/v1/payment_intents", .json(200, #"{"id":"pi_test_elements2","object":"payment_intent","client_secret":"pi_test_elements2_secret_x"}"#))
         _ = try shop.api("POST", "/payments/intents", json: #"{"product":"pro-license"}"#, headers: [("Idempotency-Key", "intent-elements-2")])
         #expect(try shop.deliver(try succeeded("pi_test_elements2", amount: 900, event: "evt_el_4")).json["status"] as? String == "processed")
         #expect(try shop.count("licenses") == 1)
@@ -273,9 +283,16 @@ struct SellingPathAttackTests {
     @Test func successPageBeforePaymentThenRefundLeavesNoCredits() throws {
         stripe.createsSessions()
         let session = try #require(ShopStack.sessionID(redirectedBy: try shop.form("/checkout/session", [("product", "credit-pack")])))
-        stripe.on("GET", "/v1/checkout/sessions/\(session)", .json(200, try ShopStack.sessionJSON("checkout.session.completed.payment_card", [
-            "id": session, "status": "open", "payment_status": "unpaid", "customer": NSNull(), "customer_details": NSNull(), "payment_intent": NSNull(),
-        ])))
+        stripe.on(
+            "GET", "/v1/checkout/sessions/\(session)",
+            .json(
+                200,
+                try ShopStack.sessionJSON(
+                    "checkout.session.completed.payment_card",
+                    [
+                        "id": session, "status": "open", "payment_status": "unpaid", "customer": NSNull(), "customer_details": NSNull(),
+                        "payment_intent": NSNull(),
+                    ])))
         for _ in 0..<3 {
             let early = try shop.page("/checkout/success?session_id=\(session)")
             #expect(early.status == 200)
@@ -304,9 +321,10 @@ struct SellingPathAttackTests {
             done.arriveAndWait()
             for _ in 0..<20 {
                 let started = Date()
-                let reply = try? HTTPClient.send(port: port, method: "POST", path: "/payments/license/verify",
-                                                 headers: [("Content-Type", "application/x-www-form-urlencoded")],
-                                                 body: Array("license_key=\(key)&site_url=https://v.example.com".utf8))
+                let reply = try? HTTPClient.send(
+                    port: port, method: "POST", path: "/payments/license/verify",
+                    headers: [("Content-Type", "application/x-www-form-urlencoded")],
+                    body: Array("license_key=\(key)&site_url=https://v.example.com".utf8))
                 slowest.record(Date().timeIntervalSince(started), ok: reply?.json["status"] as? String == "site_inactive")
             }
         }
@@ -329,8 +347,13 @@ struct SellingPathAttackTests {
         }
         let port = shop.port
         let replies = Simultaneously.send(8, port: port) { index in
-            ("POST", "/payments/checkout/session", [("Authorization", "Bearer \(ShopStack.apiKey)"), ("Content-Type", "application/json"),
-                                                     ("Idempotency-Key", "budget-\(index)")], Array(#"{"product":"pro-license"}"#.utf8))
+            (
+                "POST", "/payments/checkout/session",
+                [
+                    ("Authorization", "Bearer \(ShopStack.apiKey)"), ("Content-Type", "application/json"),
+                    ("Idempotency-Key", "budget-\(index)"),
+                ], Array(#"{"product":"pro-license"}"#.utf8)
+            )
         }
         let statuses = replies.map { $0?.status ?? 0 }
         #expect(statuses.filter { $0 == 200 }.count == 2, "\(statuses)")
@@ -342,8 +365,12 @@ struct SellingPathAttackTests {
     // MARK: Odd sessions and odd data
 
     @Test func setupModeSessionIsIgnored() throws {
-        let setup = try ShopStack.completed("cs_test_setup1", ["mode": "setup", "currency": NSNull(), "amount_total": NSNull(),
-                                                               "amount_subtotal": NSNull(), "payment_status": "no_payment_required", "payment_intent": NSNull()])
+        let setup = try ShopStack.completed(
+            "cs_test_setup1",
+            [
+                "mode": "setup", "currency": NSNull(), "amount_total": NSNull(),
+                "amount_subtotal": NSNull(), "payment_status": "no_payment_required", "payment_intent": NSNull(),
+            ])
         let reply = try shop.deliver(setup)
         #expect(reply.status == 200, "\(reply.text)")
         #expect(reply.json["status"] as? String == "ignored")
@@ -351,13 +378,18 @@ struct SellingPathAttackTests {
     }
 
     @Test func reconcileGoesOnPastASessionItCannotApply() throws {
-        stripe.on("GET", "/v1/checkout/sessions", .json(200, """
-            {"object":"list","has_more":false,"data":[
-             \(try ShopStack.sessionJSON("checkout.session.completed.payment_card", ["id": "cs_test_setup2", "mode": "setup", "currency": NSNull()])),
-             \(try ShopStack.sessionJSON("checkout.session.completed.payment_card", ["id": "cs_test_broken"])),
-             \(try ShopStack.sessionJSON("checkout.session.completed.payment_card"))]}
-            """))
-        stripe.on("GET", "/v1/checkout/sessions/cs_test_broken/line_items", .json(400, #"{"error":{"type":"invalid_request_error","message":"No such session"}}"#))
+        stripe.on(
+            "GET", "/v1/checkout/sessions",
+            .json(
+                200,
+                """
+                {"object":"list","has_more":false,"data":[
+                 \(try ShopStack.sessionJSON("checkout.session.completed.payment_card", ["id": "cs_test_setup2", "mode": "setup", "currency": NSNull()])),
+                 \(try ShopStack.sessionJSON("checkout.session.completed.payment_card", ["id": "cs_test_broken"])),
+                 \(try ShopStack.sessionJSON("checkout.session.completed.payment_card"))]}
+                """))
+        stripe.on(
+            "GET", "/v1/checkout/sessions/cs_test_broken/line_items", .json(400, #"{"error":{"type":"invalid_request_error","message":"No such session"}}"#))
         let run = try ChildProcess.run(TestPaths.binary, ["reconcile", "--config", shop.config])
         #expect(run.status == 1)
         #expect(run.output.contains("examined 3 sessions, fulfilled 1: \(ShopStack.cardSession)"), "\(run.output)")
@@ -374,7 +406,8 @@ struct SellingPathAttackTests {
         #expect(try shop.count("outbox", "kind = 'license_email' AND CHAR_LENGTH(recipient) = 252") == 1)
         // Beyond any address the database can hold: recorded as failed, with its payload.
         stripe.lineItems(session: "cs_test_too_long", [("price_1Pro", 1)])
-        let tooLong = try ShopStack.completed("cs_test_too_long", ["customer": NSNull(), "customer_details": ["email": String(repeating: "b", count: 300) + "@example.com"]])
+        let tooLong = try ShopStack.completed(
+            "cs_test_too_long", ["customer": NSNull(), "customer_details": ["email": String(repeating: "b", count: 300) + "@example.com"]])
         let refused = try shop.deliver(tooLong)
         #expect(refused.status == 500)
         #expect(refused.errorCode == "event_not_processed")
@@ -383,7 +416,9 @@ struct SellingPathAttackTests {
     }
 
     @Test func browsersSeeAPlainPageNotStripesError() throws {
-        stripe.on("POST", "/v1/checkout/sessions", .json(400, #"{"error":{"type":"invalid_request_error","message":"No such price: 'price_1Pro'; request req_123"}}"#))
+        stripe.on(
+            "POST", "/v1/checkout/sessions", .json(400, #"{"error":{"type":"invalid_request_error","message":"No such price: 'price_1Pro'; request req_123"}}"#)
+        )
         let reply = try shop.form("/checkout/session", [("product", "pro-license")])
         #expect(reply.status == 502)
         #expect(reply.header("Content-Type") == "text/html; charset=utf-8")
@@ -410,9 +445,14 @@ struct SellingPathAttackTests {
         }
         let events = bodies
         let replies = Simultaneously.send(events.count, port: shop.port) { index in
-            ("POST", "/payments/stripe/webhook", [("Content-Type", "application/json"),
-                                                  ("Stripe-Signature", StripeFixtures.signature(events[index], secret: WebhookEndToEndTests.secret))],
-             events[index])
+            (
+                "POST", "/payments/stripe/webhook",
+                [
+                    ("Content-Type", "application/json"),
+                    ("Stripe-Signature", StripeFixtures.signature(events[index], secret: WebhookEndToEndTests.secret)),
+                ],
+                events[index]
+            )
         }
         let statuses = replies.map { "\($0?.status ?? 0) \($0?.json["status"] as? String ?? $0?.text ?? "")" }
         #expect(statuses.allSatisfy { $0 == "200 processed" }, "\(statuses)")
@@ -432,7 +472,8 @@ struct StripeTimeoutTests {
     }
 
     @Test func aHungStripeIsGivenUpOnInTime() throws {
-        shop.stripe.on("POST", "/v1/checkout/sessions", .json(200, #"{"id":"cs_test_late","url":"https://checkout.stripe.com/c/pay/cs_test_late"}"#).delayed(10))
+        shop.stripe.on(
+            "POST", "/v1/checkout/sessions", .json(200, #"{"id":"cs_test_late","url":"https://checkout.stripe.com/c/pay/cs_test_late"}"#).delayed(10))
         let started = Date()
         let reply = try shop.api("POST", "/checkout/session", json: #"{"product":"pro-license"}"#, headers: [("Idempotency-Key", "late-1")])
         let elapsed = Date().timeIntervalSince(started)
@@ -465,8 +506,9 @@ struct StripeTimeoutTests {
         let keys = Set(shop.stripe.requests("POST", "/v1/refunds").compactMap { $0.headers["idempotency-key"] })
         #expect(keys.count == 1)  // every attempt asked for the same refund
         // The same key for another amount is a mistake, not a refund.
-        let reused = try shop.api("POST", "/refunds", json: #"{"payment_intent":"pi_3SnKpayCard0000001","amount":2000}"#,
-                                  key: ShopStack.adminKey, headers: [("Idempotency-Key", "refund-77")])
+        let reused = try shop.api(
+            "POST", "/refunds", json: #"{"payment_intent":"pi_3SnKpayCard0000001","amount":2000}"#,
+            key: ShopStack.adminKey, headers: [("Idempotency-Key", "refund-77")])
         #expect(reused.status == 409)
         #expect(reused.errorCode == "idempotency_key_reused")
     }
@@ -486,7 +528,19 @@ final class VerifyTimer: @unchecked Sendable {
         lock.unlock()
     }
 
-    var count: Int { lock.lock(); defer { lock.unlock() }; return times.count }
-    var worst: Double { lock.lock(); defer { lock.unlock() }; return times.max() ?? 0 }
-    var allOK: Bool { lock.lock(); defer { lock.unlock() }; return failures == 0 }
+    var count: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return times.count
+    }
+    var worst: Double {
+        lock.lock()
+        defer { lock.unlock() }
+        return times.max() ?? 0
+    }
+    var allOK: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return failures == 0
+    }
 }

@@ -15,31 +15,35 @@ struct ShopStack {
     let web: WebhookEndToEndTests
     let woo: FakeWooCommerceServer
 
-    init(extraStripe: String = "", extraCheckout: String = "", extraLicensing: String = "", database: ConnectionOptions? = nil,
-         owner: (options: ConnectionOptions, grant: (ConnectionOptions) throws -> Void)? = nil) throws {
+    init(
+        extraStripe: String = "", extraCheckout: String = "", extraLicensing: String = "", database: ConnectionOptions? = nil,
+        owner: (options: ConnectionOptions, grant: (ConnectionOptions) throws -> Void)? = nil
+    ) throws {
         woo = try FakeWooCommerceServer()
-        web = try WebhookEndToEndTests(database: database, extraSettings: """
-            \(extraLicensing)
+        web = try WebhookEndToEndTests(
+            database: database,
+            extraSettings: """
+                \(extraLicensing)
 
-            [api]
-            key = \(Self.apiKey)
-            admin_key = \(Self.adminKey)
+                [api]
+                key = \(Self.apiKey)
+                admin_key = \(Self.adminKey)
 
-            [checkout]
-            allowed_origins = https://shop.example.com
-            public_url = https://shop.example.com/payments
-            return_url = https://shop.example.com/account
-            max_quantity = 10
-            \(extraCheckout)
+                [checkout]
+                allowed_origins = https://shop.example.com
+                public_url = https://shop.example.com/payments
+                return_url = https://shop.example.com/account
+                max_quantity = 10
+                \(extraCheckout)
 
-            [woocommerce]
-            url = \(woo.baseURL)
-            consumer_key = \(FakeWooCommerceServer.consumerKey)
-            consumer_secret = \(FakeWooCommerceServer.consumerSecret)
+                [woocommerce]
+                url = \(woo.baseURL)
+                consumer_key = \(FakeWooCommerceServer.consumerKey)
+                consumer_secret = \(FakeWooCommerceServer.consumerSecret)
 
-            [delivery]
-            interval_seconds = 1
-            """, extraStripe: extraStripe, owner: owner)
+                [delivery]
+                interval_seconds = 1
+                """, extraStripe: extraStripe, owner: owner)
     }
 
     var port: Int { web.nginx.port }
@@ -109,9 +113,11 @@ struct ShopStack {
         let store = Store(options: web.stack.database, prefix: .standard, logger: .init(label: "test"))
         defer { store.close() }
         try store.withConnection { connection in
-            for table in ["events", "customers", "customer_stripe_ids", "orders", "grants", "licenses", "activations", "credit_ledger", "credit_balances", "outbox",
-                          "payments", "payment_history", "disputes", "subscriptions", "invoices", "refunds", "audit_log", "checkouts",
-                          "refund_requests", "key_rotation_requests", "rate_limits"] {
+            for table in [
+                "events", "customers", "customer_stripe_ids", "orders", "grants", "licenses", "activations", "credit_ledger", "credit_balances", "outbox",
+                "payments", "payment_history", "disputes", "subscriptions", "invoices", "refunds", "audit_log", "checkouts",
+                "refund_requests", "key_rotation_requests", "rate_limits",
+            ] {
                 try connection.execute("DELETE FROM pfc_\(table)")
             }
         }
@@ -121,11 +127,15 @@ struct ShopStack {
     func emailedKeys() throws -> [String] {
         let store = Store(options: web.stack.database, prefix: .standard, logger: .init(label: "test"))
         defer { store.close() }
-        let rows = try store.withConnection { try $0.query("SELECT payload, sealed FROM pfc_outbox WHERE kind = 'license_email' AND sealed IS NOT NULL ORDER BY id") }
+        let rows = try store.withConnection {
+            try $0.query("SELECT payload, sealed FROM pfc_outbox WHERE kind = 'license_email' AND sealed IS NOT NULL ORDER BY id")
+        }
         let box = SecretBox(key: Hex.decode(WebhookEndToEndTests.sealingKeyHex) ?? [])
         return try rows.compactMap { row in
             let payload = try JSONSerialization.jsonObject(with: Data(try row.string("payload").utf8)) as? [String: Any]
-            guard let id = payload?["license_id"] as? Int, let key = box?.open(try row.bytes("sealed"), context: Array("license:\(id)".utf8)) else { return nil }
+            guard let id = payload?["license_id"] as? Int, let key = box?.open(try row.bytes("sealed"), context: Array("license:\(id)".utf8)) else {
+                return nil
+            }
             return String(decoding: key, as: UTF8.self)
         }
     }

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// Apache's mod_proxy_fcgi passes request bodies on as they arrive, so a client that uploads
 /// slowly keeps its FastCGI connection busy for as long as it likes. Such clients must not hold
@@ -10,22 +10,26 @@ struct SlowClientTests {
     static let readTimeout = 2
 
     @Test func sixtyFourTricklingUploadsDoNotHoldFourWorkers() throws {
-        let stack = try Stack(workers: 4, extra: """
+        let stack = try Stack(
+            workers: 4,
+            extra: """
 
-            [server]
-            request_read_timeout_seconds = \(Self.readTimeout)
+                [server]
+                request_read_timeout_seconds = \(Self.readTimeout)
 
-            [licensing]
-            key_pepper = slow-clients-pepper-0123456789abcdef
-            """)
+                [licensing]
+                key_pepper = slow-clients-pepper-0123456789abcdef
+                """)
         let apache = try ApacheServer(.proxyFCGI(socket: stack.service.socketPath))
         let port = apache.port
         let outcomes = Outcomes()
         let trickling = Thread {
-            Simultaneously.run(64, prepare: { _ in TricklingUpload.connect(port: port) }, body: { _, fd in
-                guard let fd else { return outcomes.add(.notConnected) }
-                outcomes.add(TricklingUpload.run(fd: fd, path: "/payments/license/verify", bodyLength: 60, interval: 0.2, limit: 30))
-            })
+            Simultaneously.run(
+                64, prepare: { _ in TricklingUpload.connect(port: port) },
+                body: { _, fd in
+                    guard let fd else { return outcomes.add(.notConnected) }
+                    outcomes.add(TricklingUpload.run(fd: fd, path: "/payments/license/verify", bodyLength: 60, interval: 0.2, limit: 30))
+                })
             outcomes.finish()
         }
         trickling.start()
@@ -40,9 +44,10 @@ struct SlowClientTests {
             #expect(live.reply.status == 200, "\(live.reply.text)")
             #expect(live.seconds < 2, "livez took \(live.seconds) s with slow uploads in flight")
             let verify = try timed {
-                try HTTPClient.send(port: port, method: "POST", path: "/payments/license/verify",
-                                    headers: [("Content-Type", "application/x-www-form-urlencoded")],
-                                    body: Array("license_key=PFC-AAAAAAA-BBBBBBB-CCCCCCC-DDDDDDD&site_url=https://a.example.com".utf8), timeout: 10)
+                try HTTPClient.send(
+                    port: port, method: "POST", path: "/payments/license/verify",
+                    headers: [("Content-Type", "application/x-www-form-urlencoded")],
+                    body: Array("license_key=PFC-AAAAAAA-BBBBBBB-CCCCCCC-DDDDDDD&site_url=https://a.example.com".utf8), timeout: 10)
             }
             #expect(verify.reply.status == 200, "\(verify.reply.text)")
             #expect(verify.reply.json["status"] as? String == "invalid")

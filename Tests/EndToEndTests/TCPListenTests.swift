@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// FastCGI over TCP: whoever can reach the port could speak FastCGI to the service and claim
 /// any client address, so only the web servers' addresses may.
@@ -10,8 +10,9 @@ struct TCPListenTests {
 
     func healthz(from source: String, port: Int) throws -> FastCGIClient.Reply? {
         let client = try FastCGIClient(port: port, source: source, timeout: 5)
-        try client.send(FastCGIClient.beginRequest()
-            + FastCGIClient.params(FastCGIClient.standardParams(method: "GET", uri: "/payments/livez")) + FastCGIClient.stdin([]))
+        try client.send(
+            FastCGIClient.beginRequest()
+                + FastCGIClient.params(FastCGIClient.standardParams(method: "GET", uri: "/payments/livez")) + FastCGIClient.stdin([]))
         return client.readReply()
     }
 

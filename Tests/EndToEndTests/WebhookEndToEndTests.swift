@@ -1,7 +1,7 @@
 import Foundation
 import MariaStore
-import Testing
 import TestSupport
+import Testing
 
 /// Stripe deliveries through nginx to the real binary, many workers at once.
 @Suite("Stripe webhook through nginx")
@@ -59,8 +59,10 @@ struct WebhookEndToEndTests {
         try self.init(database: nil)
     }
 
-    init(database: ConnectionOptions?, extraSettings: String = "", extraStripe: String = "",
-         owner: (options: ConnectionOptions, grant: (ConnectionOptions) throws -> Void)? = nil) throws {
+    init(
+        database: ConnectionOptions?, extraSettings: String = "", extraStripe: String = "",
+        owner: (options: ConnectionOptions, grant: (ConnectionOptions) throws -> Void)? = nil
+    ) throws {
         stripe = try FakeStripeServer()
         stripe.lineItems(session: Self.cardSession, [("price_1Pro", 1)])
         stripe.lineItems(session: "cs_test_a1PayAsyncSepaLicence0002xYz9Qw2Er4Ty6Ui8Op0As2Df4Gh6Jk8", [("price_1Pro", 1)])
@@ -81,10 +83,13 @@ struct WebhookEndToEndTests {
     }
 
     func deliver(_ body: [UInt8]) throws -> HTTPClient.Reply {
-        try HTTPClient.send(port: nginx.port, method: "POST", path: "/payments/stripe/webhook",
-                            headers: [("Content-Type", "application/json; charset=utf-8"),
-                                      ("Stripe-Signature", StripeFixtures.signature(body, secret: Self.secret))],
-                            body: body)
+        try HTTPClient.send(
+            port: nginx.port, method: "POST", path: "/payments/stripe/webhook",
+            headers: [
+                ("Content-Type", "application/json; charset=utf-8"),
+                ("Stripe-Signature", StripeFixtures.signature(body, secret: Self.secret)),
+            ],
+            body: body)
     }
 
     func count(_ table: String, _ condition: String = "1 = 1") throws -> Int64 {
@@ -147,8 +152,9 @@ struct WebhookEndToEndTests {
         let rounds = 10
         for round in 0..<rounds {
             stripe.lineItems(session: "cs_test_storm\(round)", [("price_1Pro", 1)])
-            let body = try StripeFixtures.variant("checkout.session.completed.payment_card", event: ["id": "evt_storm_\(round)"],
-                                                  object: ["id": "cs_test_storm\(round)"])
+            let body = try StripeFixtures.variant(
+                "checkout.session.completed.payment_card", event: ["id": "evt_storm_\(round)"],
+                object: ["id": "cs_test_storm\(round)"])
             let signature = StripeFixtures.signature(body, secret: Self.secret)
             let replies = Simultaneously.send(50, port: nginx.port) { _ in
                 ("POST", "/payments/stripe/webhook", [("Content-Type", "application/json; charset=utf-8"), ("Stripe-Signature", signature)], body)
@@ -168,8 +174,13 @@ struct WebhookEndToEndTests {
         let statuses = Statuses()
         let bodies = try (0..<20).map { try StripeFixtures.variant("checkout.session.completed.payment_card", event: ["id": "evt_concurrent_\($0)"]) }
         let replies = Simultaneously.send(20, port: nginx.port) { index in
-            ("POST", "/payments/stripe/webhook", [("Content-Type", "application/json; charset=utf-8"),
-                                                  ("Stripe-Signature", StripeFixtures.signature(bodies[index], secret: Self.secret))], bodies[index])
+            (
+                "POST", "/payments/stripe/webhook",
+                [
+                    ("Content-Type", "application/json; charset=utf-8"),
+                    ("Stripe-Signature", StripeFixtures.signature(bodies[index], secret: Self.secret)),
+                ], bodies[index]
+            )
         }
         for reply in replies { statuses.add("\(reply?.status ?? 0) \(reply?.json["status"] as? String ?? reply?.text ?? "no reply")") }
         #expect(statuses.all.filter { $0 == "200 processed" }.count == 20, "\(statuses.all)")
@@ -180,9 +191,10 @@ struct WebhookEndToEndTests {
 
     @Test func wrongSignatureThroughNginxIs400AndWritesNothing() throws {
         let body = try StripeFixtures.load("checkout.session.completed.payment_card")
-        let reply = try HTTPClient.send(port: nginx.port, method: "POST", path: "/payments/stripe/webhook",
-                                        headers: [("Content-Type", "application/json"), ("Stripe-Signature", StripeFixtures.signature(body, secret: "whsec_wrong"))],
-                                        body: body)
+        let reply = try HTTPClient.send(
+            port: nginx.port, method: "POST", path: "/payments/stripe/webhook",
+            headers: [("Content-Type", "application/json"), ("Stripe-Signature", StripeFixtures.signature(body, secret: "whsec_wrong"))],
+            body: body)
         #expect(reply.status == 400)
         #expect(reply.errorCode == "invalid_signature")
         #expect(try count("events") == 0)
@@ -220,8 +232,12 @@ struct WebhookEndToEndTests {
         let list = try ChildProcess.run(TestPaths.binary, ["catalog", "list", "--config", config])
         #expect(list.output.contains("pro-license\tPro license\tlicense, price_1Pro, tier pro, 3 sites, 365 days"))
         #expect(list.output.contains("credit-pack\t100 credits\tcredits, price_1Credits, 100 credits"))
-        let add = try ChildProcess.run(TestPaths.binary, ["catalog", "add", "course", "--kind", "entitlement", "--entitlement", "course-101",
-                                                          "--price", "price_1Course", "--config", config])
+        let add = try ChildProcess.run(
+            TestPaths.binary,
+            [
+                "catalog", "add", "course", "--kind", "entitlement", "--entitlement", "course-101",
+                "--price", "price_1Course", "--config", config,
+            ])
         #expect(add.status == 0, "\(add.output)")
         let bad = try ChildProcess.run(TestPaths.binary, ["catalog", "add", "broken", "--kind", "credits", "--config", config])
         #expect(bad.status != 0)
@@ -243,8 +259,9 @@ struct WebhookOutageTests {
 
         test.stripe.lineItems(session: "cs_test_outage", [("price_1Credits", 1)])
         try server.down()
-        let second = try StripeFixtures.variant("checkout.session.completed.payment_card",
-                                                 event: ["id": "evt_during_outage"], object: ["id": "cs_test_outage", "metadata": ["product": "credit-pack"]])
+        let second = try StripeFixtures.variant(
+            "checkout.session.completed.payment_card",
+            event: ["id": "evt_during_outage"], object: ["id": "cs_test_outage", "metadata": ["product": "credit-pack"]])
         for _ in 0..<3 {
             let reply = try test.deliver(second)
             #expect(reply.status == 503)
@@ -260,4 +277,3 @@ struct WebhookOutageTests {
         #expect(try test.count("licenses") == 1)
     }
 }
-

@@ -1,8 +1,8 @@
 import Foundation
 import Handlers
 import MariaStore
-import Testing
 import TestSupport
+import Testing
 
 /// A real WordPress (Debian's package, PHP-FPM, nginx, its own MariaDB database, offline) with
 /// two licensed plugins installed: one written as EDD's Software Licensing documentation tells
@@ -71,12 +71,14 @@ struct WordPressUpdateTests {
     func installPlugin(version: String, into plugins: String) throws {
         let folder = plugins + "/example-pro"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        let example = try DeploymentFile.render("clients/php/example-plugin/example-pro.php", replacing: [
-            "'https://shop.example.com/payments'": "'\(store)'",
-            "'PUBLIC_KEY_BASE64'": "'\(publicKey)'",
-            " * Version: 1.0.0": " * Version: \(version)",
-            "'version'    => '1.0.0'": "'version'    => '\(version)'",
-        ])
+        let example = try DeploymentFile.render(
+            "clients/php/example-plugin/example-pro.php",
+            replacing: [
+                "'https://shop.example.com/payments'": "'\(store)'",
+                "'PUBLIC_KEY_BASE64'": "'\(publicKey)'",
+                " * Version: 1.0.0": " * Version: \(version)",
+                "'version'    => '1.0.0'": "'version'    => '\(version)'",
+            ])
         try example.write(toFile: folder + "/example-pro.php", atomically: true, encoding: .utf8)
         let client = try String(contentsOf: TestPaths.repositoryRoot.appendingPathComponent("clients/php/pfc-license-client.php"), encoding: .utf8)
         try client.write(toFile: folder + "/pfc-license-client.php", atomically: true, encoding: .utf8)
@@ -87,30 +89,42 @@ struct WordPressUpdateTests {
         let build = TestPaths.scratchDirectory("build")
         try installPlugin(version: "1.1.0", into: build)
         let zip = build + "/example-pro-1.1.0.zip"
-        let zipped = try ChildProcess.run("/usr/bin/python3", ["-c", """
-            import os, sys, zipfile
-            with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:
-                for name in sorted(os.listdir(sys.argv[2] + "/example-pro")):
-                    z.write(sys.argv[2] + "/example-pro/" + name, "example-pro/" + name)
-            """, zip, build])
+        let zipped = try ChildProcess.run(
+            "/usr/bin/python3",
+            [
+                "-c",
+                """
+                import os, sys, zipfile
+                with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:
+                    for name in sorted(os.listdir(sys.argv[2] + "/example-pro")):
+                        z.write(sys.argv[2] + "/example-pro/" + name, "example-pro/" + name)
+                """, zip, build,
+            ])
         guard zipped.status == 0 else { throw TestSupportError("zip: \(zipped.output)") }
         try "Faster license checks.\n\nThe update arrives through the store.".write(toFile: build + "/changes.txt", atomically: true, encoding: .utf8)
-        let added = try ChildProcess.run(TestPaths.binary, ["release", "add", "example-pro", "1.1.0", zip, "--changelog", build + "/changes.txt",
-                                                            "--requires", "6.0", "--tested", "6.1", "--requires-php", "7.4",
-                                                            "--config", stack.service.configPath])
+        let added = try ChildProcess.run(
+            TestPaths.binary,
+            [
+                "release", "add", "example-pro", "1.1.0", zip, "--changelog", build + "/changes.txt",
+                "--requires", "6.0", "--tested", "6.1", "--requires-php", "7.4",
+                "--config", stack.service.configPath,
+            ])
         guard added.status == 0 else { throw TestSupportError("release add: \(added.output)") }
         return Hex.encode(Digest.sha256([UInt8](try Data(contentsOf: URL(fileURLWithPath: zip)))))
     }
 
     /// Issues a license by hand and reads its key out of the outbox, as the email carries it.
     func issueKey() throws -> String {
-        let issued = try ChildProcess.run(TestPaths.binary, ["license", "issue", "example-pro", "--email", "buyer@example.com", "--config", stack.service.configPath])
+        let issued = try ChildProcess.run(
+            TestPaths.binary, ["license", "issue", "example-pro", "--email", "buyer@example.com", "--config", stack.service.configPath])
         guard issued.status == 0, let id = issued.output.split(separator: " ").dropFirst().first.flatMap({ Int64($0) }) else {
             throw TestSupportError("license issue failed: \(issued.output)")
         }
         let store = Store(options: stack.database, prefix: .standard, logger: .init(label: "test"))
         defer { store.close() }
-        let sealed = try store.withConnection { try $0.queryOne("SELECT sealed FROM pfc_outbox WHERE dedupe_key = ?", ["license-email:\(id)"])!.bytes("sealed") }
+        let sealed = try store.withConnection {
+            try $0.queryOne("SELECT sealed FROM pfc_outbox WHERE dedupe_key = ?", ["license-email:\(id)"])!.bytes("sealed")
+        }
         let box = SecretBox(key: Hex.decode(WebhookEndToEndTests.sealingKeyHex)!)!
         return String(decoding: box.open(sealed, context: Array("license:\(id)".utf8))!, as: UTF8.self)
     }
@@ -125,9 +139,11 @@ struct WordPressUpdateTests {
     /// "View details" as an administrator's browser asks for it, through nginx and PHP-FPM.
     func viewDetails(_ slug: String) throws -> HTTPClient.Reply {
         let cookie = try site.run("auth-cookie")
-        let cookies = "\(cookie["name"] as? String ?? "")=\(cookie["value"] as? String ?? ""); \(cookie["logged_in_name"] as? String ?? "")=\(cookie["logged_in"] as? String ?? "")"
-        return try HTTPClient.send(port: nginx.port, path: "/wp-admin/plugin-install.php?tab=plugin-information&plugin=\(slug)&section=changelog",
-                                   headers: [("Cookie", cookies)])
+        let cookies =
+            "\(cookie["name"] as? String ?? "")=\(cookie["value"] as? String ?? ""); \(cookie["logged_in_name"] as? String ?? "")=\(cookie["logged_in"] as? String ?? "")"
+        return try HTTPClient.send(
+            port: nginx.port, path: "/wp-admin/plugin-install.php?tab=plugin-information&plugin=\(slug)&section=changelog",
+            headers: [("Cookie", cookies)])
     }
 
     /// Starts the nginx-side service again on its socket, after a test stopped it.
@@ -228,9 +244,13 @@ struct WordPressUpdateTests {
         // Guessing from the site's address: 429, in EDD's shape for EDD clients; the PHP client
         // keeps its last trusted verdict.
         var guessed = 0
-        while guessed < 10, try HTTPClient.send(port: nginx.port, method: "POST", path: "/payments/license/verify",
-                                                  headers: [("Content-Type", "application/x-www-form-urlencoded")],
-                                                  body: Array("license_key=PFC-GUESS-\(guessed)&site_url=a.com".utf8)).status != 429 { guessed += 1 }
+        while guessed < 10,
+            try HTTPClient.send(
+                port: nginx.port, method: "POST", path: "/payments/license/verify",
+                headers: [("Content-Type", "application/x-www-form-urlencoded")],
+                body: Array("license_key=PFC-GUESS-\(guessed)&site_url=a.com".utf8)
+            ).status != 429
+        { guessed += 1 }
         let limited = try site.run("edd-raw", ["check_license", eddKey])
         #expect(limited["error"] as? String == "rate_limited" && limited["license"] as? String == "error", "\(limited)")
         #expect(try site.run("edd-activate", [eddKey])["message"] as? String == "An error occurred, please try again.")
@@ -239,16 +259,18 @@ struct WordPressUpdateTests {
 
         // Apache's own answer for the EDD path when the service is unreachable: EDD's shape too.
         apacheService.stop()
-        let apacheDown = try HTTPClient.send(port: apache.port, method: "POST", path: "/payments/edd",
-                                             headers: [("Content-Type", "application/x-www-form-urlencoded")],
-                                             body: Array("edd_action=check_license&license=x&url=a.com".utf8))
+        let apacheDown = try HTTPClient.send(
+            port: apache.port, method: "POST", path: "/payments/edd",
+            headers: [("Content-Type", "application/x-www-form-urlencoded")],
+            body: Array("edd_action=check_license&license=x&url=a.com".utf8))
         #expect(apacheDown.status == 503)
         #expect(apacheDown.json["success"] as? Bool == false && apacheDown.json["license"] as? String == "error", "\(apacheDown.text)")
 
         // Old GET clients are told to update, and no key reached any log.
         let old = try HTTPClient.send(port: nginx.port, path: "/payments/edd?edd_action=check_license&license=\(eddKey)&item_id=123")
         #expect(old.status == 400 && old.json["error"] as? String == "update_required")
-        let logs = [site.debugLog, stack.service.log, apacheService.log, restarted.output, nginx.errorLog, apache.errorLog]
+        let logs =
+            [site.debugLog, stack.service.log, apacheService.log, restarted.output, nginx.errorLog, apache.errorLog]
             + Array(nginx.accessLogs.values) + Array(apache.accessLogs.values)
         for log in logs {
             #expect(!log.contains(key) && !log.contains(eddKey))
@@ -265,8 +287,9 @@ struct WordPressUpdateTests {
 struct ExamplePluginReadmeTests {
     @Test func readmeShowsTheExamplePluginTheTestsInstall() throws {
         let readme = try String(contentsOf: TestPaths.repositoryRoot.appendingPathComponent("README.md"), encoding: .utf8)
-        let example = try String(contentsOf: TestPaths.repositoryRoot.appendingPathComponent("clients/php/example-plugin/example-pro.php"),
-                                 encoding: .utf8)
+        let example = try String(
+            contentsOf: TestPaths.repositoryRoot.appendingPathComponent("clients/php/example-plugin/example-pro.php"),
+            encoding: .utf8)
         let marker = try #require(readme.range(of: "<!-- example-pro.php"))
         let start = try #require(readme.range(of: "```php\n", range: marker.upperBound..<readme.endIndex))
         let end = try #require(readme.range(of: "```", range: start.upperBound..<readme.endIndex))

@@ -1,6 +1,7 @@
 import Foundation
-@testable import Handlers
 import Testing
+
+@testable import Handlers
 
 @Suite("Admin sign-in crypto: scrypt, TOTP, base32")
 struct AdminCryptoTests {
@@ -27,8 +28,10 @@ struct AdminCryptoTests {
     /// RFC 6238 Appendix B (SHA-1, secret "12345678901234567890"), last six of the eight digits.
     @Test func totpMatchesRFC6238() throws {
         let secret = Array("12345678901234567890".utf8)
-        for (time, code) in [(59.0, "287082"), (1_111_111_109, "081804"), (1_111_111_111, "050471"), (1_234_567_890, "005924"),
-                             (2_000_000_000, "279037"), (20_000_000_000, "353130")] as [(Double, String)] {
+        for (time, code) in [
+            (59.0, "287082"), (1_111_111_109, "081804"), (1_111_111_111, "050471"), (1_234_567_890, "005924"),
+            (2_000_000_000, "279037"), (20_000_000_000, "353130"),
+        ] as [(Double, String)] {
             #expect(try TOTP.code(secret: secret, time: Date(timeIntervalSince1970: time)) == code, "\(time)")
         }
     }
@@ -58,6 +61,7 @@ struct AdminCryptoTests {
 
     @Test func otpauthURINamesIssuerAccountAndSecret() {
         let uri = TOTP.uri(secret: Array("12345678901234567890".utf8), account: "boss@example.com", issuer: "PaymentsFCGI")
-        #expect(uri == "otpauth://totp/PaymentsFCGI:boss@example.com?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=PaymentsFCGI&algorithm=SHA1&digits=6&period=30")
+        #expect(
+            uri == "otpauth://totp/PaymentsFCGI:boss@example.com?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=PaymentsFCGI&algorithm=SHA1&digits=6&period=30")
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 import Handlers
-import Testing
 import TestSupport
+import Testing
 
 /// The settings table is the one description of every setting: README's reference is printed
 /// from it, and the defaults it documents are the ones the loader applies.
@@ -21,7 +21,8 @@ extension ConfigurationTests {
         let undocumented = names.filter { name in !table.contains { $0.hasPrefix("| `\(name)` |") } }
         #expect(undocumented.isEmpty, "settings without a row in README.md: \(undocumented)")
         if let index = zip(table, generated).map({ $0 != $1 }).firstIndex(of: true) {
-            let difference = "README.md's configuration reference differs at row \(index - 1):\n  README: \(table[index])\n"
+            let difference =
+                "README.md's configuration reference differs at row \(index - 1):\n  README: \(table[index])\n"
                 + "  code:   \(generated[index])\nreplace the table with the output of `payments-fcgi check-config --reference`"
             Issue.record("\(difference)")
         }

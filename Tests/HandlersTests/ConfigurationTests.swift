@@ -28,8 +28,11 @@ struct ConfigurationTests {
 
     @Test func severalDatabaseServersAreTriedInTheOrderListed() throws {
         let (configuration, _, _) = try load(Self.minimal + "\nhosts = 10.0.0.2:3307, db3, [fd00::4]:3306, /run/mysqld/mysqld.sock\n").get()
-        #expect(configuration.database.endpoints == [.tcp(host: "10.0.0.2", port: 3307), .tcp(host: "db3", port: 3306),
-                                                     .tcp(host: "fd00::4", port: 3306), .socket("/run/mysqld/mysqld.sock")])
+        #expect(
+            configuration.database.endpoints == [
+                .tcp(host: "10.0.0.2", port: 3307), .tcp(host: "db3", port: 3306),
+                .tcp(host: "fd00::4", port: 3306), .socket("/run/mysqld/mysqld.sock"),
+            ])
         #expect(configuration.database.description == "payments@10.0.0.2:3307,db3:3306,[fd00::4]:3306,unix:/run/mysqld/mysqld.sock/wordpress")
     }
 
@@ -101,16 +104,20 @@ struct ConfigurationTests {
     }
 
     @Test func environmentOverridesTheFile() throws {
-        let (configuration, sources, _) = try load(Self.minimal + "\npassword = from-file\n",
-                                                   environment: ["PFC_DATABASE_PASSWORD": "from-env", "PFC_SERVER_WORKERS": "2"]).get()
+        let (configuration, sources, _) = try load(
+            Self.minimal + "\npassword = from-file\n",
+            environment: ["PFC_DATABASE_PASSWORD": "from-env", "PFC_SERVER_WORKERS": "2"]
+        ).get()
         #expect(configuration.database.password == "from-env")
         #expect(configuration.server.workers == 2)
         #expect(sources.first { $0.key == "database.password" }?.origin == "environment PFC_DATABASE_PASSWORD")
     }
 
     @Test func secretsCanComeFromAFile() throws {
-        let (configuration, sources, _) = try load(Self.minimal + "\npassword_file = /etc/payments-fcgi/db-password\n",
-                                                   files: ["/etc/payments-fcgi/db-password": "s3cret\n"]).get()
+        let (configuration, sources, _) = try load(
+            Self.minimal + "\npassword_file = /etc/payments-fcgi/db-password\n",
+            files: ["/etc/payments-fcgi/db-password": "s3cret\n"]
+        ).get()
         #expect(configuration.database.password == "s3cret")
         #expect(sources.first { $0.key == "database.password" }?.display == "(set)")
     }
@@ -134,7 +141,8 @@ struct ConfigurationTests {
     }
 
     @Test func everyBadValueIsReportedAtOnce() {
-        let found = problems("""
+        let found = problems(
+            """
             [server]
             workers = 0
             listen = somewhere
@@ -160,11 +168,12 @@ struct ConfigurationTests {
 
     @Test func syntaxErrorsNameTheLine() {
         let found = problems("[database\nname wordpress\nname = a\nname = b\n")
-        #expect(found == [
-            "payments.ini line 1: a section header must look like [name]",
-            "payments.ini line 2: expected 'key = value'",
-            "payments.ini line 4: name is already set on line 3",
-        ])
+        #expect(
+            found == [
+                "payments.ini line 1: a section header must look like [name]",
+                "payments.ini line 2: expected 'key = value'",
+                "payments.ini line 4: name is already set on line 3",
+            ])
     }
 
     @Test func rootMountIsAllowed() throws {
@@ -173,14 +182,16 @@ struct ConfigurationTests {
     }
 
     @Test func serverSettingsForSlowClientsPeersAndLiveness() throws {
-        let (configuration, _, _) = try load(Self.minimal + """
+        let (configuration, _, _) = try load(
+            Self.minimal + """
 
-            [server]
-            listen = 0.0.0.0:9000
-            request_read_timeout_seconds = 4
-            allowed_peers = 192.0.2.10, 2001:DB8::1 ,127.0.0.1
-            liveness_listen = /run/payments-fcgi/liveness.sock
-            """).get()
+                [server]
+                listen = 0.0.0.0:9000
+                request_read_timeout_seconds = 4
+                allowed_peers = 192.0.2.10, 2001:DB8::1 ,127.0.0.1
+                liveness_listen = /run/payments-fcgi/liveness.sock
+                """
+        ).get()
         #expect(configuration.server.requestReadTimeoutSeconds == 4)
         #expect(configuration.server.allowedPeers == ["192.0.2.10", "2001:db8::1", "127.0.0.1"])
         #expect(configuration.server.livenessListen == "/run/payments-fcgi/liveness.sock")
@@ -230,15 +241,16 @@ struct ConfigurationTests {
         #expect(warnings.isEmpty)
         #expect(sources.first { $0.key == "stripe.webhook_secret" }?.display == "(set)")
 
-        let found = problems(Self.minimal + """
+        let found = problems(
+            Self.minimal + """
 
-            [stripe]
-            webhook_secret = sk_test_oops
-            secret_key = sk_live_123
-            api_base = http://stripe.example.com
-            [licensing]
-            key_pepper = short
-            """)
+                [stripe]
+                webhook_secret = sk_test_oops
+                secret_key = sk_live_123
+                api_base = http://stripe.example.com
+                [licensing]
+                key_pepper = short
+                """)
         #expect(found.count == 4)
         #expect(found.contains("stripe.secret_key = (secret) (payments.ini line 6): is a live key but stripe.mode is test"))
         #expect(!found.joined().contains("sk_test_oops"))
@@ -246,33 +258,41 @@ struct ConfigurationTests {
     }
 
     @Test func secretFilesOtherUsersCanReadAreRefused() throws {
-        func load(mode: UInt32, environment: [String: String] = [:], text: String = Self.minimal + "\npassword_file = /etc/payments-fcgi/db-password\n") -> [String] {
+        func load(mode: UInt32, environment: [String: String] = [:], text: String = Self.minimal + "\npassword_file = /etc/payments-fcgi/db-password\n")
+            -> [String]
+        {
             let loader = ConfigurationLoader(environment: environment, readFile: { _ in "s3cret\n" }, fileMode: { _ in mode })
             if case .failure(let error) = loader.load(text: text, fileName: "payments.ini") { return error.problems }
             return []
         }
-        #expect(load(mode: 0o644) == ["database.password_file = /etc/payments-fcgi/db-password (payments.ini line 4): the file is readable by every user (mode 0644); allow only the service's user and group: chmod o-rwx /etc/payments-fcgi/db-password"])
+        #expect(
+            load(mode: 0o644) == [
+                "database.password_file = /etc/payments-fcgi/db-password (payments.ini line 4): the file is readable by every user (mode 0644); allow only the service's user and group: chmod o-rwx /etc/payments-fcgi/db-password"
+            ])
         #expect(load(mode: 0o662).first?.contains("writable by every user (mode 0662)") == true)
-        #expect(load(mode: 0o604, environment: ["PFC_API_KEY_FILE": "/run/k"], text: Self.minimal).first?.hasPrefix("api.key_file = /run/k (environment PFC_API_KEY_FILE): the file is readable by every user") == true)
+        #expect(
+            load(mode: 0o604, environment: ["PFC_API_KEY_FILE": "/run/k"], text: Self.minimal).first?.hasPrefix(
+                "api.key_file = /run/k (environment PFC_API_KEY_FILE): the file is readable by every user") == true)
         #expect(load(mode: 0o640).isEmpty)
         #expect(load(mode: 0o600).isEmpty)
         #expect(!load(mode: 0o644).joined().contains("s3cret"))
     }
 
     @Test func shortSecretsAreRefused() {
-        let found = problems(Self.minimal + """
+        let found = problems(
+            Self.minimal + """
 
-            [stripe]
-            webhook_secret = whsec_0123456789abcdef0123, whsec_short
-            [api]
-            key = short-api-key
-            admin_key = short-admin-key
-            [licensing]
-            key_pepper = short-pepper
-            [notifications]
-            url = https://shop.example.com/wp-json/pfc/v1/events
-            secret = short-notification
-            """)
+                [stripe]
+                webhook_secret = whsec_0123456789abcdef0123, whsec_short
+                [api]
+                key = short-api-key
+                admin_key = short-admin-key
+                [licensing]
+                key_pepper = short-pepper
+                [notifications]
+                url = https://shop.example.com/wp-json/pfc/v1/events
+                secret = short-notification
+                """)
         #expect(found.count == 5, "\(found)")
         for key in ["stripe.webhook_secret", "api.key", "api.admin_key", "licensing.key_pepper", "notifications.secret"] {
             #expect(found.contains { $0.hasPrefix("\(key) = (secret)") && $0.contains("at least") }, "\(key): \(found)")
@@ -287,7 +307,9 @@ struct ConfigurationTests {
     }
 
     @Test func adminAndMetricsSettingsAreReadAndChecked() throws {
-        let (configuration, _, _) = try load(Self.minimal + "\n[admin]\nsession_hours = 2\n[metrics]\nallowed_addresses = 127.0.0.1, ::1\n[retention]\ndelivered_body_days = 7\n").get()
+        let (configuration, _, _) = try load(
+            Self.minimal + "\n[admin]\nsession_hours = 2\n[metrics]\nallowed_addresses = 127.0.0.1, ::1\n[retention]\ndelivered_body_days = 7\n"
+        ).get()
         #expect(configuration.admin.sessionHours == 2)
         #expect(configuration.metrics.allowedAddresses == ["127.0.0.1", "::1"])
         #expect(configuration.retention.deliveredBodyDays == 7)

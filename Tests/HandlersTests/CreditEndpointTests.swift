@@ -2,8 +2,8 @@ import Foundation
 import Handlers
 import Logging
 import MariaStore
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Credits: balance and consume")
 struct CreditEndpointTests {
@@ -77,7 +77,8 @@ struct CreditEndpointTests {
             let store = Store(options: options, prefix: .standard, logger: Logger(label: "t"))
             defer { store.close() }
             let own = Context(store: store, clock: clock, configuration: configuration, logger: Logger(label: "t"))
-            let response = Self.call("POST", "/credits/consume", json: #"{"customer":"buyer@example.com","amount":50,"idempotency_key":"spend-\#(index)"}"#, context: own)
+            let response = Self.call(
+                "POST", "/credits/consume", json: #"{"customer":"buyer@example.com","amount":50,"idempotency_key":"spend-\#(index)"}"#, context: own)
             results.add(String(response.status.code))
         }
         #expect(results.all.filter { $0 == "200" }.count == 6)
@@ -101,4 +102,3 @@ struct CreditEndpointTests {
         #expect(call("POST", "/credits/consume", json: "not json").status.code == 400)
     }
 }
-

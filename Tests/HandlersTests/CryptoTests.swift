@@ -1,5 +1,6 @@
-@testable import Handlers
 import Testing
+
+@testable import Handlers
 
 @Suite("Crypto from libcrypto")
 struct CryptoTests {
@@ -10,13 +11,18 @@ struct CryptoTests {
 
     // RFC 4231 test cases 1, 2 and 6 (a key longer than the block size).
     @Test func hmacSHA256MatchesRFC4231() throws {
-        #expect(Hex.encode(try Digest.hmacSHA256(key: [UInt8](repeating: 0x0b, count: 20), message: Array("Hi There".utf8)))
-            == "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7")
-        #expect(Hex.encode(try Digest.hmacSHA256(key: Array("Jefe".utf8), message: Array("what do ya want for nothing?".utf8)))
-            == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
-        #expect(Hex.encode(try Digest.hmacSHA256(key: [UInt8](repeating: 0xaa, count: 131),
-                                                  message: Array("Test Using Larger Than Block-Size Key - Hash Key First".utf8)))
-            == "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54")
+        #expect(
+            Hex.encode(try Digest.hmacSHA256(key: [UInt8](repeating: 0x0b, count: 20), message: Array("Hi There".utf8)))
+                == "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7")
+        #expect(
+            Hex.encode(try Digest.hmacSHA256(key: Array("Jefe".utf8), message: Array("what do ya want for nothing?".utf8)))
+                == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
+        #expect(
+            Hex.encode(
+                try Digest.hmacSHA256(
+                    key: [UInt8](repeating: 0xaa, count: 131),
+                    message: Array("Test Using Larger Than Block-Size Key - Hash Key First".utf8)))
+                == "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54")
     }
 
     /// HMAC() itself failing, for real: libcrypto refuses an extendable-output digest (SHAKE128)
@@ -26,8 +32,9 @@ struct CryptoTests {
         #expect(throws: CryptoError.self) { try Digest.hmac(digestNamed: "SHAKE128", key: Array("k".utf8), message: Array("m".utf8)) }
         #expect(throws: CryptoError.self) { try Digest.hmac(digestNamed: "NO-SUCH-DIGEST", key: [], message: []) }
         // The same path with a digest HMAC accepts gives the RFC 4231 answer.
-        #expect(try Hex.encode(Digest.hmac(digestNamed: "SHA256", key: Array("Jefe".utf8), message: Array("what do ya want for nothing?".utf8)))
-            == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
+        #expect(
+            try Hex.encode(Digest.hmac(digestNamed: "SHA256", key: Array("Jefe".utf8), message: Array("what do ya want for nothing?".utf8)))
+                == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
     }
 
     @Test func constantTimeEqualCompares() {

@@ -2,8 +2,8 @@ import Foundation
 import Handlers
 import Logging
 import MariaStore
-import Testing
 import TestSupport
+import Testing
 
 /// The EDD Software Licensing protocol as EDD's own server answers it, and licensed updates:
 /// `get_version`, package links, releases.
@@ -18,9 +18,10 @@ struct EDDProtocolTests {
         try context.store.transaction { connection in
             let products = ProductRepository(connection, prefix: .standard)
             var pro = try #require(try products.named("pro-license"))
-            pro = pro.withPluginDetails(eddItemID: 123, slug: "pro-plugin", homepage: "https://shop.example.com/pro",
-                                        description: "<p>Does pro things.</p>", bannerURL: "https://shop.example.com/banner.png",
-                                        iconURL: "https://shop.example.com/icon.png")
+            pro = pro.withPluginDetails(
+                eddItemID: 123, slug: "pro-plugin", homepage: "https://shop.example.com/pro",
+                description: "<p>Does pro things.</p>", bannerURL: "https://shop.example.com/banner.png",
+                iconURL: "https://shop.example.com/icon.png")
             try products.save(pro, actor: "test", now: Date())
         }
     }
@@ -35,13 +36,16 @@ struct EDDProtocolTests {
         return Context(store: context.store, clock: api.clock, configuration: configuration, logger: logger)
     }
 
-    func respond(_ method: String = "POST", _ path: String = "/edd", _ fields: [(String, String)] = [], query: String = "",
-                 address: String = "203.0.113.9", host: String = "shop.example.com", in context: Context? = nil) -> Response {
+    func respond(
+        _ method: String = "POST", _ path: String = "/edd", _ fields: [(String, String)] = [], query: String = "",
+        address: String = "203.0.113.9", host: String = "shop.example.com", in context: Context? = nil
+    ) -> Response {
         let body = method == "POST" ? Array(FormEncoding.encode(fields).utf8) : []
         var headers = [("Host", host)]
         if method == "POST" { headers.append(("Content-Type", "application/x-www-form-urlencoded")) }
-        return InProcessClient(mountPrefix: "/payments").send(method, path + (query.isEmpty ? "" : "?" + query), headers: headers, body: body,
-                                                              address: address, https: true, context: context ?? self.context { _ in })
+        return InProcessClient(mountPrefix: "/payments").send(
+            method, path + (query.isEmpty ? "" : "?" + query), headers: headers, body: body,
+            address: address, https: true, context: context ?? self.context { _ in })
     }
 
     func json(_ response: Response) -> [String: Any] {
@@ -65,8 +69,9 @@ struct EDDProtocolTests {
 
     @discardableResult
     func release(_ version: String, contents: String = "package", changelog: String? = "Fixed <things>.\n\nFaster.") throws -> ReleaseRepository.Release {
-        try ReleaseShelf(context: context { _ in }).add(product: "pro-license", version: version, file: try zip("p-\(version).zip", contents: contents),
-                                                         changelog: changelog, requires: "6.0", tested: "6.4", requiresPHP: "7.4")
+        try ReleaseShelf(context: context { _ in }).add(
+            product: "pro-license", version: version, file: try zip("p-\(version).zip", contents: contents),
+            changelog: changelog, requires: "6.0", tested: "6.4", requiresPHP: "7.4")
     }
 
     // MARK: license actions
@@ -84,10 +89,12 @@ struct EDDProtocolTests {
             #expect(unknown["error"] as? String == "invalid_item_id", "\(action)")
             #expect(unknown["expires"] as? Bool == false, "\(action)")
         }
-        #expect(edd([("edd_action", "check_license"), ("license", key), ("item_id", "999"), ("url", "https://site.com")])["license"] as? String
+        #expect(
+            edd([("edd_action", "check_license"), ("license", key), ("item_id", "999"), ("url", "https://site.com")])["license"] as? String
                 == "invalid_item_id")
         // The updater sends item_name=0 (PHP's false) beside its item_id.
-        #expect(edd([("edd_action", "check_license"), ("license", key), ("item_id", "123"), ("item_name", "0"), ("url", "https://site.com")])["license"]
+        #expect(
+            edd([("edd_action", "check_license"), ("license", key), ("item_id", "123"), ("item_name", "0"), ("url", "https://site.com")])["license"]
                 as? String == "valid")
     }
 
@@ -95,8 +102,9 @@ struct EDDProtocolTests {
         let key = try api.issue()
         // rawurlencode("Pro license") form-encoded again, as EDD's sample plugin sends it.
         let body = "edd_action=activate_license&license=\(key)&item_name=Pro%2520license&url=https%3A%2F%2Fsite.com"
-        let response = InProcessClient().send("POST", "/edd", headers: [("Content-Type", "application/x-www-form-urlencoded")],
-                                              body: Array(body.utf8), address: "203.0.113.9", context: context)
+        let response = InProcessClient().send(
+            "POST", "/edd", headers: [("Content-Type", "application/x-www-form-urlencoded")],
+            body: Array(body.utf8), address: "203.0.113.9", context: context)
         #expect(json(response)["license"] as? String == "valid")
         #expect(json(response)["item_name"] as? String == "Pro license")
     }
@@ -135,8 +143,9 @@ struct EDDProtocolTests {
             #expect(body["error"] as? String == error, comment)
         }
         expectShaped(respond(fields: [("edd_action", "frobnicate")], address: "203.0.113.20"), status: 400, error: "invalid_request", "unknown action")
-        expectShaped(respond(fields: [("edd_action", "check_license"), ("license", key), ("url", "ftp://x")], address: "203.0.113.20"),
-                     status: 400, error: "invalid_request", "bad url")
+        expectShaped(
+            respond(fields: [("edd_action", "check_license"), ("license", key), ("url", "ftp://x")], address: "203.0.113.20"),
+            status: 400, error: "invalid_request", "bad url")
         // An old GET client with the key in the query: told to update, the key never repeated.
         let old = respond("GET", "/edd", query: "edd_action=check_license&license=\(key)&item_name=Pro+license")
         expectShaped(old, status: 400, error: "update_required", "GET with a key")
@@ -144,13 +153,16 @@ struct EDDProtocolTests {
         expectShaped(respond("GET", "/edd", query: "edd_action=get_version&item_id=123"), status: 405, error: "update_required", "GET without a key")
         // Guessing: 429 with Retry-After.
         var last = Response()
-        for n in 0..<8 { last = respond(fields: [("edd_action", "check_license"), ("license", "PFC-GUESS-\(n)"), ("url", "https://a.com")], address: "198.51.100.4") }
+        for n in 0..<8 {
+            last = respond(fields: [("edd_action", "check_license"), ("license", "PFC-GUESS-\(n)"), ("url", "https://a.com")], address: "198.51.100.4")
+        }
         expectShaped(last, status: 429, error: "rate_limited", "guessing")
         #expect(last.headers["retry-after"] != nil)
         // No pepper: 503.
         let unconfigured = context { $0.licensing.keyPepper = nil }
-        expectShaped(respond("POST", "/edd", [("edd_action", "check_license"), ("license", key), ("url", "https://a.com")], in: unconfigured),
-                     status: 503, error: "unavailable", "unconfigured")
+        expectShaped(
+            respond("POST", "/edd", [("edd_action", "check_license"), ("license", key), ("url", "https://a.com")], in: unconfigured),
+            status: 503, error: "unavailable", "unconfigured")
         // Other paths keep the service's own error shape.
         #expect(json(respond("GET", "/license/verify"))["error"] is [String: Any])
     }
@@ -163,8 +175,10 @@ struct EDDProtocolTests {
         let key = try api.issue()
         _ = edd([("edd_action", "activate_license"), ("license", key), ("item_id", "123"), ("url", "https://site.com")])
         func version(_ license: String, url: String = "https://site.com") -> [String: Any] {
-            edd([("edd_action", "get_version"), ("license", license), ("item_id", "123"), ("item_name", "0"), ("slug", "pro-plugin"),
-                 ("version", "1.0.0"), ("url", url)])
+            edd([
+                ("edd_action", "get_version"), ("license", license), ("item_id", "123"), ("item_name", "0"), ("slug", "pro-plugin"),
+                ("version", "1.0.0"), ("url", url),
+            ])
         }
         let licensed = version(key)
         #expect(licensed["new_version"] as? String == "1.1.0")
@@ -227,7 +241,12 @@ struct EDDProtocolTests {
         #expect(file.size == stored.size)
         var received: [UInt8] = []
         var chunks = 0
-        #expect(file.stream { received += $0; chunks += 1; return true })
+        #expect(
+            file.stream {
+                received += $0
+                chunks += 1
+                return true
+            })
         #expect(received.count == Int(stored.size))
         #expect(chunks > 1, "written a bounded buffer at a time")
         #expect(Hex.encode(Digest.sha256(received)) == stored.sha256)

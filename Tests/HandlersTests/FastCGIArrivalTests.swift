@@ -1,6 +1,6 @@
 import Handlers
-import Testing
 import TestSupport
+import Testing
 
 /// When a FastCGI request counts as arrived: only then does a worker take it.
 @Suite("FastCGI arrival")

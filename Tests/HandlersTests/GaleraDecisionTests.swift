@@ -2,15 +2,16 @@ import Foundation
 import Handlers
 import Logging
 import MariaStore
-import Testing
 import TestSupport
+import Testing
 
 /// Every decision that depends on a read, taken at the same moment on two nodes of a real
 /// Galera cluster: the decisions conflict at certification (1213), the losers run again, and
 /// nothing is oversold. On Galera `SELECT … FOR UPDATE` locks only on its own node, so these
 /// hold only because each decision writes the row it depends on (DESIGN.md §3 rule 11).
-@Suite("Galera: concurrent decisions on two nodes conflict and retry", .serialized,
-       .enabled(if: GaleraCluster.isAvailable, "galera-4 is not installed (apt-get install galera-4): no Galera cluster to test on"))
+@Suite(
+    "Galera: concurrent decisions on two nodes conflict and retry", .serialized,
+    .enabled(if: GaleraCluster.isAvailable, "galera-4 is not installed (apt-get install galera-4): no Galera cluster to test on"))
 struct GaleraDecisionTests {
     let cluster: GaleraCluster
     let database: String
@@ -53,14 +54,16 @@ struct GaleraDecisionTests {
 
     /// Runs `count` calls at once, alternating between node 1 and node 2, each on its own store;
     /// returns the results and the retries the stores made.
-    func race<T: Sendable>(_ count: Int, _ call: @escaping @Sendable (Store, Int) throws -> T) -> (results: [Result<T, any Error>], retries: Int, deadlocks: Int) {
+    func race<T: Sendable>(_ count: Int, _ call: @escaping @Sendable (Store, Int) throws -> T) -> (
+        results: [Result<T, any Error>], retries: Int, deadlocks: Int
+    ) {
         let stores = (0..<count).map { store(node: $0 % 2 + 1) }
         let box = ResultBox<T>(count)
         let unsafeStores = UncheckedStores(stores)
         Simultaneously.run(count) { index in
             box.set(index, Result { try call(unsafeStores.stores[index], index) })
         }
-        defer { stores.forEach { $0.close() } }
+        defer { for store in stores { store.close() } }
         return (box.all, stores.map(\.retries).reduce(0, +), stores.map(\.deadlocks).reduce(0, +))
     }
 
@@ -73,8 +76,10 @@ struct GaleraDecisionTests {
         }
         let contexts = UncheckedContexts()
         let (results, retries, deadlocks) = race(24) { store, index in
-            try LicenseService(context: contexts.make(store, self)).handle(.activate, key: key.formatted(), site: "https://site\(index).example.com",
-                                                                            product: nil, clientAddress: "198.51.100.\(index)").status
+            try LicenseService(context: contexts.make(store, self)).handle(
+                .activate, key: key.formatted(), site: "https://site\(index).example.com",
+                product: nil, clientAddress: "198.51.100.\(index)"
+            ).status
         }
         let activated = results.filter { (try? $0.get()) == .active }.count
         let refused = results.filter { (try? $0.get()) == .noActivationsLeft }.count
@@ -89,7 +94,9 @@ struct GaleraDecisionTests {
 
     @Test func spendsOnTwoNodesNeverOverdrawTheBalance() throws {
         let customer = try store(node: 1).transaction { connection -> Int64 in
-            let id = try #require(try CustomerRepository(connection, prefix: .standard).findOrCreate(stripeCustomerID: nil, email: "spender@example.com", actor: "test", now: now))
+            let id = try #require(
+                try CustomerRepository(connection, prefix: .standard).findOrCreate(stripeCustomerID: nil, email: "spender@example.com", actor: "test", now: now)
+            )
             try CreditLedger(connection, prefix: .standard).appendCredits(customerID: id, delta: 100, kind: "grant", source: "order", sourceID: "1:0", now: now)
             return id
         }
@@ -99,8 +106,10 @@ struct GaleraDecisionTests {
         let spent = results.filter { if case .success(.spent) = $0 { return true } else { return false } }.count
         #expect(spent == 20, "answers: \(results)")
         let (balance, sum) = try store(node: 2).readLatest { connection in
-            (try CreditLedger(connection, prefix: .standard).creditBalance(customerID: customer),
-             try connection.queryOne("SELECT SUM(delta) AS s FROM pfc_credit_ledger WHERE customer_id = ?", [customer])!.int("s"))
+            (
+                try CreditLedger(connection, prefix: .standard).creditBalance(customerID: customer),
+                try connection.queryOne("SELECT SUM(delta) AS s FROM pfc_credit_ledger WHERE customer_id = ?", [customer])!.int("s")
+            )
         }
         #expect(balance == 0)
         #expect(sum == 0)
@@ -112,8 +121,11 @@ struct GaleraDecisionTests {
         let (results, _, _) = race(20) { store, _ in
             try store.transaction { connection -> Bool in
                 let ledger = EventLedger(connection, prefix: .standard)
-                guard try ledger.claim(id: "evt_galera_1", type: "checkout.session.completed", livemode: false, apiVersion: nil,
-                                       created: 1, receivedAt: now, outcome: .processed) else { return false }
+                guard
+                    try ledger.claim(
+                        id: "evt_galera_1", type: "checkout.session.completed", livemode: false, apiVersion: nil,
+                        created: 1, receivedAt: now, outcome: .processed)
+                else { return false }
                 try connection.execute("INSERT INTO side_effect (event) VALUES ('evt_galera_1')")
                 return true
             }
@@ -190,8 +202,10 @@ struct GaleraDecisionTests {
             try connection.execute(insert, [attempts])
         }
         let (n, notes) = try other.readLatest { connection in
-            (try connection.queryOne("SELECT n FROM acct WHERE id = 1")!.int("n"),
-             try connection.query("SELECT attempt FROM note WHERE attempt > 0 ORDER BY id").map { try $0.int("attempt") })
+            (
+                try connection.queryOne("SELECT n FROM acct WHERE id = 1")!.int("n"),
+                try connection.query("SELECT attempt FROM note WHERE attempt > 0 ORDER BY id").map { try $0.int("attempt") }
+            )
         }
         #expect(attempts == 2)
         #expect(n == 11)
@@ -217,10 +231,10 @@ struct GaleraDecisionTests {
                 // Galera aborts this transaction in the middle of it.
                 let conflicting = Thread { [other = UncheckedStores([other])] in
                     _ = try? other.stores[0].transaction { connection in
-                    // Node 2 must have applied the setup first, or its UPDATE would find no row.
-                    try connection.seeLatestCommits()
-                    try connection.execute("UPDATE lic SET v = v + 10 WHERE id = 1")
-                }
+                        // Node 2 must have applied the setup first, or its UPDATE would find no row.
+                        try connection.seeLatestCommits()
+                        try connection.execute("UPDATE lic SET v = v + 10 WHERE id = 1")
+                    }
                 }
                 conflicting.start()
                 _ = try connection.query("SELECT id, SLEEP(0.25) AS s FROM slow WHERE id >= ? ORDER BY id", [1])
@@ -256,8 +270,16 @@ final class ResultBox<T>: @unchecked Sendable {
     private let lock = NSLock()
     private var slots: [Result<T, any Error>?]
     init(_ count: Int) { slots = Array(repeating: nil, count: count) }
-    func set(_ index: Int, _ result: Result<T, any Error>) { lock.lock(); slots[index] = result; lock.unlock() }
-    var all: [Result<T, any Error>] { lock.lock(); defer { lock.unlock() }; return slots.map { $0! } }
+    func set(_ index: Int, _ result: Result<T, any Error>) {
+        lock.lock()
+        slots[index] = result
+        lock.unlock()
+    }
+    var all: [Result<T, any Error>] {
+        lock.lock()
+        defer { lock.unlock() }
+        return slots.map { $0! }
+    }
 }
 
 /// Stores handed to threads: each thread uses only its own store (a `Store` is one worker's).

@@ -6,8 +6,9 @@ import TestSupport
 /// A context whose store points at nothing: for handlers and pipeline rules that never reach
 /// the database (the store connects lazily, so nothing is attempted unless used).
 func offlineContext(logger: Logger = Logger(label: "test")) -> Context {
-    let store = Store(options: ConnectionOptions(socket: "/nonexistent/mysqld.sock", user: "nobody", database: "none", connectTimeoutSeconds: 1),
-                      prefix: .standard, logger: logger)
+    let store = Store(
+        options: ConnectionOptions(socket: "/nonexistent/mysqld.sock", user: "nobody", database: "none", connectTimeoutSeconds: 1),
+        prefix: .standard, logger: logger)
     return Context(store: store, clock: SystemTime(), configuration: Configuration(database: store.options), logger: logger)
 }
 

@@ -17,8 +17,10 @@ struct InProcessClient {
     /// `target` is the path below the mount prefix, with its query if any (`/credits/balance?customer=…`).
     /// `headers` are sent as `HTTP_*` parameters, except Content-Type (`CONTENT_TYPE`);
     /// Content-Length is the body's.
-    func send(_ method: String, _ target: String, headers: [(String, String)] = [], body: [UInt8] = [],
-              address: String = "203.0.113.7", https: Bool = false, context: Context) -> Response {
+    func send(
+        _ method: String, _ target: String, headers: [(String, String)] = [], body: [UInt8] = [],
+        address: String = "203.0.113.7", https: Bool = false, context: Context
+    ) -> Response {
         let uri = mountPrefix + target
         var params = [
             "REQUEST_METHOD": method, "REQUEST_URI": uri, "REMOTE_ADDR": address,

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import Handlers
 
 @Suite("JSON parser")
@@ -31,8 +32,12 @@ struct JSONParserTests {
     }
 
     @Test func decodesEscapesAndKeepsNumbersExact() throws {
-        let node = try JSONParser.parse(Array(#"{"a":"caf\u00e9 \ud83d\ude00 \/\"\\\n\t","n":9223372036854775807,"d":-0.5e-3,"k":[true,false,null],"a":"last"}"#.utf8))
-        guard case .object(let members) = node else { Issue.record("not an object"); return }
+        let node = try JSONParser.parse(
+            Array(#"{"a":"caf\u00e9 \ud83d\ude00 \/\"\\\n\t","n":9223372036854775807,"d":-0.5e-3,"k":[true,false,null],"a":"last"}"#.utf8))
+        guard case .object(let members) = node else {
+            Issue.record("not an object")
+            return
+        }
         #expect(members["a"] == .string("last"))  // a repeated key keeps its last value
         #expect(members["n"] == .number("9223372036854775807"))
         #expect(members["d"] == .number("-0.5e-3"))

@@ -2,17 +2,25 @@ import Foundation
 import Handlers
 import Logging
 import MariaStore
-import Testing
 import TestSupport
+import Testing
 
 /// A clock the test moves.
 final class MovableTime: TimeSource, @unchecked Sendable {
     private let lock = NSLock()
     private var current: Date
     init(_ start: Date) { current = start }
-    var now: Date { lock.lock(); defer { lock.unlock() }; return current }
+    var now: Date {
+        lock.lock()
+        defer { lock.unlock() }
+        return current
+    }
     func advance(days: Double) { advance(seconds: days * 86_400) }
-    func advance(seconds: Double) { lock.lock(); current = current.addingTimeInterval(seconds); lock.unlock() }
+    func advance(seconds: Double) {
+        lock.lock()
+        current = current.addingTimeInterval(seconds)
+        lock.unlock()
+    }
 }
 
 @Suite("License API: activate, verify, deactivate")
@@ -57,8 +65,10 @@ struct LicenseAPITests {
         var errorCode: String? { (json["error"] as? [String: Any])?["code"] as? String }
     }
 
-    func call(_ action: String, key: String, site: String, product: String? = nil, nonce: String? = nil, address: String = "203.0.113.7",
-              query: String = "", form: Bool = true) -> Answer {
+    func call(
+        _ action: String, key: String, site: String, product: String? = nil, nonce: String? = nil, address: String = "203.0.113.7",
+        query: String = "", form: Bool = true
+    ) -> Answer {
         var fields = [("license_key", key), ("site_url", site)]
         if let product { fields.append(("product", product)) }
         if let nonce { fields.append(("nonce", nonce)) }
@@ -71,9 +81,10 @@ struct LicenseAPITests {
             headers.add("Content-Type", "application/json")
             body = String(decoding: JSONValue.object(fields.map { ($0.0, JSONValue.string($0.1)) }).serialized(), as: UTF8.self)
         }
-        let response = InProcessClient().send("POST", "/license/\(action)" + (query.isEmpty ? "" : "?\(query)"),
-                                              headers: [("Content-Type", headers["content-type"]!)], body: Array(body.utf8),
-                                              address: address, context: context)
+        let response = InProcessClient().send(
+            "POST", "/license/\(action)" + (query.isEmpty ? "" : "?\(query)"),
+            headers: [("Content-Type", headers["content-type"]!)], body: Array(body.utf8),
+            address: address, context: context)
         let json = (try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any]) ?? [:]
         return Answer(status: response.status.code, json: json, body: response.body, signature: response.headers["x-license-signature"])
     }
@@ -240,7 +251,9 @@ struct LicenseAPITests {
         let real = try issue()
         _ = call("activate", key: real, site: "https://example.com", address: "192.0.2.10")
         for _ in 0..<5 {
-            #expect(call("verify", key: LicenseKey.generate(using: SecureRandom()).formatted(), site: "https://example.com", address: "192.0.2.66").verdict == "invalid")
+            #expect(
+                call("verify", key: LicenseKey.generate(using: SecureRandom()).formatted(), site: "https://example.com", address: "192.0.2.66").verdict
+                    == "invalid")
         }
         let throttled = call("verify", key: LicenseKey.generate(using: SecureRandom()).formatted(), site: "https://example.com", address: "192.0.2.66")
         #expect(throttled.status == 429)
@@ -310,8 +323,9 @@ struct LicenseAPITests {
     @Test func eddProtocolAnswersAsEDDWould() throws {
         let key = try issue(limit: 2, expiresInDays: nil)
         func edd(_ fields: [(String, String)]) -> [String: Any] {
-            let response = InProcessClient().send("POST", "/edd", headers: [("Content-Type", "application/x-www-form-urlencoded")],
-                                                  body: Array(FormEncoding.encode(fields).utf8), address: "203.0.113.9", context: context)
+            let response = InProcessClient().send(
+                "POST", "/edd", headers: [("Content-Type", "application/x-www-form-urlencoded")],
+                body: Array(FormEncoding.encode(fields).utf8), address: "203.0.113.9", context: context)
             return (try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any]) ?? [:]
         }
         let activated = edd([("edd_action", "activate_license"), ("license", key), ("item_name", "Pro license"), ("url", "https://example.com")])
@@ -345,8 +359,9 @@ struct LicenseAPITests {
             let store = Store(options: options, prefix: .standard, logger: Logger(label: "t"))
             defer { store.close() }
             let own = Context(store: store, clock: clock, configuration: configuration, logger: Logger(label: "t"))
-            let verdict = try? LicenseService(context: own).handle(.verify, key: LicenseKey.generate(using: SecureRandom()).formatted(),
-                                                                   site: "https://example.com", product: nil, clientAddress: "198.51.100.9")
+            let verdict = try? LicenseService(context: own).handle(
+                .verify, key: LicenseKey.generate(using: SecureRandom()).formatted(),
+                site: "https://example.com", product: nil, clientAddress: "198.51.100.9")
             answers.add(verdict?.status.rawValue ?? "refused")
         }
         #expect(answers.all.filter { $0 == "invalid" }.count <= 5, "\(answers.all)")
@@ -392,8 +407,10 @@ struct LicenseAPITests {
             return (response.status.code, String(decoding: response.body, as: UTF8.self))
         }
         let canonical = try #require(LicenseKey(parsing: key)).canonical
-        for (method, uri) in [("POST", "/license/verify/\(key)"), ("GET", "/license/verify?license_key=\(key)"), ("GET", "/license/verify?k=\(key)"),
-                              ("GET", "/nothing/\(key.lowercased())"), ("DELETE", "/license/activate?x=\(canonical)")] {
+        for (method, uri) in [
+            ("POST", "/license/verify/\(key)"), ("GET", "/license/verify?license_key=\(key)"), ("GET", "/license/verify?k=\(key)"),
+            ("GET", "/nothing/\(key.lowercased())"), ("DELETE", "/license/activate?x=\(canonical)"),
+        ] {
             let answer = send(method, uri)
             #expect(answer.status == 400, "\(method) \(uri)")
             #expect(answer.text.contains("key_in_url"))

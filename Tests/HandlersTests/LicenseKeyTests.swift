@@ -1,3 +1,4 @@
+import Foundation
 import Handlers
 import Testing
 
@@ -69,7 +70,10 @@ struct LicenseKeyTests {
     }
 
     @Test func garbageIsNotAKey() {
-        for text in ["", "PFC-", "hello", "PFC-AAAAAAA-AAAAAAA-AAAAAAA-AAAAAA", String(repeating: "A", count: 29), "PFC-ÄAAAAAA-AAAAAAA-AAAAAAA-AAAAAAA", "PFC-UUUUUUU-UUUUUUU-UUUUUUU-UUUUUUU"] {
+        for text in [
+            "", "PFC-", "hello", "PFC-AAAAAAA-AAAAAAA-AAAAAAA-AAAAAA", String(repeating: "A", count: 29), "PFC-ÄAAAAAA-AAAAAAA-AAAAAAA-AAAAAAA",
+            "PFC-UUUUUUU-UUUUUUU-UUUUUUU-UUUUUUU",
+        ] {
             #expect(LicenseKey(parsing: text) == nil, "\(text)")
         }
     }
@@ -90,5 +94,3 @@ struct LicenseKeyTests {
         #expect(try hasher.verifier(for: key) != (try LicenseKeyHasher(pepper: "pepper-two-0123456789abcdef0123456789").verifier(for: key)))
     }
 }
-
-import Foundation

@@ -1,8 +1,8 @@
 import Foundation
 import Handlers
 import MariaStore
-import Testing
 import TestSupport
+import Testing
 
 /// Payments, refunds, disputes and subscriptions from the real payloads, one event at a
 /// time and then in random orders.
@@ -31,8 +31,9 @@ struct LifecycleEventTests {
 
     @Test func olderPaymentStateNeverOverwritesNewer() throws {
         // succeeded (later) arrives before processing (earlier) for the same PaymentIntent.
-        let succeeded = try StripeFixtures.variant("payment_intent.succeeded", event: ["id": "evt_pi_late_ok", "created": 1_767_300_000],
-                                                    object: ["id": "pi_3SnKpaySepa0000002"])
+        let succeeded = try StripeFixtures.variant(
+            "payment_intent.succeeded", event: ["id": "evt_pi_late_ok", "created": 1_767_300_000],
+            object: ["id": "pi_3SnKpaySepa0000002"])
         #expect(harness.status(harness.deliver(succeeded)) == "processed")
         #expect(try deliver("payment_intent.processing") == "processed")
         #expect(try value("SELECT status AS v FROM pfc_payments WHERE payment_intent = 'pi_3SnKpaySepa0000002'") == "succeeded")
@@ -184,7 +185,8 @@ struct LifecycleEventTests {
             try harness.reset()
             for fixture in ordering { _ = try deliver(fixture) }
             let label = ordering.joined(separator: " → ")
-            #expect(try value("SELECT CONCAT(status, ' ', current_period_end) AS v FROM pfc_subscriptions") == "canceled 2026-02-01 12:06:40.000000", "\(label)")
+            #expect(
+                try value("SELECT CONCAT(status, ' ', current_period_end) AS v FROM pfc_subscriptions") == "canceled 2026-02-01 12:06:40.000000", "\(label)")
             #expect(try value("SELECT GROUP_CONCAT(CONCAT(status, ' ', expires_at)) AS v FROM pfc_licenses") == "active 2026-02-01 12:06:40.000000", "\(label)")
             #expect(try value("SELECT SUM(delta) AS v FROM pfc_credit_ledger") == "50", "\(label)")
             #expect(try count("outbox", "kind = 'payment_failed_email'") == 1, "\(label)")

@@ -2,8 +2,8 @@ import Foundation
 import Handlers
 import Logging
 import MariaStore
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Mail formatting")
 struct MailFormatTests {
@@ -16,8 +16,9 @@ struct MailFormatTests {
     }
 
     @Test func messageIsProperMIME() {
-        let message = MailMessage(from: "Zoë's Shop <shop@example.com>", to: "buyer@example.com", subject: "Ihr Lizenzschlüssel\r\nBcc: x@evil",
-                                  text: "Grüße", html: "<p>Grüße</p>")
+        let message = MailMessage(
+            from: "Zoë's Shop <shop@example.com>", to: "buyer@example.com", subject: "Ihr Lizenzschlüssel\r\nBcc: x@evil",
+            text: "Grüße", html: "<p>Grüße</p>")
         let text = String(decoding: message.rendered(date: Date(timeIntervalSince1970: 1_767_268_900), random: SecureRandom()), as: UTF8.self)
         #expect(text.contains("Subject: =?UTF-8?B?"))
         #expect(!text.contains("\r\nBcc:"))
@@ -33,9 +34,12 @@ struct MailFormatTests {
     @Test func templatesCanBeOverriddenAndEscapeHTML() throws {
         let directory = TestPaths.scratchDirectory("tpl")
         try "Key for {{product_name}}!".write(toFile: directory + "/license_email.subject", atomically: true, encoding: .utf8)
-        let rendered = try #require(MailTemplates(directory: directory).render("license_email", values: [
-            "product_name": "<Pro>", "license_key": "PFC-X", "site_name": "Shop", "account_line": "", "activation_limit_line": "",
-        ]))
+        let rendered = try #require(
+            MailTemplates(directory: directory).render(
+                "license_email",
+                values: [
+                    "product_name": "<Pro>", "license_key": "PFC-X", "site_name": "Shop", "account_line": "", "activation_limit_line": "",
+                ]))
         #expect(rendered.subject == "Key for <Pro>!")
         #expect(rendered.html.contains("&lt;Pro&gt;"))
         #expect(rendered.text.contains("PFC-X"))
@@ -74,7 +78,9 @@ struct OutboxDeliveryTests {
         guard let match = text.range(of: #"PFC(-[0-9A-Z]{7}){4}"#, options: .regularExpression), let key = LicenseKey(parsing: String(text[match])) else {
             return false
         }
-        let verifier = try context.store.withConnection { try $0.queryOne("SELECT verifier FROM pfc_licenses WHERE selector = ?", [key.selector])?.bytes("verifier") }
+        let verifier = try context.store.withConnection {
+            try $0.queryOne("SELECT verifier FROM pfc_licenses WHERE selector = ?", [key.selector])?.bytes("verifier")
+        }
         return verifier == (try? LicenseKeyHasher(pepper: ServiceFixture.pepper).verifier(for: key))
     }
 
@@ -125,8 +131,9 @@ struct OutboxDeliveryTests {
         let configuration = settings
         for index in 0..<6 {
             try harness.created("cs_slow_\(index)", product: "pro-license")
-            let body = try StripeFixtures.variant("checkout.session.completed.payment_card", event: ["id": "evt_slow_\(index)"],
-                                                   object: ["id": "cs_slow_\(index)", "metadata": ["product": "pro-license"]])
+            let body = try StripeFixtures.variant(
+                "checkout.session.completed.payment_card", event: ["id": "evt_slow_\(index)"],
+                object: ["id": "cs_slow_\(index)", "metadata": ["product": "pro-license"]])
             #expect(harness.status(harness.deliver(body)) == "processed")
         }
         let options = context.store.options
@@ -136,8 +143,9 @@ struct OutboxDeliveryTests {
         Simultaneously.run(2) { index in
             let store = Store(options: options, prefix: .standard, logger: logger)
             defer { store.close() }
-            var deliverer = OutboxDeliverer(context: Context(store: store, clock: SystemTime(), configuration: configuration, logger: logger),
-                                            name: "deliverer-\(index)")
+            var deliverer = OutboxDeliverer(
+                context: Context(store: store, clock: SystemTime(), configuration: configuration, logger: logger),
+                name: "deliverer-\(index)")
             deliverer.leaseSeconds = 2
             let until = Date().addingTimeInterval(9)
             while Date() < until {
@@ -172,8 +180,9 @@ struct OutboxDeliveryTests {
     @Test func twoDeliverersSendEachMessageOnce() throws {
         for index in 0..<20 {
             try harness.created("cs_mail_\(index)", product: "pro-license")
-            let body = try StripeFixtures.variant("checkout.session.completed.payment_card",
-                                                   event: ["id": "evt_mail_\(index)"], object: ["id": "cs_mail_\(index)", "metadata": ["product": "pro-license"]])
+            let body = try StripeFixtures.variant(
+                "checkout.session.completed.payment_card",
+                event: ["id": "evt_mail_\(index)"], object: ["id": "cs_mail_\(index)", "metadata": ["product": "pro-license"]])
             #expect(harness.status(harness.deliver(body)) == "processed")
         }
         let options = context.store.options
@@ -192,10 +201,11 @@ struct OutboxDeliveryTests {
         }
         #expect(reports.all.compactMap(Int.init).reduce(0, +) == 20)
         #expect(smtp.messages.count == 20)
-        let keys = Set(smtp.messages.compactMap { message -> String? in
-            let text = SMTPServer.plainText(of: message)
-            return text.range(of: #"PFC(-[0-9A-Z]{7}){4}"#, options: .regularExpression).map { String(text[$0]) }
-        })
+        let keys = Set(
+            smtp.messages.compactMap { message -> String? in
+                let text = SMTPServer.plainText(of: message)
+                return text.range(of: #"PFC(-[0-9A-Z]{7}){4}"#, options: .regularExpression).map { String(text[$0]) }
+            })
         #expect(keys.count == 20)
     }
 
@@ -208,8 +218,10 @@ struct OutboxDeliveryTests {
             // The receiver checks the HMAC as WordPress would (its clock is not the test's).
             let header = request.headers["paymentsfcgi-signature"]
             let signedAt = (try? WebhookSignature.parse(header ?? ""))?.timestamp ?? 0
-            let valid = (try? WebhookSignature.verify(payload: request.body, header: header, secrets: [secret], toleranceSeconds: 300,
-                                                      now: Date(timeIntervalSince1970: Double(signedAt)))) != nil
+            let valid =
+                (try? WebhookSignature.verify(
+                    payload: request.body, header: header, secrets: [secret], toleranceSeconds: 300,
+                    now: Date(timeIntervalSince1970: Double(signedAt)))) != nil
             guard valid else { return .json(400, #"{"error":"bad signature"}"#) }
             guard attempts.all.count > 3 else { return .json(500, #"{"error":"busy"}"#) }
             accepted.add(request.text)
@@ -236,8 +248,9 @@ struct OutboxDeliveryTests {
         let request = try #require(receiver.requests.last)
         let t = try WebhookSignature.parse(request.headers["paymentsfcgi-signature"]!).timestamp
         #expect(throws: Never.self) {
-            try WebhookSignature.verify(payload: request.body, header: request.headers["paymentsfcgi-signature"], secrets: [secret],
-                                        toleranceSeconds: 300, now: Date(timeIntervalSince1970: Double(t)))
+            try WebhookSignature.verify(
+                payload: request.body, header: request.headers["paymentsfcgi-signature"], secrets: [secret],
+                toleranceSeconds: 300, now: Date(timeIntervalSince1970: Double(t)))
         }
     }
 

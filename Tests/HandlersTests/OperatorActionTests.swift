@@ -1,8 +1,8 @@
 import Foundation
 import Handlers
 import MariaStore
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Operator actions: key rotation, fulfilling a flagged order")
 struct OperatorActionTests {
@@ -48,7 +48,8 @@ struct OperatorActionTests {
         #expect(try harness.value("SELECT attention AS v FROM pfc_orders") == "not in the catalogue: price price_1Later")
 
         try harness.context.store.transaction {
-            try ProductRepository($0, prefix: .standard).save(Product(product: "later", name: "Later", kind: .credits, stripePriceID: "price_1Later", credits: 10), actor: "test", now: Date())
+            try ProductRepository($0, prefix: .standard).save(
+                Product(product: "later", name: "Later", kind: .credits, stripePriceID: "price_1Later", credits: 10), actor: "test", now: Date())
         }
         let sessionObject = try JSONSerialization.jsonObject(with: Data(body)) as! [String: Any]
         let object = (sessionObject["data"] as! [String: Any])["object"]!

@@ -1,8 +1,8 @@
 import Foundation
 import Handlers
 import MariaStore
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Responder: the request pipeline without a web server")
 struct ResponderTests {
@@ -45,8 +45,9 @@ struct ResponderTests {
     }
 
     @Test func bodyIsPassedToTheHandler() {
-        let response = respond(["REQUEST_METHOD": "POST", "REQUEST_URI": "/payments/echo", "CONTENT_TYPE": "application/json", "CONTENT_LENGTH": "9"],
-                               body: Array("{\"a\":\"b\"}".utf8))
+        let response = respond(
+            ["REQUEST_METHOD": "POST", "REQUEST_URI": "/payments/echo", "CONTENT_TYPE": "application/json", "CONTENT_LENGTH": "9"],
+            body: Array("{\"a\":\"b\"}".utf8))
         #expect(response.status.code == 200)
         #expect(response.text == "{\"a\":\"b\"}")
     }
@@ -63,23 +64,26 @@ struct ResponderTests {
 
     @Test func unroutableRequestsNeverReadTheBody() {
         var source = UntouchableBody()
-        let response = responder.respond(params: ["REQUEST_METHOD": "POST", "REQUEST_URI": "/payments/healthz", "CONTENT_LENGTH": "10"],
-                                         body: &source, context: offlineContext())
+        let response = responder.respond(
+            params: ["REQUEST_METHOD": "POST", "REQUEST_URI": "/payments/healthz", "CONTENT_LENGTH": "10"],
+            body: &source, context: offlineContext())
         #expect(response.status.code == 405)
         #expect(response.headers["allow"] == "GET, HEAD")
         #expect(!source.readAttempted)
     }
 
     @Test func wrongContentTypeIs415() {
-        let response = respond(["REQUEST_METHOD": "POST", "REQUEST_URI": "/payments/echo", "CONTENT_TYPE": "text/plain", "CONTENT_LENGTH": "2"],
-                               body: Array("hi".utf8))
+        let response = respond(
+            ["REQUEST_METHOD": "POST", "REQUEST_URI": "/payments/echo", "CONTENT_TYPE": "text/plain", "CONTENT_LENGTH": "2"],
+            body: Array("hi".utf8))
         #expect(response.status.code == 415)
         #expect(errorCode(response) == "unsupported_media_type")
     }
 
     @Test func shortBodyIs400() {
-        let response = respond(["REQUEST_METHOD": "POST", "REQUEST_URI": "/payments/echo", "CONTENT_TYPE": "application/json", "CONTENT_LENGTH": "30"],
-                               body: Array("{}".utf8))
+        let response = respond(
+            ["REQUEST_METHOD": "POST", "REQUEST_URI": "/payments/echo", "CONTENT_TYPE": "application/json", "CONTENT_LENGTH": "30"],
+            body: Array("{}".utf8))
         #expect(response.status.code == 400)
         #expect(errorCode(response) == "invalid_request")
     }
@@ -130,9 +134,12 @@ struct ResponderTests {
 
     @Test func oneLogLinePerRequestWithoutQueryOrKeys() {
         let logs = LogCapture()
-        _ = respond(["REQUEST_METHOD": "GET", "REQUEST_URI": "/payments/license/PFC-SECRETKEY-1234?license_key=PFC-SECRET",
-                     "QUERY_STRING": "license_key=PFC-SECRET", "REQUEST_ID": "req-00000001"],
-                    context: offlineContext(logger: logs.logger()))
+        _ = respond(
+            [
+                "REQUEST_METHOD": "GET", "REQUEST_URI": "/payments/license/PFC-SECRETKEY-1234?license_key=PFC-SECRET",
+                "QUERY_STRING": "license_key=PFC-SECRET", "REQUEST_ID": "req-00000001",
+            ],
+            context: offlineContext(logger: logs.logger()))
         let lines = logs.all.filter { $0.contains("request ") || $0.hasPrefix("info request") }
         #expect(lines.count == 1)
         let line = try! #require(lines.first)

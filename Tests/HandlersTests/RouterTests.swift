@@ -12,8 +12,10 @@ struct RouterTests {
 
     @Test func duplicateRoutesAreFoundWhateverTheirParametersAreCalled() {
         let noop: Handler = { _, _ in Response(status: .ok) }
-        let routes = [Route("GET", "/payments/{id}", handler: noop), Route("GET", "/payments/intents", handler: noop),
-                      Route("POST", "/payments/{id}", handler: noop), Route("GET", "/payments/{payment}", handler: noop)]
+        let routes = [
+            Route("GET", "/payments/{id}", handler: noop), Route("GET", "/payments/intents", handler: noop),
+            Route("POST", "/payments/{id}", handler: noop), Route("GET", "/payments/{payment}", handler: noop),
+        ]
         #expect(Router.duplicates(in: routes) == ["GET /payments/{payment}"])
         #expect(Router.duplicates(in: Array(routes.prefix(3))).isEmpty)
     }

@@ -1,12 +1,14 @@
-@testable import Handlers
 import MariaStore
 import Testing
+
+@testable import Handlers
 
 @Suite("Server-rendered charts and report arithmetic")
 struct SVGChartTests {
     func chart(_ series: [SVGChart.Series], style: SVGChart.Style = .stackedBars) -> SVGChart {
-        SVGChart(id: "t", title: "Revenue <EUR>", description: "A test & its bars", categories: ["2026-11-01", "2026-11-02", "2026-11-03"],
-                 series: series, xAxisLabel: "Day", yAxisLabel: "Gross", style: style, format: { Money.format($0, currency: "EUR") })
+        SVGChart(
+            id: "t", title: "Revenue <EUR>", description: "A test & its bars", categories: ["2026-11-01", "2026-11-02", "2026-11-03"],
+            series: series, xAxisLabel: "Day", yAxisLabel: "Gross", style: style, format: { Money.format($0, currency: "EUR") })
     }
 
     @Test func chartIsAccessibleAndCarriesItsNumbers() {
@@ -48,9 +50,10 @@ struct SVGChartTests {
             RevenueReport.Line(period: "2026-11-02", currency: "EUR", product: "a", sales: 1, gross: 1900, refunds: 0, disputes: 0),
         ]
         let byDay = RevenueReport.byPeriodAndCurrency(lines)
-        #expect(byDay.map { "\($0.period) \($0.currency) \($0.sales) \($0.gross) \($0.net)" } == [
-            "2026-11-01 EUR 1 1900 0", "2026-11-01 USD 3 10700 9200", "2026-11-02 EUR 1 1900 1900",
-        ])
+        #expect(
+            byDay.map { "\($0.period) \($0.currency) \($0.sales) \($0.gross) \($0.net)" } == [
+                "2026-11-01 EUR 1 1900 0", "2026-11-01 USD 3 10700 9200", "2026-11-02 EUR 1 1900 1900",
+            ])
         #expect(RevenueReport.byCurrency(lines).map { "\($0.currency) \($0.gross) \($0.net)" } == ["EUR 3800 1900", "USD 10700 9200"])
     }
 }

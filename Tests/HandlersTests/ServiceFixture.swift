@@ -2,8 +2,8 @@ import Foundation
 import Handlers
 import Logging
 import MariaStore
-import Testing
 import TestSupport
+import Testing
 
 /// The service as the handler tests use it: a fresh database of the shared MariaDB, migrated,
 /// with a small catalogue; a local fake Stripe; the webhook secret and licensing secrets set;
@@ -38,12 +38,19 @@ struct ServiceFixture {
         self.context = context
         try store.transaction { connection in
             let products = ProductRepository(connection, prefix: store.prefix)
-            try products.save(Product(product: "pro-license", name: "Pro license", kind: .license, stripePriceID: "price_1Pro",
-                                      tier: "pro", activationLimit: 3, durationDays: 365), actor: "test", now: Date())
-            try products.save(Product(product: "credit-pack", name: "100 credits", kind: .credits, stripePriceID: "price_1Credits", credits: 100), actor: "test", now: Date())
-            try products.save(Product(product: "course", name: "Course", kind: .entitlement, stripePriceID: "price_1Course", entitlement: "course-101"), actor: "test", now: Date())
-            try products.save(Product(product: "pro-monthly", name: "Pro monthly", kind: .subscription, stripePriceID: "price_1SnKmonthlyLic0001",
-                                      tier: "pro", activationLimit: 2, credits: 50), actor: "test", now: Date())
+            try products.save(
+                Product(
+                    product: "pro-license", name: "Pro license", kind: .license, stripePriceID: "price_1Pro",
+                    tier: "pro", activationLimit: 3, durationDays: 365), actor: "test", now: Date())
+            try products.save(
+                Product(product: "credit-pack", name: "100 credits", kind: .credits, stripePriceID: "price_1Credits", credits: 100), actor: "test", now: Date())
+            try products.save(
+                Product(product: "course", name: "Course", kind: .entitlement, stripePriceID: "price_1Course", entitlement: "course-101"), actor: "test",
+                now: Date())
+            try products.save(
+                Product(
+                    product: "pro-monthly", name: "Pro monthly", kind: .subscription, stripePriceID: "price_1SnKmonthlyLic0001",
+                    tier: "pro", activationLimit: 2, credits: 50), actor: "test", now: Date())
         }
         stripe.lineItems(session: Self.cardSession, [("price_1Pro", 1)])
         stripe.lineItems(session: Self.sepaSession, [("price_1Pro", 1)])
@@ -56,8 +63,10 @@ struct ServiceFixture {
     /// Empties every table the events write to (the catalogue stays).
     func reset() throws {
         try context.store.withConnection { connection in
-            for table in ["events", "customers", "customer_stripe_ids", "orders", "grants", "licenses", "credit_ledger", "credit_balances", "outbox", "payments",
-                          "payment_history", "disputes", "subscriptions", "audit_log", "checkouts", "refund_requests", "key_rotation_requests"] {
+            for table in [
+                "events", "customers", "customer_stripe_ids", "orders", "grants", "licenses", "credit_ledger", "credit_balances", "outbox", "payments",
+                "payment_history", "disputes", "subscriptions", "audit_log", "checkouts", "refund_requests", "key_rotation_requests",
+            ] {
                 try connection.execute("DELETE FROM pfc_\(table)")
             }
         }
@@ -80,10 +89,12 @@ struct ServiceFixture {
     // MARK: Delivering
 
     func deliver(_ body: [UInt8], signature: String? = nil, context: Context? = nil) -> Response {
-        InProcessClient().send("POST", "/stripe/webhook", headers: [
-            ("Content-Type", "application/json; charset=utf-8"),
-            ("Stripe-Signature", signature ?? StripeFixtures.signature(body, secret: Self.secret, at: now)),
-        ], body: body, context: context ?? self.context)
+        InProcessClient().send(
+            "POST", "/stripe/webhook",
+            headers: [
+                ("Content-Type", "application/json; charset=utf-8"),
+                ("Stripe-Signature", signature ?? StripeFixtures.signature(body, secret: Self.secret, at: now)),
+            ], body: body, context: context ?? self.context)
     }
 
     func deliver(_ fixture: String) throws -> Response { deliver(try StripeFixtures.load(fixture)) }

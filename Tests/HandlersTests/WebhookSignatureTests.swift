@@ -1,7 +1,7 @@
 import Foundation
 import Handlers
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Webhook signatures")
 struct WebhookSignatureTests {
@@ -167,9 +167,10 @@ struct WebhookSignatureOracleTests {
     @Test func decisionsMatchTheOfficialLibrary() throws {
         let cases = Self.makeCases()
         #expect(cases.count >= 200)
-        let input = try JSONSerialization.data(withJSONObject: cases.map { c -> [String: Any] in
-            ["payload": c.payload, "header": c.header ?? NSNull(), "secrets": c.secrets, "tolerance": c.tolerance, "now": c.now]
-        })
+        let input = try JSONSerialization.data(
+            withJSONObject: cases.map { c -> [String: Any] in
+                ["payload": c.payload, "header": c.header ?? NSNull(), "secrets": c.secrets, "tolerance": c.tolerance, "now": c.now]
+            })
         let oracle = TestPaths.repositoryRoot.appendingPathComponent("Tests/oracles/stripe_signature.py").path
         // The python3 on PATH is the one scripts/install-packages gave the stripe package.
         let result = try ChildProcess.run("/usr/bin/env", ["python3", oracle], input: String(decoding: input, as: UTF8.self))
@@ -182,8 +183,9 @@ struct WebhookSignatureOracleTests {
         for (c, theirs) in zip(cases, verdicts) {
             let ours: Bool
             do {
-                try WebhookSignature.verify(payload: Array(c.payload.utf8), header: c.header, secrets: c.secrets,
-                                            toleranceSeconds: c.tolerance, now: Date(timeIntervalSince1970: Double(c.now)))
+                try WebhookSignature.verify(
+                    payload: Array(c.payload.utf8), header: c.header, secrets: c.secrets,
+                    toleranceSeconds: c.tolerance, now: Date(timeIntervalSince1970: Double(c.now)))
                 ours = true
             } catch {
                 ours = false

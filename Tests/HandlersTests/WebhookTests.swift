@@ -2,8 +2,8 @@ import Foundation
 import Handlers
 import Logging
 import MariaStore
-import Testing
 import TestSupport
+import Testing
 
 /// The webhook handler against a real MariaDB and a local fake Stripe, with the real payloads.
 @Suite("Stripe webhook: exactly-once fulfilment")
@@ -24,15 +24,20 @@ struct WebhookTests {
         #expect(order.amountTotal == 4900)
         #expect(order.currency == "USD")
         #expect(order.paymentIntent == "pi_3SnKpayCard0000001")
-        #expect(try fixture.count("customers c JOIN pfc_customer_stripe_ids s ON s.customer_id = c.id", "s.stripe_customer_id = ? AND c.email = ?",
-                          ["cus_TnK8pQ2vXw4LmA", "buyer@example.com"]) == 1)
-        #expect(try fixture.count("licenses", "product = 'pro-license' AND activation_limit = 3 AND status = 'active' AND expires_at = '2027-01-01 12:01:40.000000'") == 1)
+        #expect(
+            try fixture.count(
+                "customers c JOIN pfc_customer_stripe_ids s ON s.customer_id = c.id", "s.stripe_customer_id = ? AND c.email = ?",
+                ["cus_TnK8pQ2vXw4LmA", "buyer@example.com"]) == 1)
+        #expect(
+            try fixture.count(
+                "licenses", "product = 'pro-license' AND activation_limit = 3 AND status = 'active' AND expires_at = '2027-01-01 12:01:40.000000'") == 1)
         #expect(try fixture.count("grants") == 1)
         #expect(try fixture.outcome("evt_1SnKcsCompletedPay01") == .processed)
 
         // The key exists only sealed in the outbox; opened, it is a valid key whose keyed hash
         // is the license's verifier.
-        let message = try #require(try fixture.context.store.withConnection { try Outbox($0, prefix: .standard).pending() }.first { $0.kind == "license_email" })
+        let message = try #require(
+            try fixture.context.store.withConnection { try Outbox($0, prefix: .standard).pending() }.first { $0.kind == "license_email" })
         #expect(message.recipient == "buyer@example.com")
         let license = try fixture.context.store.withConnection { try $0.queryOne("SELECT id, selector, verifier FROM pfc_licenses")! }
         let sealed = try #require(message.sealed)
@@ -108,8 +113,9 @@ struct WebhookTests {
 
     @Test func sessionWeCreatedNeedsNoStripeCall() throws {
         try fixture.created("cs_test_ours_1", product: "credit-pack", quantity: 3)
-        let body = try StripeFixtures.variant("checkout.session.completed.payment_card",
-                                               object: ["id": "cs_test_ours_1", "metadata": ["product": "credit-pack", "quantity": "3"]])
+        let body = try StripeFixtures.variant(
+            "checkout.session.completed.payment_card",
+            object: ["id": "cs_test_ours_1", "metadata": ["product": "credit-pack", "quantity": "3"]])
         #expect(fixture.status(fixture.deliver(body)) == "processed")
         #expect(fixture.stripe.requests.isEmpty)
         let balance = try fixture.context.store.withConnection { connection -> Int64? in
@@ -145,8 +151,9 @@ struct WebhookTests {
 
     @Test func zeroDecimalCurrencyIsKeptInMinorUnits() throws {
         try fixture.created("cs_test_jpy", product: "course")
-        let body = try StripeFixtures.variant("checkout.session.completed.payment_card",
-                                               object: ["id": "cs_test_jpy", "currency": "jpy", "amount_total": 5000, "metadata": ["product": "course"]])
+        let body = try StripeFixtures.variant(
+            "checkout.session.completed.payment_card",
+            object: ["id": "cs_test_jpy", "currency": "jpy", "amount_total": 5000, "metadata": ["product": "course"]])
         #expect(fixture.status(fixture.deliver(body)) == "processed")
         let order = try #require(try fixture.order("cs_test_jpy"))
         #expect(order.amountTotal == 5000)
@@ -169,8 +176,10 @@ struct WebhookTests {
 
     @Test func badSignaturesWriteNothing() throws {
         let body = try StripeFixtures.load("checkout.session.completed.payment_card")
-        for signature in ["", "t=1767268900", "t=1767268900,v1=00", StripeFixtures.signature(body, secret: "whsec_wrong", at: fixture.now),
-                          StripeFixtures.signature(body, secret: ServiceFixture.secret, at: fixture.now.addingTimeInterval(-301))] {
+        for signature in [
+            "", "t=1767268900", "t=1767268900,v1=00", StripeFixtures.signature(body, secret: "whsec_wrong", at: fixture.now),
+            StripeFixtures.signature(body, secret: ServiceFixture.secret, at: fixture.now.addingTimeInterval(-301)),
+        ] {
             let response = fixture.deliver(body, signature: signature)
             #expect(response.status.code == 400, "\(signature)")
             #expect(fixture.errorCode(response) == "invalid_signature")
@@ -193,7 +202,10 @@ struct WebhookTests {
     }
 
     @Test func signedGarbageIsABadRequest() throws {
-        for body in ["not json", "[1,2]", #"{"id":"evt_1","object":"event"}"#, #"{"id":"nope","object":"event","type":"x","livemode":false,"created":1,"data":{"object":{}}}"#] {
+        for body in [
+            "not json", "[1,2]", #"{"id":"evt_1","object":"event"}"#,
+            #"{"id":"nope","object":"event","type":"x","livemode":false,"created":1,"data":{"object":{}}}"#,
+        ] {
             let response = fixture.deliver(Array(body.utf8))
             #expect(response.status.code == 400, "\(body)")
             #expect(fixture.errorCode(response) == "invalid_request")
@@ -237,16 +249,18 @@ struct WebhookTests {
     }
 
     @Test func olderAPIVersionSessionIsRead() throws {
-        let body = try StripeFixtures.variant("pay-rails.checkout.session.completed.subscription.2020-08-27",
-                                               object: ["metadata": ["product": "course"]])
+        let body = try StripeFixtures.variant(
+            "pay-rails.checkout.session.completed.subscription.2020-08-27",
+            object: ["metadata": ["product": "course"]])
         try fixture.created(try ServiceFixture.objectID(body), product: "course")
         #expect(fixture.status(fixture.deliver(body)) == "processed")
         #expect(try fixture.count("grants") == 1)
     }
 
     @Test func databaseGoneAnswers503() throws {
-        let gone = Store(options: ConnectionOptions(socket: "/nonexistent.sock", user: "x", database: "x", connectTimeoutSeconds: 1),
-                         prefix: .standard, logger: Logger(label: "test"))
+        let gone = Store(
+            options: ConnectionOptions(socket: "/nonexistent.sock", user: "x", database: "x", connectTimeoutSeconds: 1),
+            prefix: .standard, logger: Logger(label: "test"))
         let offline = Context(store: gone, clock: fixture.context.clock, configuration: fixture.context.configuration, logger: fixture.context.logger)
         let body = try StripeFixtures.load("checkout.session.completed.payment_card")
         let response = fixture.deliver(body, context: offline)

@@ -4,10 +4,13 @@ import Testing
 @Suite("Wire formats: JSON, CGI responses, URL encoding")
 struct WireFormatTests {
     @Test func jsonEscapesQuotesControlsAndKeepsUnicode() {
-        let value: JSONValue = .object(["a\"b": .string("line\nbreak\ttab\u{01} é 🎉 \\"), "n": 42, "t": true, "z": nil,
-                                        "list": .array([1, "two"])])
-        #expect(String(decoding: value.serialized(), as: UTF8.self)
-            == #"{"a\"b":"line\nbreak\ttab\u0001 é 🎉 \\","n":42,"t":true,"z":null,"list":[1,"two"]}"#)
+        let value: JSONValue = .object([
+            "a\"b": .string("line\nbreak\ttab\u{01} é 🎉 \\"), "n": 42, "t": true, "z": nil,
+            "list": .array([1, "two"]),
+        ])
+        #expect(
+            String(decoding: value.serialized(), as: UTF8.self)
+                == #"{"a\"b":"line\nbreak\ttab\u0001 é 🎉 \\","n":42,"t":true,"z":null,"list":[1,"two"]}"#)
     }
 
     @Test func cgiResponseHasStatusHeadersAndLength() {

@@ -5,10 +5,13 @@ import Testing
 @Suite("WooCommerce orders and amounts")
 struct WooCommerceOrderTests {
     static func order(total: String, currency: String = "USD", lines: String, shipping: String = "[]", fees: String = "[]") throws -> WooCommerceOrder {
-        try WooCommerceOrder(JSONObject.parse(Array("""
-            {"id":5,"status":"pending","currency":"\(currency)","total":"\(total)","order_key":"wc_order_k","billing":{"email":"a@b.example"},
-             "line_items":\(lines),"shipping_lines":\(shipping),"fee_lines":\(fees)}
-            """.utf8)))
+        try WooCommerceOrder(
+            JSONObject.parse(
+                Array(
+                    """
+                    {"id":5,"status":"pending","currency":"\(currency)","total":"\(total)","order_key":"wc_order_k","billing":{"email":"a@b.example"},
+                     "line_items":\(lines),"shipping_lines":\(shipping),"fee_lines":\(fees)}
+                    """.utf8)))
     }
 
     @Test func decimalAmountsFollowTheCurrency() {
@@ -27,8 +30,9 @@ struct WooCommerceOrderTests {
     }
 
     @Test func linesThatAddUpAreKeptWithTaxIncluded() throws {
-        let order = try Self.order(total: "49.00", lines: #"[{"name":"Hoodie","quantity":2,"total":"40.00","total_tax":"4.00"}]"#,
-                                   shipping: #"[{"method_title":"Flat rate","total":"4.55","total_tax":"0.45"}]"#)
+        let order = try Self.order(
+            total: "49.00", lines: #"[{"name":"Hoodie","quantity":2,"total":"40.00","total_tax":"4.00"}]"#,
+            shipping: #"[{"method_title":"Flat rate","total":"4.55","total_tax":"0.45"}]"#)
         #expect(order.total == 4900)
         #expect(order.email == "a@b.example")
         #expect(order.checkoutLines == [.init(name: "Hoodie × 2", amount: 4400), .init(name: "Flat rate", amount: 500)])
@@ -37,10 +41,12 @@ struct WooCommerceOrderTests {
     @Test func linesThatDoNotAddUpBecomeOneLineOfTheTotal() throws {
         let rounding = try Self.order(total: "10.01", lines: #"[{"name":"A","quantity":1,"total":"10.00","total_tax":"0.00"}]"#)
         #expect(rounding.checkoutLines == [.init(name: "Order #5", amount: 1001)])
-        let discount = try Self.order(total: "8.00", lines: #"[{"name":"A","quantity":1,"total":"10.00","total_tax":"0"}]"#,
-                                      fees: #"[{"name":"Loyalty","total":"-2.00","total_tax":"0"}]"#)
+        let discount = try Self.order(
+            total: "8.00", lines: #"[{"name":"A","quantity":1,"total":"10.00","total_tax":"0"}]"#,
+            fees: #"[{"name":"Loyalty","total":"-2.00","total_tax":"0"}]"#)
         #expect(discount.checkoutLines == [.init(name: "Order #5", amount: 800)])
-        let free = try Self.order(total: "3.00", lines: #"[{"name":"Gift","quantity":1,"total":"0.00","total_tax":"0"},{"name":"B","quantity":1,"total":"3.00","total_tax":"0"}]"#)
+        let free = try Self.order(
+            total: "3.00", lines: #"[{"name":"Gift","quantity":1,"total":"0.00","total_tax":"0"},{"name":"B","quantity":1,"total":"3.00","total_tax":"0"}]"#)
         #expect(free.checkoutLines == [.init(name: "B", amount: 300)])
         #expect(free.checkoutLines.map(\.amount).reduce(0, +) == free.total)
     }

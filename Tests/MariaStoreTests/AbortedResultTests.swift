@@ -1,8 +1,8 @@
 import Foundation
 import Logging
 import MariaStore
-import Testing
 import TestSupport
+import Testing
 
 /// A statement whose result set the server ends with an error after some rows (as Galera does
 /// when it aborts a transaction in the middle of a SELECT) must leave the connection fit for

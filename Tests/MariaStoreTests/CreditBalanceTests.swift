@@ -1,8 +1,8 @@
 import Foundation
 import Logging
 import MariaStore
-import Testing
 import TestSupport
+import Testing
 
 /// The balance row per customer: always the ledger's sum, and the one row a spend decides on.
 @Suite("Credits: the balance row a spend decides on")
@@ -20,16 +20,20 @@ struct CreditBalanceTests {
     }
 
     func customer(_ email: String) throws -> Int64 {
-        try store.transaction { try #require(try CustomerRepository($0, prefix: .standard).findOrCreate(stripeCustomerID: nil, email: email, actor: "test", now: now)) }
+        try store.transaction {
+            try #require(try CustomerRepository($0, prefix: .standard).findOrCreate(stripeCustomerID: nil, email: email, actor: "test", now: now))
+        }
     }
 
     @Test func everyLedgerEntryMovesTheBalanceRowOnce() throws {
         let buyer = try customer("balance@example.com")
         let appended = try store.transaction { connection in
             let grants = CreditLedger(connection, prefix: .standard)
-            return [try grants.appendCredits(customerID: buyer, delta: 100, kind: "grant", source: "order", sourceID: "1:0", now: now),
-                    try grants.appendCredits(customerID: buyer, delta: 100, kind: "grant", source: "order", sourceID: "1:0", now: now),
-                    try grants.appendCredits(customerID: buyer, delta: -30, kind: "reversal", source: "refund", sourceID: "re_1", now: now)]
+            return [
+                try grants.appendCredits(customerID: buyer, delta: 100, kind: "grant", source: "order", sourceID: "1:0", now: now),
+                try grants.appendCredits(customerID: buyer, delta: 100, kind: "grant", source: "order", sourceID: "1:0", now: now),
+                try grants.appendCredits(customerID: buyer, delta: -30, kind: "reversal", source: "refund", sourceID: "re_1", now: now),
+            ]
         }
         #expect(appended == [true, false, true])
         let balance = try store.withConnection { try CreditLedger($0, prefix: .standard).creditBalance(customerID: buyer) }
@@ -39,7 +43,9 @@ struct CreditBalanceTests {
 
     @Test func aSpendIsGuardedByTheBalanceAndWritesNothingWhenRefused() throws {
         let buyer = try customer("spender@example.com")
-        try store.transaction { try CreditLedger($0, prefix: .standard).appendCredits(customerID: buyer, delta: 10, kind: "grant", source: "order", sourceID: "2:0", now: now) }
+        try store.transaction {
+            try CreditLedger($0, prefix: .standard).appendCredits(customerID: buyer, delta: 10, kind: "grant", source: "order", sourceID: "2:0", now: now)
+        }
         let first = try store.transaction { try CreditLedger($0, prefix: .standard).spend(customerID: buyer, amount: 7, idempotencyKey: "a", now: now) }
         #expect(first == .spent(balanceAfter: 3))
         let second = try store.transaction { try CreditLedger($0, prefix: .standard).spend(customerID: buyer, amount: 4, idempotencyKey: "b", now: now) }
@@ -62,8 +68,10 @@ struct CreditBalanceTests {
             try CustomerRepository(connection, prefix: .standard).merge(merged, into: kept, actor: "test", now: now)
         }
         let balances = try store.withConnection { connection in
-            (try CreditLedger(connection, prefix: .standard).creditBalance(customerID: kept),
-             try connection.queryOne("SELECT COUNT(*) AS n FROM pfc_credit_balances WHERE customer_id = ?", [merged])!.int("n"))
+            (
+                try CreditLedger(connection, prefix: .standard).creditBalance(customerID: kept),
+                try connection.queryOne("SELECT COUNT(*) AS n FROM pfc_credit_balances WHERE customer_id = ?", [merged])!.int("n")
+            )
         }
         #expect(balances.0 == 13)
         #expect(balances.1 == 0)
@@ -76,14 +84,16 @@ struct CreditBalanceTests {
             try connection.execute("INSERT INTO pfc_customers (email, created_at) VALUES ('old@example.com', ?)", ["2026-01-01 00:00:00"])
             let id = try connection.queryOne("SELECT id FROM pfc_customers WHERE email = 'old@example.com'")!.int("id")
             for (delta, key) in [(50, "o:1"), (-20, "c:1"), (-40, "r:1")] {
-                try connection.execute("INSERT INTO pfc_credit_ledger (customer_id, delta, kind, source, source_id, created_at) VALUES (?, ?, 'grant', 's', ?, ?)",
-                                       [id, delta, key, "2026-01-01 00:00:00"])
+                try connection.execute(
+                    "INSERT INTO pfc_credit_ledger (customer_id, delta, kind, source, source_id, created_at) VALUES (?, ?, 'grant', 's', ?, ?)",
+                    [id, delta, key, "2026-01-01 00:00:00"])
             }
         }
         let report = try Migrator(store: old).migrate(now: now)
         #expect(report.applied.first == 10)
         let balance = try old.withConnection { connection in
-            try connection.queryOne("SELECT b.balance FROM pfc_credit_balances b JOIN pfc_customers c ON c.id = b.customer_id WHERE c.email = 'old@example.com'")?.int("balance")
+            try connection.queryOne(
+                "SELECT b.balance FROM pfc_credit_balances b JOIN pfc_customers c ON c.id = b.customer_id WHERE c.email = 'old@example.com'")?.int("balance")
         }
         #expect(balance == -10)
     }

@@ -1,8 +1,8 @@
 import Foundation
 import Logging
 import MariaStore
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Driver: statements, binding and decoding against MariaDB")
 struct DriverTests {
@@ -11,7 +11,8 @@ struct DriverTests {
     init() throws {
         store = try MariaDBServer.shared.makeStore(label: "drv")
         try store.withConnection { connection in
-            try connection.execute("""
+            try connection.execute(
+                """
                 CREATE TABLE sample (
                     id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
                     small INT NULL, big BIGINT UNSIGNED NULL, ratio DOUBLE NULL,
@@ -180,8 +181,9 @@ struct DriverTests {
     }
 
     @Test func unreachableServerIsAConnectError() {
-        let store = Store(options: ConnectionOptions(socket: "/nonexistent/mysqld.sock", user: "x", database: "x", connectTimeoutSeconds: 1),
-                          prefix: .standard, logger: Logger(label: "test"))
+        let store = Store(
+            options: ConnectionOptions(socket: "/nonexistent/mysqld.sock", user: "x", database: "x", connectTimeoutSeconds: 1),
+            prefix: .standard, logger: Logger(label: "test"))
         let error = #expect(throws: DatabaseError.self) { try store.ping() }
         #expect(error?.kind == .connect)
         #expect(error?.isUnavailable == true)

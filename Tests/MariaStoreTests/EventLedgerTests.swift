@@ -1,8 +1,8 @@
 import Foundation
 import Logging
 import MariaStore
-import Testing
 import TestSupport
+import Testing
 
 /// The ledger claim that makes every Stripe event count once, with the interleaving that
 /// deadlocked: duplicates waiting on a first delivery's claim, all released by its commit.
@@ -25,8 +25,9 @@ struct EventLedgerTests {
             let first = Store(options: options, prefix: .standard, logger: Logger(label: "t"))
             defer { first.close() }
             try first.transaction { connection in
-                _ = try EventLedger(connection, prefix: .standard).claim(id: "evt_dup", type: "t", livemode: false, apiVersion: nil,
-                                                                         created: 1, receivedAt: Date(), outcome: .processed)
+                _ = try EventLedger(connection, prefix: .standard).claim(
+                    id: "evt_dup", type: "t", livemode: false, apiVersion: nil,
+                    created: 1, receivedAt: Date(), outcome: .processed)
                 claimed.signal()
                 release.wait()
             }

@@ -1,8 +1,8 @@
 import Foundation
 import Logging
 import MariaStore
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Migrations")
 struct MigratorTests {
@@ -91,8 +91,16 @@ struct MigratorTests {
 final class ReportBox: @unchecked Sendable {
     private let lock = NSLock()
     private var reports: [Migrator.Report] = []
-    func add(_ report: Migrator.Report) { lock.lock(); reports.append(report); lock.unlock() }
-    var all: [Migrator.Report] { lock.lock(); defer { lock.unlock() }; return reports }
+    func add(_ report: Migrator.Report) {
+        lock.lock()
+        reports.append(report)
+        lock.unlock()
+    }
+    var all: [Migrator.Report] {
+        lock.lock()
+        defer { lock.unlock() }
+        return reports
+    }
 }
 
 @Suite("Migration 8: one customer per email")
@@ -105,22 +113,29 @@ struct CustomerMergeMigrationTests {
         // What earlier versions made of one buyer: an email-only row per payment, a row per
         // Stripe customer, spellings of one address.
         try store.withConnection { connection in
-            for (id, email, stripe) in [(1, "buyer@example.com", nil), (2, " Buyer@Example.com", "cus_A"), (3, "buyer@example.com", "cus_B"),
-                                        (4, "other@example.com", nil), (5, nil, "cus_C")] as [(Int, String?, String?)] {
+            for (id, email, stripe) in [
+                (1, "buyer@example.com", nil), (2, " Buyer@Example.com", "cus_A"), (3, "buyer@example.com", "cus_B"),
+                (4, "other@example.com", nil), (5, nil, "cus_C"),
+            ] as [(Int, String?, String?)] {
                 try connection.execute("INSERT INTO pfc_customers (id, email, stripe_customer_id, created_at) VALUES (?, ?, ?, NOW(6))", [id, email, stripe])
             }
             for (id, customer) in [(10, 1), (11, 2), (12, 3), (13, 4)] {
-                try connection.execute("""
+                try connection.execute(
+                    """
                     INSERT INTO pfc_orders (id, session_id, customer_id, status, mode, amount_total, currency, livemode, created_at, updated_at)
                     VALUES (?, ?, ?, 'paid', 'payment', 100, 'USD', 0, NOW(6), NOW(6))
                     """, [id, "cs_\(id)", customer])
             }
-            for (customer, delta, source, sourceID) in [(1, 100, "order", "10:0"), (2, 100, "order", "11:0"), (3, -30, "consume", "3:job-1"),
-                                                        (4, 50, "order", "13:0")] as [(Int, Int, String, String)] {
-                try connection.execute("INSERT INTO pfc_credit_ledger (customer_id, delta, kind, source, source_id, created_at) VALUES (?, ?, 'grant', ?, ?, NOW(6))",
-                                       [customer, delta, source, sourceID])
+            for (customer, delta, source, sourceID) in [
+                (1, 100, "order", "10:0"), (2, 100, "order", "11:0"), (3, -30, "consume", "3:job-1"),
+                (4, 50, "order", "13:0"),
+            ] as [(Int, Int, String, String)] {
+                try connection.execute(
+                    "INSERT INTO pfc_credit_ledger (customer_id, delta, kind, source, source_id, created_at) VALUES (?, ?, 'grant', ?, ?, NOW(6))",
+                    [customer, delta, source, sourceID])
             }
-            try connection.execute("""
+            try connection.execute(
+                """
                 INSERT INTO pfc_licenses (selector, verifier, product, activation_limit, status, customer_id, created_at, updated_at)
                 VALUES ('SEL0000001', REPEAT('x', 32), 'p', 1, 'active', 3, NOW(6), NOW(6))
                 """)
@@ -128,10 +143,15 @@ struct CustomerMergeMigrationTests {
         let report = try Migrator(store: store).migrate(now: now)
         #expect(report.applied.contains(8))
         func rows(_ sql: String) throws -> [String] { try store.withConnection { try $0.query(sql).map { try $0.string("v") } } }
-        #expect(try rows("SELECT CONCAT(id, ' ', COALESCE(email, '-')) AS v FROM pfc_customers ORDER BY id") == ["1 buyer@example.com", "4 other@example.com", "5 -"])
-        #expect(try rows("SELECT CONCAT(stripe_customer_id, ' ', customer_id) AS v FROM pfc_customer_stripe_ids ORDER BY 1") == ["cus_A 1", "cus_B 1", "cus_C 5"])
+        #expect(
+            try rows("SELECT CONCAT(id, ' ', COALESCE(email, '-')) AS v FROM pfc_customers ORDER BY id") == [
+                "1 buyer@example.com", "4 other@example.com", "5 -",
+            ])
+        #expect(
+            try rows("SELECT CONCAT(stripe_customer_id, ' ', customer_id) AS v FROM pfc_customer_stripe_ids ORDER BY 1") == ["cus_A 1", "cus_B 1", "cus_C 5"])
         #expect(try rows("SELECT CONCAT(id, ' ', customer_id) AS v FROM pfc_orders ORDER BY id") == ["10 1", "11 1", "12 1", "13 4"])
-        #expect(try rows("SELECT CONCAT(customer_id, ' ', SUM(delta)) AS v FROM pfc_credit_ledger GROUP BY customer_id ORDER BY customer_id") == ["1 170", "4 50"])
+        #expect(
+            try rows("SELECT CONCAT(customer_id, ' ', SUM(delta)) AS v FROM pfc_credit_ledger GROUP BY customer_id ORDER BY customer_id") == ["1 170", "4 50"])
         #expect(try rows("SELECT source_id AS v FROM pfc_credit_ledger WHERE source = 'consume'") == ["1:job-1"])
         #expect(try rows("SELECT CAST(customer_id AS CHAR) AS v FROM pfc_licenses") == ["1"])
         // From now on one address is one row, in any spelling.
@@ -142,4 +162,3 @@ struct CustomerMergeMigrationTests {
         #expect(found == 1)
     }
 }
-

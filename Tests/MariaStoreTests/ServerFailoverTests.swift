@@ -1,8 +1,8 @@
 import Foundation
 import Logging
 import MariaStore
-import Testing
 import TestSupport
+import Testing
 
 /// Several configured servers: the store uses the first that answers and moves on when one is
 /// lost, without the caller noticing.

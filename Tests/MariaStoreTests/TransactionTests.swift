@@ -1,8 +1,8 @@
 import Foundation
 import Logging
 import MariaStore
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Store: transactions, retries and reconnects", .serialized)
 struct TransactionTests {
@@ -176,13 +176,15 @@ final class AttemptCounter: @unchecked Sendable {
     private var counts: [Int: Int] = [:]
 
     func next(_ key: Int) -> Int {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         counts[key, default: 0] += 1
         return counts[key]!
     }
 
     var total: Int {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         return counts.values.reduce(0, +)
     }
 }

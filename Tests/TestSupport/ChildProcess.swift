@@ -11,14 +11,18 @@ public final class ChildProcess: @unchecked Sendable {
     private var exitStatus: Int32?
 
     /// Starts `executable` with `arguments`; `environment` adds to this process's environment.
-    public init(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
-                logPath: String, stdinPath: String = "/dev/null") throws {
+    public init(
+        _ executable: String, _ arguments: [String], environment: [String: String] = [:],
+        logPath: String, stdinPath: String = "/dev/null"
+    ) throws {
         self.logPath = logPath
         pid = try Self.spawn(executable, arguments, environment: environment, stdinPath: stdinPath, outputPath: logPath)
     }
 
-    private static func spawn(_ executable: String, _ arguments: [String], environment: [String: String],
-                              stdinPath: String, outputPath: String) throws -> pid_t {
+    private static func spawn(
+        _ executable: String, _ arguments: [String], environment: [String: String],
+        stdinPath: String, outputPath: String
+    ) throws -> pid_t {
         var env = ProcessInfo.processInfo.environment
         env.merge(environment) { $1 }
         var actions = posix_spawn_file_actions_t()
@@ -42,8 +46,8 @@ public final class ChildProcess: @unchecked Sendable {
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
-            argv.forEach { free($0) }
-            envp.forEach { free($0) }
+            for pointer in argv { free(pointer) }
+            for pointer in envp { free(pointer) }
         }
         var pid = pid_t()
         let status = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
@@ -91,8 +95,10 @@ public final class ChildProcess: @unchecked Sendable {
     }
 
     /// Runs a program to completion (at most `seconds`) and returns its status and output.
-    public static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
-                           input: String? = nil, seconds: Double = 60) throws -> (status: Int32, output: String) {
+    public static func run(
+        _ executable: String, _ arguments: [String], environment: [String: String] = [:],
+        input: String? = nil, seconds: Double = 60
+    ) throws -> (status: Int32, output: String) {
         let scratch = "/tmp/pfc-run-\(UUID().uuidString)"
         defer {
             unlink(scratch + ".out")

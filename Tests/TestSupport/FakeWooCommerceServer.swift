@@ -25,8 +25,10 @@ public final class FakeWooCommerceServer: Sendable {
         /// Amounts of the refunds recorded, as WooCommerce's decimal strings.
         public var refunds: [String] = []
 
-        public init(id: Int64, status: String = "pending", currency: String = "USD", total: String, email: String = "buyer@example.com",
-                    items: [(String, Int, String, String)], shipping: [(String, String, String)] = []) {
+        public init(
+            id: Int64, status: String = "pending", currency: String = "USD", total: String, email: String = "buyer@example.com",
+            items: [(String, Int, String, String)], shipping: [(String, String, String)] = []
+        ) {
             self.id = id
             self.status = status
             self.currency = currency
@@ -112,7 +114,14 @@ public final class FakeWooCommerceServer: Sendable {
     public func put(_ order: Order) { orders.table.withLock { $0[order.id] = order } }
 
     /// Changes an order as the shop would (a buyer editing the cart, an admin cancelling it).
-    public func change(_ id: Int64, _ body: (inout Order) -> Void) { orders.table.withLock { if var order = $0[id] { body(&order); $0[id] = order } } }
+    public func change(_ id: Int64, _ body: (inout Order) -> Void) {
+        orders.table.withLock {
+            if var order = $0[id] {
+                body(&order)
+                $0[id] = order
+            }
+        }
+    }
 
     public func order(_ id: Int64) -> Order? { orders.table.withLock { $0[id] } }
 }

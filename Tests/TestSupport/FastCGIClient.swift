@@ -28,9 +28,11 @@ public final class FastCGIClient {
         let bound = withUnsafePointer(to: &local) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        let connected = bound == 0 && withUnsafePointer(to: &remote) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        } == 0
+        let connected =
+            bound == 0
+            && withUnsafePointer(to: &remote) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            } == 0
         guard connected else {
             let reason = String(cString: strerror(errno))
             close(fd)
@@ -62,8 +64,10 @@ public final class FastCGIClient {
 
     public static func record(type: UInt8, requestID: UInt16 = 1, content: [UInt8]) -> [UInt8] {
         precondition(content.count <= 65535)
-        return [1, type, UInt8(requestID >> 8), UInt8(requestID & 0xFF),
-                UInt8(content.count >> 8), UInt8(content.count & 0xFF), 0, 0] + content
+        return [
+            1, type, UInt8(requestID >> 8), UInt8(requestID & 0xFF),
+            UInt8(content.count >> 8), UInt8(content.count & 0xFF), 0, 0,
+        ] + content
     }
 
     public static func beginRequest(keepConnection: Bool = false) -> [UInt8] {

@@ -24,10 +24,13 @@ public enum HTTPClient {
     }
 
     /// Sends a request and reads the whole reply (the connection is closed after it).
-    public static func send(port: Int, method: String = "GET", path: String, headers: [(String, String)] = [],
-                            body: [UInt8] = [], timeout: Double = 30) throws -> Reply {
-        try exchange(port: port, bytes: requestBytes(method: method, path: path, headers: headers, body: body), timeout: timeout,
-                     isHead: method == "HEAD")
+    public static func send(
+        port: Int, method: String = "GET", path: String, headers: [(String, String)] = [],
+        body: [UInt8] = [], timeout: Double = 30
+    ) throws -> Reply {
+        try exchange(
+            port: port, bytes: requestBytes(method: method, path: path, headers: headers, body: body), timeout: timeout,
+            isHead: method == "HEAD")
     }
 
     /// The bytes of a request (`Connection: close`, with a `Content-Length` for a body).

@@ -38,10 +38,18 @@ public final class LoopbackHTTPServer: Sendable {
         }
 
         public static func json(_ status: Int, _ text: String) -> Response { Response(status: status, body: Array(text.utf8)) }
-        public static var dropped: Response { var r = Response(status: 0, body: []); r.dropConnection = true; return r }
+        public static var dropped: Response {
+            var r = Response(status: 0, body: [])
+            r.dropConnection = true
+            return r
+        }
 
         /// This answer, after `seconds`.
-        public func delayed(_ seconds: Double) -> Response { var r = self; r.delay = seconds; return r }
+        public func delayed(_ seconds: Double) -> Response {
+            var r = self
+            r.delay = seconds
+            return r
+        }
     }
 
     public let port: Int
@@ -62,7 +70,10 @@ public final class LoopbackHTTPServer: Sendable {
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard bound == 0, listen(fd, 128) == 0 else { close(fd); throw TestSupportError("cannot listen on loopback") }
+        guard bound == 0, listen(fd, 128) == 0 else {
+            close(fd)
+            throw TestSupportError("cannot listen on loopback")
+        }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
@@ -136,8 +147,9 @@ public final class LoopbackHTTPServer: Sendable {
             body += buffer[0..<n]
         }
         let target = requestLine[1].split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
-        return Request(method: String(requestLine[0]), path: String(target[0]), query: target.count > 1 ? String(target[1]) : "",
-                       headers: headers, body: body)
+        return Request(
+            method: String(requestLine[0]), path: String(target[0]), query: target.count > 1 ? String(target[1]) : "",
+            headers: headers, body: body)
     }
 }
 
@@ -170,7 +182,10 @@ public final class FakeStripeServer: Sendable {
             if let idempotencyKey, let earlier = routes.idempotent.withLock({ $0[idempotencyKey] }) {
                 // As Stripe: a key whose first request is still being processed is in use.
                 guard Date() >= earlier.ready else {
-                    return .json(409, #"{"error":{"type":"idempotency_error","code":"idempotency_key_in_use","message":"There is currently another in-progress request using this Idempotent Key."}}"#)
+                    return .json(
+                        409,
+                        #"{"error":{"type":"idempotency_error","code":"idempotency_key_in_use","message":"There is currently another in-progress request using this Idempotent Key."}}"#
+                    )
                 }
                 var replay = earlier.response
                 replay.delay = 0
@@ -180,13 +195,15 @@ public final class FakeStripeServer: Sendable {
             let handler = routes.handlers.withLock { handlers in
                 handlers[key] ?? handlers.first { $0.key.hasSuffix("*") && key.hasPrefix($0.key.dropLast()) }?.value
             }
-            let answer: LoopbackHTTPServer.Response? = handler.map { $0(request) } ?? routes.table.withLock { table in
-                guard var queue = table[key], !queue.isEmpty else { return nil }
-                // The last answer repeats; earlier ones are used once each (failures first).
-                let next = queue.count > 1 ? queue.removeFirst() : queue[0]
-                table[key] = queue
-                return next
-            }
+            let answer: LoopbackHTTPServer.Response? =
+                handler.map { $0(request) }
+                ?? routes.table.withLock { table in
+                    guard var queue = table[key], !queue.isEmpty else { return nil }
+                    // The last answer repeats; earlier ones are used once each (failures first).
+                    let next = queue.count > 1 ? queue.removeFirst() : queue[0]
+                    table[key] = queue
+                    return next
+                }
             guard let answer else {
                 return .json(404, #"{"error":{"type":"invalid_request_error","message":"Unrecognized request URL (\#(request.method): \#(request.path))."}}"#)
             }
@@ -238,7 +255,10 @@ public final class FakeStripeServer: Sendable {
         }
         on("GET", "/v1/invoice_payments") { request in
             let invoice = request.query.split(separator: "&").first { $0.hasPrefix("invoice=") }.map { String($0.dropFirst(8)) } ?? "none"
-            return .json(200, #"{"object":"list","has_more":false,"data":[{"object":"invoice_payment","id":"inpay_\#(invoice)","invoice":"\#(invoice)","status":"paid","payment":{"type":"payment_intent","payment_intent":"pi_for_\#(invoice)"}}]}"#)
+            return .json(
+                200,
+                #"{"object":"list","has_more":false,"data":[{"object":"invoice_payment","id":"inpay_\#(invoice)","invoice":"\#(invoice)","status":"paid","payment":{"type":"payment_intent","payment_intent":"pi_for_\#(invoice)"}}]}"#
+            )
         }
     }
 
@@ -253,7 +273,8 @@ public final class FakeStripeServer: Sendable {
             let amount = item.amount.map { #","amount_total":\#($0)"# } ?? ""
             return #"{"id":"li_\#(index)","object":"item","quantity":\#(item.quantity)\#(amount),"price":{"id":"\#(item.price)","object":"price"}}"#
         }.joined(separator: ",")
-        on("GET", "/v1/checkout/sessions/\(session)/line_items",
-           .json(200, #"{"object":"list","data":[\#(data)],"has_more":false,"url":"/v1/checkout/sessions/\#(session)/line_items"}"#))
+        on(
+            "GET", "/v1/checkout/sessions/\(session)/line_items",
+            .json(200, #"{"object":"list","data":[\#(data)],"has_more":false,"url":"/v1/checkout/sessions/\#(session)/line_items"}"#))
     }
 }

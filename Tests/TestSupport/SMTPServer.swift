@@ -31,8 +31,12 @@ public final class SMTPServer: @unchecked Sendable {
         self.security = security
         self.delay = delay
         if security != nil {
-            let made = try ChildProcess.run("/usr/bin/openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
-                                                                 "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", directory + "/key.pem", "-out", certificate])
+            let made = try ChildProcess.run(
+                "/usr/bin/openssl",
+                [
+                    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", directory + "/key.pem", "-out", certificate,
+                ])
             guard made.status == 0 else { throw TestSupportError("openssl could not make a certificate: \(made.output)") }
         }
         try start()
@@ -42,14 +46,22 @@ public final class SMTPServer: @unchecked Sendable {
     public func start() throws {
         if let security {
             let script = TestPaths.repositoryRoot.appendingPathComponent("Tests/oracles/smtp_server.py").path
-            child = try ChildProcess("/usr/bin/python3", [script, String(port), directory + "/maildir", security.mode.rawValue, certificate,
-                                                          directory + "/key.pem", security.user, security.password], logPath: directory + "/smtp.log")
+            child = try ChildProcess(
+                "/usr/bin/python3",
+                [
+                    script, String(port), directory + "/maildir", security.mode.rawValue, certificate,
+                    directory + "/key.pem", security.user, security.password,
+                ], logPath: directory + "/smtp.log")
         } else if delay > 0 {
             let script = TestPaths.repositoryRoot.appendingPathComponent("Tests/oracles/slow_smtp_server.py").path
             child = try ChildProcess("/usr/bin/python3", [script, String(port), directory + "/maildir", String(delay)], logPath: directory + "/smtp.log")
         } else {
-            child = try ChildProcess("/usr/bin/python3", ["-m", "aiosmtpd", "-n", "-l", "127.0.0.1:\(port)", "-c", "aiosmtpd.handlers.Mailbox",
-                                                          directory + "/maildir"], logPath: directory + "/smtp.log")
+            child = try ChildProcess(
+                "/usr/bin/python3",
+                [
+                    "-m", "aiosmtpd", "-n", "-l", "127.0.0.1:\(port)", "-c", "aiosmtpd.handlers.Mailbox",
+                    directory + "/maildir",
+                ], logPath: directory + "/smtp.log")
         }
         let port = self.port
         guard TestPaths.waitUntil(seconds: 10, { HTTPClient.canConnect(port: port) }) else {
@@ -77,7 +89,10 @@ public final class SMTPServer: @unchecked Sendable {
         var index = start
         while index < lines.count, !lines[index].isEmpty { index += 1 }
         index += 1
-        while index < lines.count, !lines[index].hasPrefix("--") { body.append(lines[index]); index += 1 }
+        while index < lines.count, !lines[index].hasPrefix("--") {
+            body.append(lines[index])
+            index += 1
+        }
         return Data(base64Encoded: body.joined()).map { String(decoding: $0, as: UTF8.self) } ?? ""
     }
 

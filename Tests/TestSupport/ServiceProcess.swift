@@ -18,10 +18,12 @@ public final class ServiceProcess: @unchecked Sendable {
         socketPath = directory + "/payments.sock"
         livenessSocketPath = directory + "/liveness.sock"
         configPath = directory + "/payments.ini"
-        try Self.writeConfiguration(at: configPath, database: database, listen: socketPath, workers: workers,
-                                    extra: "\n[server]\nliveness_listen = \(livenessSocketPath)\n" + extra)
-        child = try ChildProcess(TestPaths.binary, ["serve", "--config", configPath], environment: environment,
-                                 logPath: directory + "/service.log")
+        try Self.writeConfiguration(
+            at: configPath, database: database, listen: socketPath, workers: workers,
+            extra: "\n[server]\nliveness_listen = \(livenessSocketPath)\n" + extra)
+        child = try ChildProcess(
+            TestPaths.binary, ["serve", "--config", configPath], environment: environment,
+            logPath: directory + "/service.log")
         let socketPath = self.socketPath
         guard TestPaths.waitUntil(seconds: 10, { FastCGIClient.canConnect(socketPath) }) else {
             throw TestSupportError("payments-fcgi did not start listening; its log:\n\(child.output)")

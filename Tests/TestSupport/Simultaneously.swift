@@ -11,25 +11,31 @@ public enum Simultaneously {
 
     /// Sends `count` HTTP requests to 127.0.0.1:`port`: every connection is opened first, then
     /// all requests are written at the same moment. Replies are in index order (nil: failed).
-    public static func send(_ count: Int, port: Int, timeout: Double = 60,
-                            _ request: @escaping @Sendable (Int) -> (method: String, path: String, headers: [(String, String)], body: [UInt8]))
+    public static func send(
+        _ count: Int, port: Int, timeout: Double = 60,
+        _ request: @escaping @Sendable (Int) -> (method: String, path: String, headers: [(String, String)], body: [UInt8])
+    )
         -> [HTTPClient.Reply?]
     {
         let replies = Replies(count)
-        run(count, prepare: { _ in try? HTTPClient.connectTCP(port: port, timeout: timeout) }, body: { index, fd in
-            guard let fd else { return }
-            defer { close(fd) }
-            let (method, path, headers, body) = request(index)
-            let bytes = HTTPClient.requestBytes(method: method, path: path, headers: headers, body: body)
-            guard (try? HTTPClient.writeAll(fd, bytes)) != nil else { return }
-            replies.set(index, try? HTTPClient.parse(HTTPClient.readAll(fd), isHead: method == "HEAD"))
-        })
+        run(
+            count, prepare: { _ in try? HTTPClient.connectTCP(port: port, timeout: timeout) },
+            body: { index, fd in
+                guard let fd else { return }
+                defer { close(fd) }
+                let (method, path, headers, body) = request(index)
+                let bytes = HTTPClient.requestBytes(method: method, path: path, headers: headers, body: body)
+                guard (try? HTTPClient.writeAll(fd, bytes)) != nil else { return }
+                replies.set(index, try? HTTPClient.parse(HTTPClient.readAll(fd), isHead: method == "HEAD"))
+            })
         return replies.all
     }
 
     /// The general form: `prepare` runs on each thread before the start line, `body` after it.
-    public static func run<Prepared>(_ count: Int, prepare: @escaping @Sendable (Int) -> Prepared,
-                                     body: @escaping @Sendable (Int, Prepared) -> Void) {
+    public static func run<Prepared>(
+        _ count: Int, prepare: @escaping @Sendable (Int) -> Prepared,
+        body: @escaping @Sendable (Int, Prepared) -> Void
+    ) {
         let start = StartLine(parties: count)
         let finished = DispatchGroup()
         for index in 0..<count {

@@ -36,8 +36,10 @@ public final class StripeEventBuilder: @unchecked Sendable {
     }
 
     /// `customer.subscription.created|updated|deleted`.
-    public func subscription(_ type: String, id: String, customer: String, status: String, price: String, quantity: Int,
-                             period: (start: Int64, end: Int64), cancelAtPeriodEnd: Bool = false) throws -> [UInt8] {
+    public func subscription(
+        _ type: String, id: String, customer: String, status: String, price: String, quantity: Int,
+        period: (start: Int64, end: Int64), cancelAtPeriodEnd: Bool = false
+    ) throws -> [UInt8] {
         try event("customer.subscription.created", type: type) { object in
             object["id"] = id
             object["customer"] = customer
@@ -75,8 +77,10 @@ public final class StripeEventBuilder: @unchecked Sendable {
     }
 
     /// `invoice.paid` (or `invoice.payment_failed`) of a subscription.
-    public func invoice(_ type: String = "invoice.paid", id: String, subscription: String, customer: String, email: String?, reason: String,
-                        amountPaid: Int64, lines: [InvoiceLine]) throws -> [UInt8] {
+    public func invoice(
+        _ type: String = "invoice.paid", id: String, subscription: String, customer: String, email: String?, reason: String,
+        amountPaid: Int64, lines: [InvoiceLine]
+    ) throws -> [UInt8] {
         try event("invoice.paid", type: type) { object in
             object["id"] = id
             object["customer"] = customer
@@ -120,10 +124,14 @@ public final class StripeEventBuilder: @unchecked Sendable {
     }
 
     /// `checkout.session.completed` of a session (subscription or one-off).
-    public func checkoutCompleted(session: String, mode: String, customer: String, email: String, amount: Int64, subscription: String? = nil,
-                                  paymentIntent: String? = nil) throws -> [UInt8] {
-        try event(mode == "subscription" ? "checkout.session.completed.subscription" : "checkout.session.completed.payment_card",
-                  type: "checkout.session.completed") { object in
+    public func checkoutCompleted(
+        session: String, mode: String, customer: String, email: String, amount: Int64, subscription: String? = nil,
+        paymentIntent: String? = nil
+    ) throws -> [UInt8] {
+        try event(
+            mode == "subscription" ? "checkout.session.completed.subscription" : "checkout.session.completed.payment_card",
+            type: "checkout.session.completed"
+        ) { object in
             object["id"] = session
             object["customer"] = customer
             object["customer_details"] = ["email": email]

@@ -14,7 +14,9 @@ public enum TricklingUpload {
         /// A client that could not even connect.
         public static let notConnected = Outcome(status: nil, hung: false, seconds: 0)
 
-        public var description: String { hung ? "hung after \(seconds) s" : "\(status.map(String.init) ?? "closed") after \(String(format: "%.1f", seconds)) s" }
+        public var description: String {
+            hung ? "hung after \(seconds) s" : "\(status.map(String.init) ?? "closed") after \(String(format: "%.1f", seconds)) s"
+        }
     }
 
     /// A connection to 127.0.0.1:`port`, opened ahead (for `Simultaneously.run`'s prepare step).
@@ -30,7 +32,8 @@ public enum TricklingUpload {
         func outcome(_ status: Int?, hung: Bool = false) -> Outcome {
             Outcome(status: status, hung: hung, seconds: Date().timeIntervalSince(started))
         }
-        let head = "POST \(path) HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+        let head =
+            "POST \(path) HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\n"
             + "Content-Length: \(bodyLength)\r\nConnection: close\r\n\r\n"
         guard (try? HTTPClient.writeAll(fd, Array(head.utf8))) != nil else { return outcome(nil) }
         var sent = 0

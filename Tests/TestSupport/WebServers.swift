@@ -34,26 +34,33 @@ public final class NginxServer: @unchecked Sendable {
     /// `releasesDirectory` is what `releases.directory` names (the internal location's alias).
     /// `edits`: text of `nginx/payments-fcgi.conf` replaced as a seller would edit it
     /// (uncommenting the admin page's address restriction, say).
-    public init(serviceSocket: String, livenessSocket: String? = nil, releasesDirectory: String = "/nonexistent/releases",
-                wordpress: WordPress? = nil, edits: [String: String] = [:]) throws {
+    public init(
+        serviceSocket: String, livenessSocket: String? = nil, releasesDirectory: String = "/nonexistent/releases",
+        wordpress: WordPress? = nil, edits: [String: String] = [:]
+    ) throws {
         let liveness = livenessSocket ?? (serviceSocket as NSString).deletingLastPathComponent + "/liveness.sock"
         (directory, port, child) = try WebServerStart.retryingOnPortClash {
-            try Self.start(serviceSocket: serviceSocket, livenessSocket: liveness, releasesDirectory: releasesDirectory, wordpress: wordpress,
-                           edits: edits)
+            try Self.start(
+                serviceSocket: serviceSocket, livenessSocket: liveness, releasesDirectory: releasesDirectory, wordpress: wordpress,
+                edits: edits)
         }
     }
 
-    private static func start(serviceSocket: String, livenessSocket: String, releasesDirectory: String,
-                              wordpress: WordPress?, edits: [String: String]) throws -> (String, Int, ChildProcess) {
+    private static func start(
+        serviceSocket: String, livenessSocket: String, releasesDirectory: String,
+        wordpress: WordPress?, edits: [String: String]
+    ) throws -> (String, Int, ChildProcess) {
         let directory = TestPaths.scratchDirectory("nginx")
         let port = TestPaths.freePort()
         let paymentsLog = ["/var/log/nginx/payments.access.log": directory + "/payments.access.log"]
-        let snippet = try DeploymentFile.render("nginx/payments-fcgi.conf", replacing: paymentsLog.merging([
-            "unix:/run/payments-fcgi/payments.sock": "unix:\(serviceSocket)",
-            "unix:/run/payments-fcgi/liveness.sock": "unix:\(livenessSocket)",
-            "/etc/nginx/snippets/payments-fastcgi.conf": directory + "/payments-fastcgi.conf",
-            "alias /var/lib/payments-fcgi/releases/;": "alias \(releasesDirectory)/;",
-        ]) { $1 }.merging(edits) { $1 })
+        let snippet = try DeploymentFile.render(
+            "nginx/payments-fcgi.conf",
+            replacing: paymentsLog.merging([
+                "unix:/run/payments-fcgi/payments.sock": "unix:\(serviceSocket)",
+                "unix:/run/payments-fcgi/liveness.sock": "unix:\(livenessSocket)",
+                "/etc/nginx/snippets/payments-fastcgi.conf": directory + "/payments-fastcgi.conf",
+                "alias /var/lib/payments-fcgi/releases/;": "alias \(releasesDirectory)/;",
+            ]) { $1 }.merging(edits) { $1 })
         try snippet.write(toFile: directory + "/payments-fcgi.conf", atomically: true, encoding: .utf8)
         try DeploymentFile.render("nginx/payments-fastcgi.conf", replacing: paymentsLog)
             .write(toFile: directory + "/payments-fastcgi.conf", atomically: true, encoding: .utf8)
@@ -61,16 +68,20 @@ public final class NginxServer: @unchecked Sendable {
             .write(toFile: directory + "/payments-http.conf", atomically: true, encoding: .utf8)
         var serving: [String: String] = [:]
         if let wordpress {
-            serving = ["root /var/www/wordpress;": "root \(wordpress.root);",
-                       "fastcgi_pass unix:/run/php/php-fpm.sock;": "fastcgi_pass unix:\(wordpress.phpSocket);\n"
-                           + "        fastcgi_param WORDPRESS_CONFIG \(wordpress.configName);"]
+            serving = [
+                "root /var/www/wordpress;": "root \(wordpress.root);",
+                "fastcgi_pass unix:/run/php/php-fpm.sock;": "fastcgi_pass unix:\(wordpress.phpSocket);\n"
+                    + "        fastcgi_param WORDPRESS_CONFIG \(wordpress.configName);",
+            ]
         }
-        let site = try DeploymentFile.render("nginx/wordpress-site.conf", replacing: serving.merging([
-            "listen 80;": "listen 127.0.0.1:\(port);",
-            "/etc/nginx/snippets/payments-fcgi.conf": directory + "/payments-fcgi.conf",
-            "/var/log/nginx/wordpress.access.log": directory + "/access.log",
-            "/var/log/nginx/wordpress.error.log": directory + "/error.log",
-        ]) { $1 })
+        let site = try DeploymentFile.render(
+            "nginx/wordpress-site.conf",
+            replacing: serving.merging([
+                "listen 80;": "listen 127.0.0.1:\(port);",
+                "/etc/nginx/snippets/payments-fcgi.conf": directory + "/payments-fcgi.conf",
+                "/var/log/nginx/wordpress.access.log": directory + "/access.log",
+                "/var/log/nginx/wordpress.error.log": directory + "/error.log",
+            ]) { $1 })
         try site.write(toFile: directory + "/site.conf", atomically: true, encoding: .utf8)
         let user = geteuid() == 0 ? "user root;\n" : ""
         let main = """
@@ -91,8 +102,9 @@ public final class NginxServer: @unchecked Sendable {
             }
             """
         try main.write(toFile: directory + "/nginx.conf", atomically: true, encoding: .utf8)
-        let child = try ChildProcess("/usr/sbin/nginx", ["-p", directory, "-c", directory + "/nginx.conf", "-g", "daemon off;"],
-                                     logPath: directory + "/stderr.log")
+        let child = try ChildProcess(
+            "/usr/sbin/nginx", ["-p", directory, "-c", directory + "/nginx.conf", "-g", "daemon off;"],
+            logPath: directory + "/stderr.log")
         try WebServerStart.waitForPort(port, child: child, name: "nginx")
         return (directory, port, child)
     }
@@ -142,19 +154,23 @@ public final class ApacheServer: @unchecked Sendable {
             loads += ["proxy", "proxy_fcgi"]
             // Debian's libapache2-mod-xsendfile: release packages sent with X-Sendfile.
             if FileManager.default.fileExists(atPath: modules + "/mod_xsendfile.so") { loads.append("xsendfile") }
-            include = try DeploymentFile.render("apache/payments-proxy-fcgi.conf", replacing: paymentsLog.merging([
-                "XSendFilePath /var/lib/payments-fcgi/releases": "XSendFilePath \(releasesDirectory)",
-                "unix:/run/payments-fcgi/payments.sock": "unix:\(socket)",
-                "unix:/run/payments-fcgi/liveness.sock": "unix:\(liveness ?? (socket as NSString).deletingLastPathComponent + "/liveness.sock")",
-            ]) { $1 })
+            include = try DeploymentFile.render(
+                "apache/payments-proxy-fcgi.conf",
+                replacing: paymentsLog.merging([
+                    "XSendFilePath /var/lib/payments-fcgi/releases": "XSendFilePath \(releasesDirectory)",
+                    "unix:/run/payments-fcgi/payments.sock": "unix:\(socket)",
+                    "unix:/run/payments-fcgi/liveness.sock": "unix:\(liveness ?? (socket as NSString).deletingLastPathComponent + "/liveness.sock")",
+                ]) { $1 })
         case .fcgid(let configPath):
             loads += ["fcgid"]
             let binary = URL(fileURLWithPath: TestPaths.binary)
-            include = try DeploymentFile.render("apache/payments-fcgid.conf", replacing: paymentsLog.merging([
-                "/etc/payments-fcgi/payments.ini": configPath,
-                "\"/usr/local/bin/payments-fcgi\"": "\"\(binary.path)\"",
-                "\"/usr/local/bin\"": "\"\(binary.deletingLastPathComponent().path)\"",
-            ]) { $1 })
+            include = try DeploymentFile.render(
+                "apache/payments-fcgid.conf",
+                replacing: paymentsLog.merging([
+                    "/etc/payments-fcgi/payments.ini": configPath,
+                    "\"/usr/local/bin/payments-fcgi\"": "\"\(binary.path)\"",
+                    "\"/usr/local/bin\"": "\"\(binary.deletingLastPathComponent().path)\"",
+                ]) { $1 })
             try FileManager.default.createDirectory(atPath: directory + "/fcgid", withIntermediateDirectories: true)
             if geteuid() == 0 { _ = try? ChildProcess.run("/bin/chown", ["www-data:www-data", directory + "/fcgid"]) }
         }
@@ -180,8 +196,9 @@ public final class ApacheServer: @unchecked Sendable {
             Include \(directory)/payments.conf
             """
         try main.write(toFile: directory + "/apache.conf", atomically: true, encoding: .utf8)
-        let child = try ChildProcess("/usr/sbin/apache2", ["-f", directory + "/apache.conf", "-DFOREGROUND"],
-                                     logPath: directory + "/stderr.log")
+        let child = try ChildProcess(
+            "/usr/sbin/apache2", ["-f", directory + "/apache.conf", "-DFOREGROUND"],
+            logPath: directory + "/stderr.log")
         try WebServerStart.waitForPort(port, child: child, name: "apache")
         return (directory, port, child)
     }

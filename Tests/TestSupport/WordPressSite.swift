@@ -32,24 +32,25 @@ public final class WordPressSite: @unchecked Sendable {
             try FileManager.default.createDirectory(atPath: directory + "/wp-content/" + folder, withIntermediateDirectories: true)
         }
         // Offline: WordPress.org's "nothing new" answers come from a must-use plugin.
-        try FileManager.default.copyItem(atPath: TestPaths.repositoryRoot.appendingPathComponent("Tests/oracles/wordpress-org-offline.php").path,
-                                         toPath: directory + "/wp-content/mu-plugins/wordpress-org-offline.php")
+        try FileManager.default.copyItem(
+            atPath: TestPaths.repositoryRoot.appendingPathComponent("Tests/oracles/wordpress-org-offline.php").path,
+            toPath: directory + "/wp-content/mu-plugins/wordpress-org-offline.php")
         // As root, PHP-FPM's pool runs as root too (-R): the tests' files are root's.
         let user = geteuid() == 0 ? "user = root\ngroup = root\n" : ""
         try """
-            [global]
-            pid = \(directory)/php-fpm.pid
-            error_log = \(directory)/php-fpm.log
-            daemonize = no
-            [site]
-            \(user)listen = \(phpSocket)
-            listen.mode = 0666
-            pm = static
-            pm.max_children = 2
-            catch_workers_output = yes
-            php_admin_flag[log_errors] = on
-            php_admin_value[error_log] = \(directory)/php-errors.log
-            """.write(toFile: directory + "/php-fpm.conf", atomically: true, encoding: .utf8)
+        [global]
+        pid = \(directory)/php-fpm.pid
+        error_log = \(directory)/php-fpm.log
+        daemonize = no
+        [site]
+        \(user)listen = \(phpSocket)
+        listen.mode = 0666
+        pm = static
+        pm.max_children = 2
+        catch_workers_output = yes
+        php_admin_flag[log_errors] = on
+        php_admin_value[error_log] = \(directory)/php-errors.log
+        """.write(toFile: directory + "/php-fpm.conf", atomically: true, encoding: .utf8)
         guard let binary = try FileManager.default.contentsOfDirectory(atPath: "/usr/sbin").filter({ $0.hasPrefix("php-fpm") }).sorted().last else {
             throw TestSupportError("php-fpm is not installed (scripts/install-packages)")
         }
@@ -75,26 +76,26 @@ public final class WordPressSite: @unchecked Sendable {
             salts += "define('\(name)', '\(UUID().uuidString)\(UUID().uuidString)');\n"
         }
         try """
-            <?php
-            define('DB_NAME', '\(database.database)');
-            define('DB_USER', '\(database.user)');
-            define('DB_PASSWORD', '\(database.password)');
-            define('DB_HOST', 'localhost:\(socket)');
-            define('WP_HOME', 'http://\(host)');
-            define('WP_SITEURL', 'http://\(host)');
-            define('WP_CONTENT_DIR', '\(contentDirectory)');
-            define('WP_CONTENT_URL', 'http://\(host)/wp-content');
-            define('WP_DEBUG', true);
-            define('WP_DEBUG_LOG', '\(debugLogPath)');
-            define('WP_DEBUG_DISPLAY', false);
-            // Offline: only this machine (the site itself, the store) may be asked anything.
-            define('WP_HTTP_BLOCK_EXTERNAL', true);
-            define('FS_METHOD', 'direct');
-            define('DISABLE_WP_CRON', true);
-            define('AUTOMATIC_UPDATER_DISABLED', true);
-            \(salts)\(extraConfiguration)
-            $table_prefix = 'wp_';
-            """.write(toFile: configPath, atomically: true, encoding: .utf8)
+        <?php
+        define('DB_NAME', '\(database.database)');
+        define('DB_USER', '\(database.user)');
+        define('DB_PASSWORD', '\(database.password)');
+        define('DB_HOST', 'localhost:\(socket)');
+        define('WP_HOME', 'http://\(host)');
+        define('WP_SITEURL', 'http://\(host)');
+        define('WP_CONTENT_DIR', '\(contentDirectory)');
+        define('WP_CONTENT_URL', 'http://\(host)/wp-content');
+        define('WP_DEBUG', true);
+        define('WP_DEBUG_LOG', '\(debugLogPath)');
+        define('WP_DEBUG_DISPLAY', false);
+        // Offline: only this machine (the site itself, the store) may be asked anything.
+        define('WP_HTTP_BLOCK_EXTERNAL', true);
+        define('FS_METHOD', 'direct');
+        define('DISABLE_WP_CRON', true);
+        define('AUTOMATIC_UPDATER_DISABLED', true);
+        \(salts)\(extraConfiguration)
+        $table_prefix = 'wp_';
+        """.write(toFile: configPath, atomically: true, encoding: .utf8)
         let installed = try run("install", plugins)
         guard installed["installed"] as? Bool == true, installed["activated"] as? Bool == true else {
             throw TestSupportError("WordPress did not install: \(installed)\n\(debugLog)")

@@ -90,8 +90,9 @@ enum AdminActions {
             }
             amount = minor
         }
-        _ = try Refunding(context: context).refund(paymentIntent: intent, amount: amount, reason: "requested_by_customer",
-                                                   callerKey: "admin-page:" + key, actor: session.actor)
+        _ = try Refunding(context: context).refund(
+            paymentIntent: intent, amount: amount, reason: "requested_by_customer",
+            callerKey: "admin-page:" + key, actor: session.actor)
     }
 
     static func fulfil(_ fields: [String: String], session: AdminSession, context: Context) throws {
@@ -115,9 +116,10 @@ enum AdminActions {
             let before = try grants.creditBalance(customerID: customer)
             // The form's own key: submitting the same form twice changes the balance once.
             guard try grants.appendCredits(customerID: customer, delta: delta, kind: "adjustment", source: "admin", sourceID: key, now: now) else { return }
-            try AuditLog(connection, prefix: store.prefix).record(subject: "credits", id: String(customer), action: delta > 0 ? "granted" : "debited",
-                                                                  before: String(before), after: String(before + delta), actor: session.actor,
-                                                                  detail: reason, now: now)
+            try AuditLog(connection, prefix: store.prefix).record(
+                subject: "credits", id: String(customer), action: delta > 0 ? "granted" : "debited",
+                before: String(before), after: String(before + delta), actor: session.actor,
+                detail: reason, now: now)
         }
     }
 
@@ -135,8 +137,9 @@ enum AdminActions {
             outcome = "still failing"
         }
         try store.transaction { connection in
-            try AuditLog(connection, prefix: store.prefix).record(subject: "event", id: id, action: "replayed", before: "failed", after: outcome,
-                                                                  actor: session.actor, now: context.clock.now)
+            try AuditLog(connection, prefix: store.prefix).record(
+                subject: "event", id: id, action: "replayed", before: "failed", after: outcome,
+                actor: session.actor, now: context.clock.now)
         }
         return AdminPage.redirect("/events?outcome=failed&done=replay", context: context)
     }

@@ -20,8 +20,9 @@ enum AdminDevice {
         guard let text = AdminCookies.value(named: cookie, in: request) else { return false }
         let parts = text.split(separator: ".")
         guard parts.count == 3, Int64(parts[0]) == account.id, let issued = Int64(parts[1]), let sent = Hex.decode(String(parts[2])),
-              Double(issued) <= now.timeIntervalSince1970, now.timeIntervalSince1970 - Double(issued) < Double(lifetimeSeconds),
-              let expected = try? mac(adminID: account.id, issued: issued, passwordHash: account.passwordHash) else { return false }
+            Double(issued) <= now.timeIntervalSince1970, now.timeIntervalSince1970 - Double(issued) < Double(lifetimeSeconds),
+            let expected = try? mac(adminID: account.id, issued: issued, passwordHash: account.passwordHash)
+        else { return false }
         return Digest.constantTimeEqual(sent, expected)
     }
 

@@ -48,7 +48,8 @@ enum AdminPage {
             <body>\(header)<main><h1>\(escape(title))</h1>\(content)</main></body></html>
             """
         // No script of any kind; inline SVG and styles only; forms only to ourselves.
-        let headers = PageHeaders.html(contentSecurityPolicy: "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+        let headers = PageHeaders.html(
+            contentSecurityPolicy: "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
         return Response(status: status, headers: headers, body: Array(html.utf8))
     }
 
@@ -68,8 +69,10 @@ enum AdminPage {
 
     /// A form posting to an admin action, with the CSRF token and a confirmation box the
     /// browser (and the server) insist on.
-    static func actionForm(_ action: String, label: String, fields: [(String, String)] = [], inputs: String = "", confirm: String,
-                           session: AdminSession, context: Context) -> String {
+    static func actionForm(
+        _ action: String, label: String, fields: [(String, String)] = [], inputs: String = "", confirm: String,
+        session: AdminSession, context: Context
+    ) -> String {
         var html = "<form class=\"inline\" method=\"post\" action=\"\(base(context))/actions/\(action)\">"
         html += "<input type=\"hidden\" name=\"csrf\" value=\"\(session.csrfToken)\">"
         for (name, value) in fields { html += "<input type=\"hidden\" name=\"\(escape(name))\" value=\"\(escape(value))\">" }
@@ -82,7 +85,10 @@ enum AdminPage {
     static func table(_ headers: [String], _ rows: [[String]], numeric: Set<Int> = [], caption: String? = nil) -> String {
         var html = "<table>"
         if let caption { html += "<caption>\(escape(caption))</caption>" }
-        html += "<thead><tr>" + headers.enumerated().map { "<th scope=\"col\"\(numeric.contains($0.offset) ? " class=\"n\"" : "")>\(escape($0.element))</th>" }.joined() + "</tr></thead><tbody>"
+        html +=
+            "<thead><tr>"
+            + headers.enumerated().map { "<th scope=\"col\"\(numeric.contains($0.offset) ? " class=\"n\"" : "")>\(escape($0.element))</th>" }.joined()
+            + "</tr></thead><tbody>"
         for row in rows {
             html += "<tr>" + row.enumerated().map { "<td\(numeric.contains($0.offset) ? " class=\"n\"" : "")>\($0.element)</td>" }.joined() + "</tr>"
         }

@@ -25,16 +25,19 @@ enum AdminRoutes {
                 switch refusal {
                 case .signInRequired:
                     if request.method == "GET" || request.method == "HEAD" { return AdminPage.redirect("/sign-in", context: context) }
-                    return AdminPage.render("Sign in first", AdminPage.notice("Your session has ended. Sign in again.", error: true), session: nil,
-                                            status: HTTPStatus(403, "Forbidden"), context: context)
+                    return AdminPage.render(
+                        "Sign in first", AdminPage.notice("Your session has ended. Sign in again.", error: true), session: nil,
+                        status: HTTPStatus(403, "Forbidden"), context: context)
                 case .forbidden(let message):
-                    return AdminPage.render("Refused", AdminPage.notice(message, error: true), session: nil, status: HTTPStatus(403, "Forbidden"), context: context)
+                    return AdminPage.render(
+                        "Refused", AdminPage.notice(message, error: true), session: nil, status: HTTPStatus(403, "Forbidden"), context: context)
                 case .invalid(let message):
                     let session = try? AdminSession.current(request, context)
                     return AdminPage.render("Not done", AdminPage.notice(message, error: true), session: session, status: .badRequest, context: context)
                 case .notFound:
                     let session = try? AdminSession.current(request, context)
-                    return AdminPage.render("Not found", AdminPage.notice("There is nothing here.", error: true), session: session, status: .notFound, context: context)
+                    return AdminPage.render(
+                        "Not found", AdminPage.notice("There is nothing here.", error: true), session: session, status: .notFound, context: context)
                 }
             } catch let error as APIError where error.status.code < 500 {
                 let session = try? AdminSession.current(request, context)
@@ -44,8 +47,9 @@ enum AdminRoutes {
                 let session = try? AdminSession.current(request, context)
                 var status: HTTPStatus = (error as? any HTTPResponseError)?.status ?? .internalServerError
                 if let error = error as? DatabaseError, error.isUnavailable || error.isTransient { status = .serviceUnavailable }
-                return AdminPage.render("Something went wrong", AdminPage.notice("It has been logged. Try again in a moment.", error: true),
-                                        session: session, status: status, context: context)
+                return AdminPage.render(
+                    "Something went wrong", AdminPage.notice("It has been logged. Try again in a moment.", error: true),
+                    session: session, status: status, context: context)
             }
         }
     }

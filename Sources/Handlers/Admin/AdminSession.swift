@@ -32,9 +32,11 @@ public struct AdminSession: Sendable {
     static func current(_ request: Request, _ context: Context) throws -> AdminSession? {
         guard let token = AdminCookies.value(named: cookieName, in: request), AdminCookies.isToken(token) else { return nil }
         let store = context.store
-        guard let found = try store.withConnection({
-            try AdminRepository($0, prefix: store.prefix).session(tokenHash: Digest.sha256(Array(token.utf8)), now: context.clock.now)
-        }) else { return nil }
+        guard
+            let found = try store.withConnection({
+                try AdminRepository($0, prefix: store.prefix).session(tokenHash: Digest.sha256(Array(token.utf8)), now: context.clock.now)
+            })
+        else { return nil }
         return AdminSession(adminID: found.adminID, email: found.email, token: token)
     }
 

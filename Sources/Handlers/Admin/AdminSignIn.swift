@@ -26,7 +26,9 @@ enum AdminSignIn {
 
     static func page(message: String?, status: HTTPStatus, request: Request, context: Context) -> Response {
         let token = Hex.encode(context.random.bytes(32))
-        var response = AdminPage.render("Sign in", """
+        var response = AdminPage.render(
+            "Sign in",
+            """
             \(message.map { AdminPage.notice($0, error: true) } ?? "")
             <form method="post" action="\(AdminPage.base(context))/sign-in">
             <input type="hidden" name="csrf" value="\(token)">
@@ -43,7 +45,8 @@ enum AdminSignIn {
     static func signIn(_ request: Request, _ context: Context) throws -> Response {
         let fields = try RequestFields(request).values
         guard let cookie = AdminCookies.value(named: formCookie, in: request), AdminCookies.isToken(cookie), let sent = fields["csrf"],
-              Digest.constantTimeEqual(Array(sent.utf8), Array(cookie.utf8)) else {
+            Digest.constantTimeEqual(Array(sent.utf8), Array(cookie.utf8))
+        else {
             return page(message: "The sign-in form expired. Please try again.", status: HTTPStatus(403, "Forbidden"), request: request, context: context)
         }
         let email = CustomerRepository.normalized(fields["email"]) ?? ""
@@ -57,8 +60,10 @@ enum AdminSignIn {
         let accountBucket = "admin-signin-account:\(Hex.encode(Digest.sha256(Array(email.utf8)).prefix(16)))"
         let account = try store.withConnection { try AdminRepository($0, prefix: store.prefix).account(email: email) }
         let knownDevice = account.map { AdminDevice.isKnown(request, account: $0, now: now) } ?? false
-        var buckets = [("admin-signin-address:" + ClientNetwork.address(request.clientAddress), limits.failuresPerAddress),
-                       ("admin-signin-network:" + network, limits.failuresPerAddress * 3)]
+        var buckets = [
+            ("admin-signin-address:" + ClientNetwork.address(request.clientAddress), limits.failuresPerAddress),
+            ("admin-signin-network:" + network, limits.failuresPerAddress * 3),
+        ]
         if !knownDevice { buckets.append((accountBucket, limits.failuresPerAccount)) }
         let over = try store.transaction { connection -> Bool in
             let limiter = RateLimiter(connection, prefix: store.prefix)
@@ -73,13 +78,16 @@ enum AdminSignIn {
             }
         }
         if over {
-            var refused = page(message: "Too many failed sign-ins. Wait a quarter of an hour and try again.", status: .tooManyRequests, request: request, context: context)
+            var refused = page(
+                message: "Too many failed sign-ins. Wait a quarter of an hour and try again.", status: .tooManyRequests, request: request, context: context)
             refused.headers.add("Retry-After", String(RateLimiter.secondsLeft(now, window)))
             return refused
         }
-        guard let passwordMatches = try PasswordCheckGate.shared.run({
-            try PasswordHash.verify(password, against: account?.passwordHash ?? PasswordHash.decoy) && account != nil
-        }) else {
+        guard
+            let passwordMatches = try PasswordCheckGate.shared.run({
+                try PasswordHash.verify(password, against: account?.passwordHash ?? PasswordHash.decoy) && account != nil
+            })
+        else {
             try takeBack()
             var busy = page(message: "Too many sign-ins at once. Try again in a moment.", status: .serviceUnavailable, request: request, context: context)
             busy.headers.add("Retry-After", "2")
@@ -92,7 +100,8 @@ enum AdminSignIn {
                     let admins = AdminRepository(connection, prefix: store.prefix)
                     // Locked, so one code signs in once even when sent twice at once.
                     guard let locked = try admins.account(email: email, lock: true),
-                          let step = try TOTP.matchingStep(code, secret: secret, time: now), step > locked.totpLastStep else { return nil }
+                        let step = try TOTP.matchingStep(code, secret: secret, time: now), step > locked.totpLastStep
+                    else { return nil }
                     try admins.useTOTPStep(step, adminID: account.id)
                     return account.id
                 }
@@ -105,14 +114,17 @@ enum AdminSignIn {
             return page(message: "The email, password or code is not right.", status: .unauthorized, request: request, context: context)
         }
         try takeBack()
-        let device = AdminCookies.setCookie(AdminDevice.cookie, try AdminDevice.value(adminID: adminID, passwordHash: account.passwordHash, issuedAt: now),
-                                            maxAge: AdminDevice.lifetimeSeconds, request: request, context: context)
+        let device = AdminCookies.setCookie(
+            AdminDevice.cookie, try AdminDevice.value(adminID: adminID, passwordHash: account.passwordHash, issuedAt: now),
+            maxAge: AdminDevice.lifetimeSeconds, request: request, context: context)
         let sessionCookie = try AdminSession.start(adminID: adminID, request: request, context: context)
         try store.transaction { connection in
-            try AuditLog(connection, prefix: store.prefix).record(subject: "admin", id: String(adminID), action: "signed_in", before: nil, after: nil,
-                                                                  actor: "admin:\(email)", detail: "from \(request.clientAddress)", now: now)
+            try AuditLog(connection, prefix: store.prefix).record(
+                subject: "admin", id: String(adminID), action: "signed_in", before: nil, after: nil,
+                actor: "admin:\(email)", detail: "from \(request.clientAddress)", now: now)
         }
-        return AdminPage.redirect("/", context: context, cookies: [sessionCookie, device, AdminCookies.setCookie(formCookie, "", maxAge: 0, request: request, context: context)])
+        return AdminPage.redirect(
+            "/", context: context, cookies: [sessionCookie, device, AdminCookies.setCookie(formCookie, "", maxAge: 0, request: request, context: context)])
     }
 
     /// `POST /admin/sign-out` (form: `csrf`)

@@ -35,7 +35,8 @@ public enum BusinessCalendar {
     public static func parseDay(_ text: String) -> Date? {
         let parts = text.prefix(10).split(separator: "-")
         guard parts.count == 3, let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]),
-              (1...12).contains(month), (1...31).contains(day) else { return nil }
+            (1...12).contains(month), (1...31).contains(day)
+        else { return nil }
         return calendar.date(from: DateComponents(year: year, month: month, day: day))
     }
 }

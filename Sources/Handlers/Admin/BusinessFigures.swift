@@ -64,9 +64,11 @@ struct BusinessFigures {
         let lines = revenue.filter { $0.currency == currency }
         let products = Array(Set(lines.map(\.product))).sorted()
         return products.map { product in
-            SVGChart.Series(name: product, values: categories.map { category in
-                lines.filter { $0.product == product && (monthly ? $0.period.hasPrefix(category) : $0.period == category) }.reduce(0) { $0 + $1.gross }
-            })
+            SVGChart.Series(
+                name: product,
+                values: categories.map { category in
+                    lines.filter { $0.product == product && (monthly ? $0.period.hasPrefix(category) : $0.period == category) }.reduce(0) { $0 + $1.gross }
+                })
         }
     }
 }

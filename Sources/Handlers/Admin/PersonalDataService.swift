@@ -22,9 +22,14 @@ public struct PersonalDataService {
         let tables = try store.withConnection { try PersonalData($0, prefix: store.prefix).export(customerID: id) }
         var pairs: [(String, JSONValue)] = [("exported_at", .string(ISOTime.string(context.clock.now)))]
         for table in tables {
-            pairs.append((table.name, .array(table.rows.map { row in
-                .object(zip(row.columns, row.values).map { column, value in (column, Self.json(value)) })
-            })))
+            pairs.append(
+                (
+                    table.name,
+                    .array(
+                        table.rows.map { row in
+                            .object(zip(row.columns, row.values).map { column, value in (column, Self.json(value)) })
+                        })
+                ))
         }
         return .object(pairs)
     }

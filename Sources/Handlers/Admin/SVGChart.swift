@@ -55,7 +55,8 @@ struct SVGChart {
         let ceiling = Self.niceCeiling(peak)
         func y(_ value: Int64) -> Double { Self.top + plotHeight - plotHeight * Double(max(0, value)) / Double(ceiling) }
         let slot = categories.isEmpty ? plotWidth : plotWidth / Double(categories.count)
-        var out = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(Int(Self.width)) \(Int(Self.height))\" width=\"\(Int(Self.width))\" height=\"\(Int(Self.height))\" role=\"img\" aria-labelledby=\"\(id)-title \(id)-desc\">"
+        var out =
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(Int(Self.width)) \(Int(Self.height))\" width=\"\(Int(Self.width))\" height=\"\(Int(Self.height))\" role=\"img\" aria-labelledby=\"\(id)-title \(id)-desc\">"
         out += "<title id=\"\(id)-title\">\(AdminPage.escape(title))</title><desc id=\"\(id)-desc\">\(AdminPage.escape(description))</desc>"
         // Grid lines and y-axis labels at quarters of the axis.
         for quarter in 0...4 {
@@ -65,7 +66,8 @@ struct SVGChart {
             out += "<text x=\"\(f(Self.left - 4))\" y=\"\(f(lineY + 4))\" text-anchor=\"end\">\(AdminPage.escape(format(value)))</text>"
         }
         out += "<line x1=\"\(Self.left)\" x2=\"\(Self.left)\" y1=\"\(Self.top)\" y2=\"\(f(Self.top + plotHeight))\" stroke=\"#50575e\"/>"
-        out += "<line x1=\"\(Self.left)\" x2=\"\(Self.width - Self.right)\" y1=\"\(f(Self.top + plotHeight))\" y2=\"\(f(Self.top + plotHeight))\" stroke=\"#50575e\"/>"
+        out +=
+            "<line x1=\"\(Self.left)\" x2=\"\(Self.width - Self.right)\" y1=\"\(f(Self.top + plotHeight))\" y2=\"\(f(Self.top + plotHeight))\" stroke=\"#50575e\"/>"
         // Category labels, thinned so that they never overlap.
         let every = max(1, Int((Double(categories.count) * 46 / plotWidth).rounded(.up)))
         for (index, category) in categories.enumerated() where index % every == 0 {
@@ -83,7 +85,8 @@ struct SVGChart {
                 for (number, one) in series.enumerated() where one.values[index] > 0 {
                     let value = one.values[index]
                     let topY = y(base + value)
-                    out += "<rect class=\"bar\" data-series=\"\(AdminPage.escape(one.name))\" data-category=\"\(AdminPage.escape(category))\" data-value=\"\(value)\" "
+                    out +=
+                        "<rect class=\"bar\" data-series=\"\(AdminPage.escape(one.name))\" data-category=\"\(AdminPage.escape(category))\" data-value=\"\(value)\" "
                         + "x=\"\(f(x))\" y=\"\(f(topY))\" width=\"\(f(barWidth))\" height=\"\(f(y(base) - topY))\" fill=\"\(Self.palette[number % Self.palette.count])\">"
                         + "<title>\(AdminPage.escape("\(category) · \(one.name): \(format(value))"))</title></rect>"
                     base += value
@@ -95,7 +98,8 @@ struct SVGChart {
                 let color = Self.palette[number % Self.palette.count]
                 out += "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\" points=\"\(points)\"/>"
                 for (index, value) in one.values.enumerated() {
-                    out += "<circle class=\"point\" data-series=\"\(AdminPage.escape(one.name))\" data-category=\"\(AdminPage.escape(categories[index]))\" data-value=\"\(value)\" "
+                    out +=
+                        "<circle class=\"point\" data-series=\"\(AdminPage.escape(one.name))\" data-category=\"\(AdminPage.escape(categories[index]))\" data-value=\"\(value)\" "
                         + "cx=\"\(f(Self.left + slot * (Double(index) + 0.5)))\" cy=\"\(f(y(value)))\" r=\"3\" fill=\"\(color)\">"
                         + "<title>\(AdminPage.escape("\(categories[index]) · \(one.name): \(format(value))"))</title></circle>"
                 }
@@ -125,7 +129,7 @@ struct SVGChart {
         // Scrolls beside the chart rather than stretching the page (30 days are 30 rows).
         return "<div class=\"chart-data\" tabindex=\"0\" role=\"region\" aria-label=\"\(AdminPage.escape(title)) (data)\">"
             + AdminPage.table(headers, rows, numeric: Set(1..<headers.count), caption: title + " (data)")
-                .replacingOccurrences(of: "<table>", with: "<table id=\"\(id)-data\">") + "</div>"
+            .replacingOccurrences(of: "<table>", with: "<table id=\"\(id)-data\">") + "</div>"
     }
 
     /// `2026-11-03` → `11-03`; months stay `2026-11`.

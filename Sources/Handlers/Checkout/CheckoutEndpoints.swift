@@ -18,7 +18,8 @@ public enum CheckoutEndpoints {
         let token = BrowserProof.token(in: request) ?? BrowserProof.newToken(context.random)
         do {
             let session = try create(request, context: context, browserToken: token)
-            return Response(status: .seeOther, headers: HTTPHeaders([("Location", session.url), ("Set-Cookie", BrowserProof.setCookie(token, context: context))]))
+            return Response(
+                status: .seeOther, headers: HTTPHeaders([("Location", session.url), ("Set-Cookie", BrowserProof.setCookie(token, context: context))]))
         } catch {
             // A browser gets a page, not JSON, and never another system's raw error text.
             return HTMLPage.failure(error, title: "We could not start the checkout", context: context)
@@ -56,22 +57,28 @@ public enum CheckoutEndpoints {
         ]
         for key in metadata.keys.sorted() { form.append(("metadata[\(key)]", metadata[key] ?? "")) }
         if let reference { form.append(("client_reference_id", reference)) }
-        form += try buyer(email: email, stripeCustomer: browserToken == nil ? try serverNamedCustomer(fields) : nil,
-                          subscription: product.kind == .subscription, trusted: browserToken == nil, context: context)
+        form += try buyer(
+            email: email, stripeCustomer: browserToken == nil ? try serverNamedCustomer(fields) : nil,
+            subscription: product.kind == .subscription, trusted: browserToken == nil, context: context)
         if product.allowPromotionCodes { form.append(("allow_promotion_codes", "true")) }
 
-        let idempotencyKey = browserToken == nil
+        let idempotencyKey =
+            browserToken == nil
             ? try IdempotencyKey.forServerCall("checkout", form: form, request: request, hasOwnReference: reference != nil)
             : IdempotencyKey.fresh("checkout", random: context.random)
-        return try startSession(form: form, idempotencyKey: idempotencyKey, context: context, record: CheckoutRepository.Checkout(
-            stripeID: "", kind: .session, product: product.product, priceID: price, quantity: quantity,
-            browserProof: browserToken.map(BrowserProof.hash)))
+        return try startSession(
+            form: form, idempotencyKey: idempotencyKey, context: context,
+            record: CheckoutRepository.Checkout(
+                stripeID: "", kind: .session, product: product.product, priceID: price, quantity: quantity,
+                browserProof: browserToken.map(BrowserProof.hash)))
     }
 
     /// Asks Stripe for the session and records it with what it sells (`record`, whose
     /// `stripeID` is filled in here).
-    static func startSession(form: [(String, String)], idempotencyKey: String, context: Context,
-                             record: CheckoutRepository.Checkout) throws -> Created {
+    static func startSession(
+        form: [(String, String)], idempotencyKey: String, context: Context,
+        record: CheckoutRepository.Checkout
+    ) throws -> Created {
         let session = try context.stripe.post("/v1/checkout/sessions", form: form, idempotencyKey: idempotencyKey)
         let created: Created
         do {
@@ -97,9 +104,11 @@ public enum CheckoutEndpoints {
     static func buyer(email: String?, stripeCustomer named: String?, subscription: Bool, trusted: Bool, context: Context) throws -> [(String, String)] {
         if trusted {
             let store = context.store
-            let known = try named ?? email.flatMap { email in
-                try store.withConnection { try CustomerRepository($0, prefix: store.prefix).latestStripeCustomer(email: email) }
-            }
+            let known =
+                try named
+                ?? email.flatMap { email in
+                    try store.withConnection { try CustomerRepository($0, prefix: store.prefix).latestStripeCustomer(email: email) }
+                }
             if let known { return [("customer", known)] }
         }
         var form: [(String, String)] = []
@@ -111,7 +120,9 @@ public enum CheckoutEndpoints {
     /// A server's `customer` field naming a Stripe customer this service knows (`cus_…`).
     static func serverNamedCustomer(_ fields: RequestFields) throws -> String? {
         guard let named = fields.values["customer"].flatMap({ $0.isEmpty ? nil : $0 }) else { return nil }
-        guard named.hasPrefix("cus_"), named.utf8.count <= 255, named.utf8.allSatisfy({ (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) || $0 == 95 }) else {
+        guard named.hasPrefix("cus_"), named.utf8.count <= 255,
+            named.utf8.allSatisfy({ (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) || $0 == 95 })
+        else {
             throw APIError.invalidRequest("customer must be a Stripe customer id (cus_…); use customer_email for an address")
         }
         return named
@@ -190,7 +201,8 @@ public enum CheckoutEndpoints {
         var allowed = settings.allowedOrigins
         if let own = settings.publicURL.flatMap(CheckoutURLs.origin(of:)) { allowed.append(own) }
         if let shop = context.configuration.woocommerce.url.flatMap(CheckoutURLs.origin(of:)) { allowed.append(shop) }
-        let successURL = fields.values["success_url"].flatMap { $0.isEmpty ? nil : $0 } ?? defaultSuccess
+        let successURL =
+            fields.values["success_url"].flatMap { $0.isEmpty ? nil : $0 } ?? defaultSuccess
             ?? settings.publicURL.map { $0 + "/checkout/success?session_id={CHECKOUT_SESSION_ID}" }
         let cancelURL = fields.values["cancel_url"].flatMap { $0.isEmpty ? nil : $0 } ?? settings.returnURL
         guard let successURL, let cancelURL else {

@@ -6,8 +6,8 @@ public enum CheckoutURLs {
     /// `https://shop.example.com:8443/x?y` → `https://shop.example.com:8443`; nil when not http(s).
     public static func origin(of text: String) -> String? {
         guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
-              scheme == "https" || scheme == "http", let host = components.host?.lowercased(), !host.isEmpty,
-              components.user == nil, components.password == nil
+            scheme == "https" || scheme == "http", let host = components.host?.lowercased(), !host.isEmpty,
+            components.user == nil, components.password == nil
         else { return nil }
         let port = components.port.map { ":\($0)" } ?? ""
         return "\(scheme)://\(host)\(port)"

@@ -18,15 +18,18 @@ enum HTMLPage {
     static func render(status: HTTPStatus = .ok, title: String, content: String, context: Context) -> Response {
         var template = builtIn
         if let directory = context.configuration.checkout.templatesDir,
-           let custom = try? String(contentsOfFile: directory + "/page.html", encoding: .utf8) {
+            let custom = try? String(contentsOfFile: directory + "/page.html", encoding: .utf8)
+        {
             template = custom
         }
-        let html = template
+        let html =
+            template
             .replacingOccurrences(of: "{{title}}", with: escape(title))
             .replacingOccurrences(of: "{{return_url}}", with: escape(context.configuration.checkout.returnURL ?? "/"))
             .replacingOccurrences(of: "{{content}}", with: content)
         // The page may show a license key: no script at all.
-        let headers = PageHeaders.html(contentSecurityPolicy: "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+        let headers = PageHeaders.html(
+            contentSecurityPolicy: "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
         return Response(status: status, headers: headers, body: Array(html.utf8))
     }
 

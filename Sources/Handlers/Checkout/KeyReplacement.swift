@@ -25,8 +25,9 @@ public enum KeyReplacement {
         let sessionID = try fields.string("session_id", maxLength: 255)
         let licenseID = try fields.integer("license", in: 1...Int64.max)
         guard let publicURL = context.configuration.checkout.publicURL else {
-            return HTMLPage.error(status: .serviceUnavailable, title: "We could not send the link",
-                                  message: "This shop cannot send new keys by itself yet; please contact it.", context: context)
+            return HTMLPage.error(
+                status: .serviceUnavailable, title: "We could not send the link",
+                message: "This shop cannot send new keys by itself yet; please contact it.", context: context)
         }
         let (_, box) = try LicenseKeyIssuer(context: context).secrets()
         let store = context.store
@@ -34,50 +35,61 @@ public enum KeyReplacement {
         let token = Hex.encode(context.random.bytes(32))
         let outcome = try store.transaction { connection -> Response? in
             guard let order = try OrderRepository(connection, prefix: store.prefix).find(sessionID: sessionID), order.status == .paid,
-                  let license = try LicenseRepository(connection, prefix: store.prefix).licenses(orderID: order.id).first(where: { $0.id == licenseID }),
-                  license.status == .active,
-                  let (_, email) = try LicenseRepository(connection, prefix: store.prefix).lockForKeyChange(licenseID), let email
+                let license = try LicenseRepository(connection, prefix: store.prefix).licenses(orderID: order.id).first(where: { $0.id == licenseID }),
+                license.status == .active,
+                let (_, email) = try LicenseRepository(connection, prefix: store.prefix).lockForKeyChange(licenseID), let email
             else {
                 return HTMLPage.error(status: .notFound, title: "We could not find this license", message: "", context: context)
             }
             let limiter = RateLimiter(connection, prefix: store.prefix)
             if try limiter.hits("resend:\(licenseID)", window: 86_400, now: now) >= 3 {
-                return HTMLPage.error(status: .tooManyRequests, title: "Please wait",
-                                      message: "A link was sent several times today; check your inbox.", context: context)
+                return HTMLPage.error(
+                    status: .tooManyRequests, title: "Please wait",
+                    message: "A link was sent several times today; check your inbox.", context: context)
             }
             try limiter.hit("resend:\(licenseID)", window: 86_400, now: now)
-            try KeyRotationRepository(connection, prefix: store.prefix).insert(tokenHash: Digest.sha256(Array(token.utf8)), licenseID: licenseID,
-                                                                               expiresAt: now.addingTimeInterval(tokenLifetime), now: now)
+            try KeyRotationRepository(connection, prefix: store.prefix).insert(
+                tokenHash: Digest.sha256(Array(token.utf8)), licenseID: licenseID,
+                expiresAt: now.addingTimeInterval(tokenLifetime), now: now)
             let name = try ProductRepository(connection, prefix: store.prefix).named(license.product)?.name ?? license.product
             // The link is a secret: sealed like a key, and erased once the email is sent.
             let link = "\(publicURL)/checkout/new-key?token=\(token)"
             try Outbox(connection, prefix: store.prefix).enqueue(
                 kind: "key_rotation_email", dedupeKey: "key-rotation:\(licenseID):\(Hex.encode(Digest.sha256(Array(token.utf8)).prefix(8)))",
-                recipient: email, payload: String(decoding: JSONValue.object(["license_id": .int(licenseID), "product_name": .string(name)]).serialized(),
-                                                  as: UTF8.self),
+                recipient: email,
+                payload: String(
+                    decoding: JSONValue.object(["license_id": .int(licenseID), "product_name": .string(name)]).serialized(),
+                    as: UTF8.self),
                 sealed: box.seal(Array(link.utf8), context: Array("key-rotation:\(licenseID)".utf8), random: context.random), now: now)
-            try AuditLog(connection, prefix: store.prefix).record(subject: "license", id: String(licenseID), action: "new_key_link_sent", before: nil,
-                                                                  after: nil, actor: "buyer:success-page", now: now)
+            try AuditLog(connection, prefix: store.prefix).record(
+                subject: "license", id: String(licenseID), action: "new_key_link_sent", before: nil,
+                after: nil, actor: "buyer:success-page", now: now)
             return nil
         }
         if let outcome { return outcome }
-        return HTMLPage.render(title: "Check your inbox", content: """
-            <p>We emailed a link to the address used at checkout. Open it to get a new key; your current key keeps working until then.</p>
-            """, context: context)
+        return HTMLPage.render(
+            title: "Check your inbox",
+            content: """
+                <p>We emailed a link to the address used at checkout. Open it to get a new key; your current key keeps working until then.</p>
+                """, context: context)
     }
 
     /// `GET /checkout/new-key?token=…`: a confirmation page; nothing changes.
     public static func confirm(_ request: Request, _ context: Context) throws -> Response {
         let token = request.queryItems.first { $0.name == "token" }?.value ?? ""
         let store = context.store
-        guard isToken(token), try store.withConnection({
-            try KeyRotationRepository($0, prefix: store.prefix).pendingLicense(tokenHash: Digest.sha256(Array(token.utf8)), now: context.clock.now)
-        }) != nil else { return expired(context) }
-        return HTMLPage.render(title: "Get a new license key", content: """
-            <p>Your new key will be emailed to you. The current key stops working, so enter the new one on your sites.</p>
-            <form method="post" action="new-key"><input type="hidden" name="token" value="\(HTMLPage.escape(token))">
-            <button>Issue my new key</button></form>
-            """, context: context)
+        guard isToken(token),
+            try store.withConnection({
+                try KeyRotationRepository($0, prefix: store.prefix).pendingLicense(tokenHash: Digest.sha256(Array(token.utf8)), now: context.clock.now)
+            }) != nil
+        else { return expired(context) }
+        return HTMLPage.render(
+            title: "Get a new license key",
+            content: """
+                <p>Your new key will be emailed to you. The current key stops working, so enter the new one on your sites.</p>
+                <form method="post" action="new-key"><input type="hidden" name="token" value="\(HTMLPage.escape(token))">
+                <button>Issue my new key</button></form>
+                """, context: context)
     }
 
     /// `POST /checkout/new-key` (form: `token`): uses the token once and rotates the key.
@@ -88,8 +100,11 @@ public enum KeyReplacement {
             let store = context.store
             let issuer = LicenseKeyIssuer(context: context)
             let rotated = try store.transaction { connection -> Bool in
-                guard let licenseID = try KeyRotationRepository(connection, prefix: store.prefix).use(tokenHash: Digest.sha256(Array(token.utf8)),
-                                                                                                      now: context.clock.now) else { return false }
+                guard
+                    let licenseID = try KeyRotationRepository(connection, prefix: store.prefix).use(
+                        tokenHash: Digest.sha256(Array(token.utf8)),
+                        now: context.clock.now)
+                else { return false }
                 try issuer.rotate(licenseID: licenseID, actor: "buyer:emailed-link", connection: connection)
                 return true
             }
@@ -105,7 +120,8 @@ public enum KeyReplacement {
     }
 
     private static func expired(_ context: Context) -> Response {
-        HTMLPage.error(status: .notFound, title: "This link no longer works",
-                       message: "It was used already or has expired. Ask for a new one from your purchase's page.", context: context)
+        HTMLPage.error(
+            status: .notFound, title: "This link no longer works",
+            message: "It was used already or has expired. Ask for a new one from your purchase's page.", context: context)
     }
 }

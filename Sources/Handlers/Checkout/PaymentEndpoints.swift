@@ -62,9 +62,11 @@ public enum PaymentEndpoints {
         if let reference { form.append(("metadata[client_reference_id]", reference)) }
         if let email { form.append(("receipt_email", email)) }
         // The buyer's existing Stripe customer, so their payments stay together.
-        if let customer = try CheckoutEndpoints.serverNamedCustomer(fields) ?? email.flatMap({ email in
-            try store.withConnection { try CustomerRepository($0, prefix: store.prefix).latestStripeCustomer(email: email) }
-        }) {
+        if let customer = try CheckoutEndpoints.serverNamedCustomer(fields)
+            ?? email.flatMap({ email in
+                try store.withConnection { try CustomerRepository($0, prefix: store.prefix).latestStripeCustomer(email: email) }
+            })
+        {
             form.append(("customer", customer))
         }
         let key = try IdempotencyKey.forServerCall("intent", form: form, request: request, hasOwnReference: reference != nil)
@@ -74,13 +76,15 @@ public enum PaymentEndpoints {
         }
         // What this PaymentIntent sells, so that its payment is checked against it.
         try store.transaction {
-            try CheckoutRepository($0, prefix: store.prefix).record(CheckoutRepository.Checkout(
-                stripeID: id, kind: .intent, product: product.product, priceID: price, quantity: Int(quantity), amount: amount,
-                currency: currency.uppercased()), now: context.clock.now)
+            try CheckoutRepository($0, prefix: store.prefix).record(
+                CheckoutRepository.Checkout(
+                    stripeID: id, kind: .intent, product: product.product, priceID: price, quantity: Int(quantity), amount: amount,
+                    currency: currency.uppercased()), now: context.clock.now)
         }
-        return .json(.object([
-            "id": .string(id), "client_secret": .string(secret), "amount": .int(amount), "currency": .string(currency.uppercased()),
-        ]))
+        return .json(
+            .object([
+                "id": .string(id), "client_secret": .string(secret), "amount": .int(amount), "currency": .string(currency.uppercased()),
+            ]))
     }
 
     /// `GET /payments?customer=EMAIL|cus_…` — a customer's orders, newest first.
@@ -119,8 +123,10 @@ public enum PaymentEndpoints {
         return .json(found)
     }
 
-    static func describe(_ order: OrderRepository.Order?, grants: [GrantRepository.Grant], payment: PaymentRepository.Payment?,
-                         history: [String]?) throws -> JSONValue {
+    static func describe(
+        _ order: OrderRepository.Order?, grants: [GrantRepository.Grant], payment: PaymentRepository.Payment?,
+        history: [String]?
+    ) throws -> JSONValue {
         var pairs: [(String, JSONValue)] = []
         if let order {
             pairs += [
@@ -153,9 +159,10 @@ public enum PaymentEndpoints {
     /// refunded — is the same request with the same Stripe idempotency key, so never a second
     /// refund. The change of state itself arrives by webhook (`charge.refunded`).
     public static func refund(_ request: Request, _ context: Context) throws -> Response {
-        try APIKeyCheck.require(request, key: context.configuration.api.adminKey,
-                                unset: "refunds through the API are not enabled (api.admin_key)",
-                                wrong: "the admin API key is required for refunds")
+        try APIKeyCheck.require(
+            request, key: context.configuration.api.adminKey,
+            unset: "refunds through the API are not enabled (api.admin_key)",
+            wrong: "the admin API key is required for refunds")
         guard let callerKey = try IdempotencyKey.callerKey(of: request), callerKey.utf8.count <= 191 else {
             throw APIError.invalidRequest("refunds need an Idempotency-Key header (1 to 191 characters), so that a retry can never refund twice")
         }
@@ -170,8 +177,9 @@ public enum PaymentEndpoints {
             }
         }
 
-        let outcome = try Refunding(context: context).refund(paymentIntent: intent, amount: amount, reason: reason, callerKey: callerKey,
-                                                             actor: "api-admin")
+        let outcome = try Refunding(context: context).refund(
+            paymentIntent: intent, amount: amount, reason: reason, callerKey: callerKey,
+            actor: "api-admin")
         var response = Response.json(.object(["id": .string(outcome.refund), "status": .string(outcome.status), "amount": .int(outcome.amount)]))
         if outcome.replayed { response.headers.add("Idempotent-Replayed", "true") }
         return response

@@ -32,8 +32,9 @@ public struct Refunding {
         let recorded = try store.transaction { connection -> RefundRequestRepository.Request in
             let stored = try RefundRequestRepository(connection, prefix: store.prefix).recordOrFind(asked, actor: actor, now: context.clock.now)
             if stored == asked {
-                try AuditLog(connection, prefix: store.prefix).record(subject: "payment", id: intent, action: "refund_requested", before: nil,
-                                                                      after: amount.map(String.init) ?? "full", actor: actor, now: context.clock.now)
+                try AuditLog(connection, prefix: store.prefix).record(
+                    subject: "payment", id: intent, action: "refund_requested", before: nil,
+                    after: amount.map(String.init) ?? "full", actor: actor, now: context.clock.now)
             }
             return stored
         }
@@ -49,10 +50,12 @@ public struct Refunding {
             throw APIError(.badGateway, code: "upstream_error", message: "Stripe's answer was not a refund")
         }
         try store.transaction { connection in
-            try RefundRequestRepository(connection, prefix: store.prefix).complete(callerKey, refund: id, status: status, refundedAmount: refunded,
-                                                                                  now: context.clock.now)
-            try AuditLog(connection, prefix: store.prefix).record(subject: "payment", id: intent, action: "refund_created", before: nil, after: status,
-                                                                  actor: actor, detail: "refund \(id)", now: context.clock.now)
+            try RefundRequestRepository(connection, prefix: store.prefix).complete(
+                callerKey, refund: id, status: status, refundedAmount: refunded,
+                now: context.clock.now)
+            try AuditLog(connection, prefix: store.prefix).record(
+                subject: "payment", id: intent, action: "refund_created", before: nil, after: status,
+                actor: actor, detail: "refund \(id)", now: context.clock.now)
         }
         return Outcome(refund: id, status: status, amount: refunded, replayed: false)
     }

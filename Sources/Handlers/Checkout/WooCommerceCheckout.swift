@@ -34,18 +34,23 @@ public enum WooCommerceCheckout {
                 ("line_items[\(index)][quantity]", "1"),
             ]
         }
-        form += [("success_url", successURL), ("cancel_url", cancelURL), ("client_reference_id", "wc_order_\(id)"),
-                 ("metadata[woocommerce_order]", String(id))]
+        form += [
+            ("success_url", successURL), ("cancel_url", cancelURL), ("client_reference_id", "wc_order_\(id)"),
+            ("metadata[woocommerce_order]", String(id)),
+        ]
         let email = order.email.flatMap { $0.utf8.count <= 254 && $0.contains("@") ? $0 : nil }
         form += try CheckoutEndpoints.buyer(email: email, stripeCustomer: nil, subscription: false, trusted: true, context: context)
         // The order id, total and lines are in the form: the same order asks for the same
         // session until it changes.
         let key = try IdempotencyKey.forServerCall("woocommerce", form: form, request: request, hasOwnReference: true)
-        let session = try CheckoutEndpoints.startSession(form: form, idempotencyKey: key, context: context, record: CheckoutRepository.Checkout(
-            stripeID: "", kind: .session, amount: order.total, currency: order.currency, wooCommerceOrder: id))
-        return .json(.object([
-            "id": .string(session.id), "url": .string(session.url), "order_id": .int(id),
-            "amount": .int(order.total), "currency": .string(order.currency),
-        ]))
+        let session = try CheckoutEndpoints.startSession(
+            form: form, idempotencyKey: key, context: context,
+            record: CheckoutRepository.Checkout(
+                stripeID: "", kind: .session, amount: order.total, currency: order.currency, wooCommerceOrder: id))
+        return .json(
+            .object([
+                "id": .string(session.id), "url": .string(session.url), "order_id": .int(id),
+                "amount": .int(order.total), "currency": .string(order.currency),
+            ]))
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// The shop's WooCommerce REST API (`/wp-json/wc/v3`), with the REST key pair as Basic
@@ -67,9 +68,10 @@ struct WooCommerceClient {
     /// `POST /orders/{id}/refunds`, recorded only (`api_refund: false`): the money already
     /// went back through Stripe; WooCommerce must not try its own gateway.
     func recordRefund(_ id: Int64, amount: String, reason: String) throws(Failure) {
-        _ = try send("POST", "/orders/\(id)/refunds",
-                     json: .object([("amount", .string(amount)), ("reason", .string(reason)), ("api_refund", .bool(false))]),
-                     notFound: .noSuchOrder(id))
+        _ = try send(
+            "POST", "/orders/\(id)/refunds",
+            json: .object([("amount", .string(amount)), ("reason", .string(reason)), ("api_refund", .bool(false))]),
+            notFound: .noSuchOrder(id))
     }
 
     private func send(_ method: String, _ path: String, json: JSONValue?, notFound: Failure) throws(Failure) -> [UInt8] {

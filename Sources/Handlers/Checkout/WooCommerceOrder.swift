@@ -76,7 +76,10 @@ public struct WooCommerceOrder: Sendable, Equatable {
         var addsUp = !charged.isEmpty
         for line in charged {
             let (next, overflow) = sum.addingReportingOverflow(line.amount)
-            if overflow || line.amount <= 0 { addsUp = false; break }
+            if overflow || line.amount <= 0 {
+                addsUp = false
+                break
+            }
             sum = next
         }
         if addsUp && sum == total { return charged }

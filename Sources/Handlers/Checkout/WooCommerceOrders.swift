@@ -13,23 +13,27 @@ struct WooCommerceOrders {
 
     /// Queues "mark paid" for the WooCommerce order bound to `order`'s session.
     func orderPaid(_ wooCommerceOrder: Int64, amount: Int64, currency: String, order: OrderRepository.Order, connection: Connection) throws {
-        try enqueue(dedupe: "woocommerce:\(wooCommerceOrder):paid", payload: .object([
-            "action": "paid", "order_id": .int(wooCommerceOrder), "amount": .int(amount), "currency": .string(currency),
-            "session": .string(order.sessionID), "transaction_id": order.paymentIntent.map(JSONValue.string) ?? .null,
-        ]), connection: connection)
+        try enqueue(
+            dedupe: "woocommerce:\(wooCommerceOrder):paid",
+            payload: .object([
+                "action": "paid", "order_id": .int(wooCommerceOrder), "amount": .int(amount), "currency": .string(currency),
+                "session": .string(order.sessionID), "transaction_id": order.paymentIntent.map(JSONValue.string) ?? .null,
+            ]), connection: connection)
     }
 
     /// Queues the refund of `refundedNow − refundedBefore` on the WooCommerce order bound to
     /// `order`'s session, if there is one.
     func orderRefunded(_ order: OrderRepository.Order, refundedBefore: Int64, refundedNow: Int64, connection: Connection) throws {
         guard refundedNow > refundedBefore,
-              let bound = try CheckoutRepository(connection, prefix: context.store.prefix).find(order.sessionID)?.wooCommerceOrder
+            let bound = try CheckoutRepository(connection, prefix: context.store.prefix).find(order.sessionID)?.wooCommerceOrder
         else { return }
         // Keyed by the refunded total: each new refund is one WooCommerce refund.
-        try enqueue(dedupe: "woocommerce:\(bound):refund:\(refundedNow)", payload: .object([
-            "action": "refund", "order_id": .int(bound), "amount": .int(refundedNow - refundedBefore), "currency": .string(order.currency),
-            "session": .string(order.sessionID), "transaction_id": order.paymentIntent.map(JSONValue.string) ?? .null,
-        ]), connection: connection)
+        try enqueue(
+            dedupe: "woocommerce:\(bound):refund:\(refundedNow)",
+            payload: .object([
+                "action": "refund", "order_id": .int(bound), "amount": .int(refundedNow - refundedBefore), "currency": .string(order.currency),
+                "session": .string(order.sessionID), "transaction_id": order.paymentIntent.map(JSONValue.string) ?? .null,
+            ]), connection: connection)
     }
 
     private func enqueue(dedupe: String, payload: JSONValue, connection: Connection) throws {
@@ -62,13 +66,15 @@ struct WooCommerceOrders {
                 if let transaction, current.transactionID == transaction, ["processing", "completed", "on-hold"].contains(current.status) {
                     return .sent  // marked by an earlier attempt whose answer was lost
                 }
-                let reason = "WooCommerce order \(id) was not marked paid: it is \(current.status) at "
+                let reason =
+                    "WooCommerce order \(id) was not marked paid: it is \(current.status) at "
                     + "\(Money.format(current.total, currency: current.currency)), the payment was for \(Money.format(amount, currency: currency))"
                 try flag(session: session, reason: reason)
                 return .skipped(reason)
             case "refund":
-                try client.recordRefund(id, amount: Money.decimal(amount, currency: currency),
-                                        reason: "Refunded through Stripe" + (transaction.map { " (\($0))" } ?? ""))
+                try client.recordRefund(
+                    id, amount: Money.decimal(amount, currency: currency),
+                    reason: "Refunded through Stripe" + (transaction.map { " (\($0))" } ?? ""))
                 return .sent
             default:
                 return .skipped("unknown WooCommerce action \(action)")
@@ -90,8 +96,9 @@ struct WooCommerceOrders {
             let orders = OrderRepository(connection, prefix: store.prefix)
             guard let order = try orders.lock(sessionID: session) else { return }
             try orders.flag(order.id, attention: reason, now: now)
-            try AuditLog(connection, prefix: store.prefix).record(subject: "order", id: session, action: "needs_attention", before: nil, after: nil,
-                                                                  actor: "outbox", detail: reason, now: now)
+            try AuditLog(connection, prefix: store.prefix).record(
+                subject: "order", id: session, action: "needs_attention", before: nil, after: nil,
+                actor: "outbox", detail: reason, now: now)
         }
         context.logger.warning("WooCommerce order not updated", metadata: ["order": "\(session)", "reason": "\(reason)"])
     }

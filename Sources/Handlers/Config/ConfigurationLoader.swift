@@ -22,9 +22,11 @@ public struct ConfigurationLoader {
     /// A file's permission bits (nil when they cannot be read; the read then reports why).
     public let fileMode: @Sendable (String) -> UInt32?
 
-    public init(environment: [String: String],
-                readFile: @escaping @Sendable (String) throws -> String = { try String(contentsOfFile: $0, encoding: .utf8) },
-                fileMode: @escaping @Sendable (String) -> UInt32? = ConfigurationLoader.permissions(of:)) {
+    public init(
+        environment: [String: String],
+        readFile: @escaping @Sendable (String) throws -> String = { try String(contentsOfFile: $0, encoding: .utf8) },
+        fileMode: @escaping @Sendable (String) -> UInt32? = ConfigurationLoader.permissions(of:)
+    ) {
         self.environment = environment
         self.readFile = readFile
         self.fileMode = fileMode
@@ -87,10 +89,13 @@ public struct ConfigurationLoader {
                     // Other users must not read a secret (nor replace it): group access is
                     // enough for a web server's group (mod_fcgid runs us as www-data).
                     if let mode = fileMode(path), mode & 0o006 != 0 {
-                        let origin = fromEnvironment != nil ? "environment \(setting.environmentName)_FILE"
+                        let origin =
+                            fromEnvironment != nil
+                            ? "environment \(setting.environmentName)_FILE"
                             : "\(fileName) line \(file.entries[fileKey]?.line ?? 0)"
-                        problems.append("\(fileKey) = \(path) (\(origin)): the file is \(mode & 0o002 != 0 ? "writable" : "readable") by every user "
-                            + "(mode \(String(format: "%04o", mode))); allow only the service's user and group: chmod o-rwx \(path)")
+                        problems.append(
+                            "\(fileKey) = \(path) (\(origin)): the file is \(mode & 0o002 != 0 ? "writable" : "readable") by every user "
+                                + "(mode \(String(format: "%04o", mode))); allow only the service's user and group: chmod o-rwx \(path)")
                         continue
                     }
                     do {

@@ -70,8 +70,10 @@ extension Setting {
         let apply: @Sendable (_ value: String, _ reporter: inout SettingReporter, _ configuration: inout Configuration) -> Void
 
         /// Anything a helper below does not cover; `reporter.refuse` names what is wrong.
-        static func custom(acceptingEmpty: Bool = false,
-                           _ apply: @escaping @Sendable (String, inout SettingReporter, inout Configuration) -> Void) -> Parse {
+        static func custom(
+            acceptingEmpty: Bool = false,
+            _ apply: @escaping @Sendable (String, inout SettingReporter, inout Configuration) -> Void
+        ) -> Parse {
             Parse(acceptsEmpty: acceptingEmpty, apply: apply)
         }
 
@@ -108,8 +110,10 @@ extension Setting {
         }
 
         /// One of an enumeration's raw values; `otherwise` lists them for the operator.
-        static func choice<Choice: RawRepresentable>(_ path: ConfigurationPath<Choice>, ignoringCase: Bool = false,
-                                                     otherwise message: String) -> Parse where Choice.RawValue == String {
+        static func choice<Choice: RawRepresentable>(
+            _ path: ConfigurationPath<Choice>, ignoringCase: Bool = false,
+            otherwise message: String
+        ) -> Parse where Choice.RawValue == String {
             Parse { value, reporter, configuration in
                 if let choice = Choice(rawValue: ignoringCase ? value.lowercased() : value) {
                     configuration[keyPath: path] = choice

@@ -29,10 +29,11 @@ public enum CreditEndpoints {
         let fields = try RequestFields(request)
         let reference = try fields.string("customer")
         let amount = try fields.integer("amount", in: 1...1_000_000_000)
-        let key = try request.headers["idempotency-key"].map { value throws(APIError) in
-            guard !value.isEmpty, value.count <= 191 else { throw APIError.invalidRequest("Idempotency-Key must be 1 to 191 characters") }
-            return value
-        } ?? fields.string("idempotency_key")
+        let key =
+            try request.headers["idempotency-key"].map { value throws(APIError) in
+                guard !value.isEmpty, value.count <= 191 else { throw APIError.invalidRequest("Idempotency-Key must be 1 to 191 characters") }
+                return value
+            } ?? fields.string("idempotency_key")
 
         let store = context.store
         let now = context.clock.now
@@ -60,8 +61,9 @@ public enum CreditEndpoints {
             case .spent(let after):
                 balance = after + amount
             }
-            try AuditLog(connection, prefix: store.prefix).record(subject: "credits", id: String(customer), action: "consumed", before: String(balance),
-                                                                  after: String(balance - amount), actor: "api", now: now)
+            try AuditLog(connection, prefix: store.prefix).record(
+                subject: "credits", id: String(customer), action: "consumed", before: String(balance),
+                after: String(balance - amount), actor: "api", now: now)
             return answer(reference, consumed: amount, balance: balance - amount, replayed: false)
         }
     }

@@ -48,10 +48,11 @@ public enum CustomerEndpoint {
             ])
         }
         guard case .object(var pairs)? = held else { throw APIError.notFound(message: "no such customer") }
-        let stripeCustomers = pairs.first { $0.0 == "stripe_customers" }.flatMap { pair -> [String]? in
-            guard case .array(let ids) = pair.1 else { return nil }
-            return ids.compactMap { if case .string(let id) = $0 { return id } else { return nil } }
-        } ?? []
+        let stripeCustomers =
+            pairs.first { $0.0 == "stripe_customers" }.flatMap { pair -> [String]? in
+                guard case .array(let ids) = pair.1 else { return nil }
+                return ids.compactMap { if case .string(let id) = $0 { return id } else { return nil } }
+            } ?? []
         pairs.append(("payment_methods", try paymentMethods(stripeCustomers, context: context)))
         return .json(.object(pairs))
     }
@@ -65,12 +66,13 @@ public enum CustomerEndpoint {
                 let page = try context.stripe.get("/v1/customers/\(FormEncoding.escape(customer))/payment_methods", query: [("type", "card"), ("limit", "10")])
                 for method in try page.array("data") {
                     guard let card = try method.optionalObject("card") else { continue }
-                    methods.append(.object([
-                        "id": .string(try method.string("id")), "brand": try card.optionalString("brand").map(JSONValue.string) ?? .null,
-                        "last4": try card.optionalString("last4").map(JSONValue.string) ?? .null,
-                        "exp_month": try card.optionalInt("exp_month").map(JSONValue.int) ?? .null,
-                        "exp_year": try card.optionalInt("exp_year").map(JSONValue.int) ?? .null,
-                    ]))
+                    methods.append(
+                        .object([
+                            "id": .string(try method.string("id")), "brand": try card.optionalString("brand").map(JSONValue.string) ?? .null,
+                            "last4": try card.optionalString("last4").map(JSONValue.string) ?? .null,
+                            "exp_month": try card.optionalInt("exp_month").map(JSONValue.int) ?? .null,
+                            "exp_year": try card.optionalInt("exp_year").map(JSONValue.int) ?? .null,
+                        ]))
                 }
             }
         } catch let failure as StripeClient.Failure {

@@ -34,7 +34,7 @@ public final class Ed25519Signer: @unchecked Sendable {
         var signature = [UInt8](repeating: 0, count: 64)
         var length = 64
         guard EVP_DigestSignInit(context, nil, nil, nil, key) == 1,
-              EVP_DigestSign(context, &signature, &length, message, message.count) == 1, length == 64
+            EVP_DigestSign(context, &signature, &length, message, message.count) == 1, length == 64
         else { preconditionFailure("Ed25519 signing failed") }
         return signature
     }

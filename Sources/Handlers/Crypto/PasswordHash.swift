@@ -21,8 +21,8 @@ public enum PasswordHash {
     public static func verify(_ password: String, against stored: String) throws(CryptoError) -> Bool {
         let parts = stored.split(separator: "$", omittingEmptySubsequences: false)
         guard parts.count == 6, parts[0] == "scrypt", let log2N = Int(parts[1]), (10...20).contains(log2N),
-              let r = Int(parts[2]), (1...32).contains(r), let p = Int(parts[3]), (1...16).contains(p),
-              let salt = Hex.decode(String(parts[4])), let expected = Hex.decode(String(parts[5])), expected.count == 32
+            let r = Int(parts[2]), (1...32).contains(r), let p = Int(parts[3]), (1...16).contains(p),
+            let salt = Hex.decode(String(parts[4])), let expected = Hex.decode(String(parts[5])), expected.count == 32
         else { return false }
         let hash = try derive(password, salt: salt, log2N: log2N, r: r, p: p)
         return Digest.constantTimeEqual(hash, expected)
@@ -44,8 +44,9 @@ public enum PasswordHash {
         let result = passwordBytes.withUnsafeBufferPointer { pass in
             salt.withUnsafeBufferPointer { saltBytes in
                 out.withUnsafeMutableBufferPointer { key in
-                    EVP_PBE_scrypt(pass.baseAddress, passwordLength, saltBytes.baseAddress, saltBytes.count,
-                                   UInt64(1) << UInt64(log2N), UInt64(r), UInt64(p), memory, key.baseAddress, key.count)
+                    EVP_PBE_scrypt(
+                        pass.baseAddress, passwordLength, saltBytes.baseAddress, saltBytes.count,
+                        UInt64(1) << UInt64(log2N), UInt64(r), UInt64(p), memory, key.baseAddress, key.count)
                 }
             }
         }

@@ -15,8 +15,10 @@ import MariaStore
 ///     banner_url = https://example.com/banner-772x250.png
 ///     icon_url = https://example.com/icon-128x128.png
 public enum CatalogFile {
-    static let keys: Set<String> = ["name", "kind", "stripe_price_id", "tier", "activation_limit", "duration_days", "credits", "entitlement",
-                                    "allow_promotion_codes", "edd_item_id", "slug", "homepage", "description", "banner_url", "icon_url"]
+    static let keys: Set<String> = [
+        "name", "kind", "stripe_price_id", "tier", "activation_limit", "duration_days", "credits", "entitlement",
+        "allow_promotion_codes", "edd_item_id", "slug", "homepage", "description", "banner_url", "icon_url",
+    ]
 
     public static func parse(_ text: String) -> Result<[Product], ConfigurationError> {
         let file: INIFile
@@ -40,20 +42,26 @@ public enum CatalogFile {
             func value(_ key: String) -> String? { file.entries["\(name).\(key)"]?.value }
             func number(_ key: String) -> Int64? {
                 guard let text = value(key) else { return nil }
-                guard let n = Int64(text) else { problems.append("[\(name)] \(key) must be a whole number"); return nil }
+                guard let n = Int64(text) else {
+                    problems.append("[\(name)] \(key) must be a whole number")
+                    return nil
+                }
                 return n
             }
             guard let kind = value("kind").flatMap(Product.Kind.init(rawValue:)) else {
                 problems.append("[\(name)] kind must be one of license, credits, subscription, entitlement")
                 continue
             }
-            let product = Product(product: name, name: value("name") ?? name, kind: kind, stripePriceID: value("stripe_price_id"),
-                                  tier: value("tier"), activationLimit: number("activation_limit").map(Int.init),
-                                  durationDays: number("duration_days").map(Int.init), credits: number("credits"),
-                                  entitlement: value("entitlement"),
-                                  allowPromotionCodes: ["yes", "true", "1", "on"].contains(value("allow_promotion_codes")?.lowercased() ?? ""))
-                .withPluginDetails(eddItemID: number("edd_item_id"), slug: value("slug"), homepage: value("homepage"),
-                                   description: value("description"), bannerURL: value("banner_url"), iconURL: value("icon_url"))
+            let product = Product(
+                product: name, name: value("name") ?? name, kind: kind, stripePriceID: value("stripe_price_id"),
+                tier: value("tier"), activationLimit: number("activation_limit").map(Int.init),
+                durationDays: number("duration_days").map(Int.init), credits: number("credits"),
+                entitlement: value("entitlement"),
+                allowPromotionCodes: ["yes", "true", "1", "on"].contains(value("allow_promotion_codes")?.lowercased() ?? "")
+            )
+            .withPluginDetails(
+                eddItemID: number("edd_item_id"), slug: value("slug"), homepage: value("homepage"),
+                description: value("description"), bannerURL: value("banner_url"), iconURL: value("icon_url"))
             problems += product.problems.map { "[\(name)] \($0)" }
             products.append(product)
         }

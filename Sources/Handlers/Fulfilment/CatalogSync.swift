@@ -38,7 +38,12 @@ public struct CatalogSync {
             }
             if !active { findings.append(Finding(price: id, problem: "\(product.product) uses it, but it is inactive at Stripe (\(described))")) }
             if (product.kind == .subscription) != (interval != nil) {
-                findings.append(Finding(price: id, problem: "\(product.product) is a \(product.kind.rawValue) product, but the price is \(interval == nil ? "one-off" : "recurring") (\(described))"))
+                findings.append(
+                    Finding(
+                        price: id,
+                        problem:
+                            "\(product.product) is a \(product.kind.rawValue) product, but the price is \(interval == nil ? "one-off" : "recurring") (\(described))"
+                    ))
             }
         }
         for product in catalogue {

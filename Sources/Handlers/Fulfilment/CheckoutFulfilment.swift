@@ -51,8 +51,10 @@ public struct CheckoutFulfilment {
     func purchase(ofIntent intent: String, amount: Int64, currency: String, metadata: [String: String]) throws -> Purchase {
         let store = context.store
         let (record, claimedProduct) = try store.withConnection { connection in
-            (try CheckoutRepository(connection, prefix: store.prefix).find(intent),
-             try metadata["product"].flatMap { try ProductRepository(connection, prefix: store.prefix).named($0) })
+            (
+                try CheckoutRepository(connection, prefix: store.prefix).find(intent),
+                try metadata["product"].flatMap { try ProductRepository(connection, prefix: store.prefix).named($0) }
+            )
         }
         if let record {
             return Purchase.createdIntent(amount: amount, currency: currency, metadata: metadata, record: record, maxQuantity: maxQuantity)
@@ -72,8 +74,9 @@ public struct CheckoutFulfilment {
         }
         let (expected, overflow) = unit.multipliedReportingOverflow(by: Int64(claimed.quantity))
         guard !overflow, expected == amount, priceCurrency.uppercased() == currency else {
-            return .mismatch("received \(Money.format(amount, currency: currency)) for \(claimed.quantity) × \(product.product), "
-                             + "which costs \(overflow ? "more" : Money.format(expected, currency: priceCurrency.uppercased()))")
+            return .mismatch(
+                "received \(Money.format(amount, currency: currency)) for \(claimed.quantity) × \(product.product), "
+                    + "which costs \(overflow ? "more" : Money.format(expected, currency: priceCurrency.uppercased()))")
         }
         return .lines([Line(reference: .product(product.product), quantity: claimed.quantity, amount: amount)], claimed: nil)
     }
@@ -92,8 +95,10 @@ public struct CheckoutFulfilment {
     /// caller's transaction, granting the purchase once the order is paid (`purchase` is nil
     /// when every line was already granted). `subscription`: the session's subscription read
     /// from Stripe, recorded first.
-    public func apply(_ session: Session, proposed: OrderRepository.Status, purchase: Purchase?, subscription: SubscriptionRepository.State? = nil,
-                      on connection: Connection) throws {
+    public func apply(
+        _ session: Session, proposed: OrderRepository.Status, purchase: Purchase?, subscription: SubscriptionRepository.State? = nil,
+        on connection: Connection
+    ) throws {
         let prefix = context.store.prefix
         let now = context.clock.now
         let orders = OrderRepository(connection, prefix: prefix)
@@ -115,7 +120,8 @@ public struct CheckoutFulfilment {
             }
             if let next = OrderTransitions.next(from: existing.status, to: proposed) {
                 try orders.setStatus(existing.id, next, now: now)
-                try audit.record(subject: "order", id: session.id, action: "status", before: existing.status.rawValue, after: next.rawValue, actor: actor, now: now)
+                try audit.record(
+                    subject: "order", id: session.id, action: "status", before: existing.status.rawValue, after: next.rawValue, actor: actor, now: now)
                 changed = true
             }
             if changed { order = try orders.lock(sessionID: session.id) ?? existing }
@@ -132,8 +138,9 @@ public struct CheckoutFulfilment {
         guard order.status == .paid, let purchase else { return }
         if let subscription {
             // Counted as of now: any event Stripe sends later is newer and wins.
-            try SubscriptionEvents.apply(subscription, eventCreated: Int64(now.timeIntervalSince1970), actor: actor, dedupe: "read:\(subscription.subscription)",
-                                         context: context, connection: connection)
+            try SubscriptionEvents.apply(
+                subscription, eventCreated: Int64(now.timeIntervalSince1970), actor: actor, dedupe: "read:\(subscription.subscription)",
+                context: context, connection: connection)
         }
         switch purchase {
         case .mismatch(let reason):
@@ -142,8 +149,9 @@ public struct CheckoutFulfilment {
         case .wooCommerce(let orderID, let amount, let currency):
             try WooCommerceOrders(context: context).orderPaid(orderID, amount: amount, currency: currency, order: order, connection: connection)
         case .lines(let lines, let claimed):
-            try grant(lines, claimed: claimed, order: order, created: created, customerID: order.customerID ?? customerID,
-                      email: session.email, site: session.siteURL, connection: connection)
+            try grant(
+                lines, claimed: claimed, order: order, created: created, customerID: order.customerID ?? customerID,
+                email: session.email, site: session.siteURL, connection: connection)
         }
         // Refunds, disputes or subscription changes that arrived before the order did.
         try OrderAdjustments(context: context, connection: connection, actor: actor).catchUp(order, subscription: session.subscription)
@@ -156,8 +164,10 @@ public struct CheckoutFulfilment {
         let product: Product
     }
 
-    private func grant(_ lines: [Line], claimed: Purchase.Claim?, order: OrderRepository.Order, created: Bool, customerID: Int64?,
-                       email: String?, site: String?, connection: Connection) throws {
+    private func grant(
+        _ lines: [Line], claimed: Purchase.Claim?, order: OrderRepository.Order, created: Bool, customerID: Int64?,
+        email: String?, site: String?, connection: Connection
+    ) throws {
         let prefix = context.store.prefix
         let now = context.clock.now
         let grants = GrantRepository(connection, prefix: prefix)
@@ -190,10 +200,12 @@ public struct CheckoutFulfilment {
             // A session someone else created names a product in metadata: what was paid for
             // must be exactly that, or the claim is not believed.
             guard unknown.isEmpty, resolved.count == 1, resolved[0].product.product == claimed.product,
-                  resolved[0].line.quantity == claimed.quantity else {
+                resolved[0].line.quantity == claimed.quantity
+            else {
                 let paid = resolved.map { "\($0.line.quantity) × \($0.product.product)" } + unknown
-                try flag(order, reason: "metadata claims \(claimed.quantity) × \(claimed.product), the paid line items are \(paid.joined(separator: ", "))",
-                         connection: connection)
+                try flag(
+                    order, reason: "metadata claims \(claimed.quantity) × \(claimed.product), the paid line items are \(paid.joined(separator: ", "))",
+                    connection: connection)
                 return
             }
         }
@@ -220,29 +232,37 @@ public struct CheckoutFulfilment {
                 let amount = perUnit * Int64(line.quantity)  // bounded by sizeProblem
                 credits = amount
                 try ledger.appendCredits(customerID: customerID, delta: amount, kind: "grant", source: "order", sourceID: "\(order.id):\(index)", now: now)
-                try outbox.enqueue(kind: "credits_receipt", dedupeKey: "credits-receipt:\(order.id):\(index)", recipient: email,
-                                   payload: String(decoding: JSONValue.object([
-                                       "credits": .int(amount), "product_name": .string(product.name),
-                                       // The credits' own line in a mixed cart, not the cart's total.
-                                       "amount": .string(Money.format(line.amount ?? order.amountTotal, currency: order.currency)),
-                                   ]).serialized(), as: UTF8.self), sealed: nil, now: now)
-                try audit.record(subject: "credits", id: String(customerID), action: "granted", before: nil, after: String(amount), actor: actor,
-                                 detail: "order \(order.sessionID) line \(index)", now: now)
+                try outbox.enqueue(
+                    kind: "credits_receipt", dedupeKey: "credits-receipt:\(order.id):\(index)", recipient: email,
+                    payload: String(
+                        decoding: JSONValue.object([
+                            "credits": .int(amount), "product_name": .string(product.name),
+                            // The credits' own line in a mixed cart, not the cart's total.
+                            "amount": .string(Money.format(line.amount ?? order.amountTotal, currency: order.currency)),
+                        ]).serialized(), as: UTF8.self), sealed: nil, now: now)
+                try audit.record(
+                    subject: "credits", id: String(customerID), action: "granted", before: nil, after: String(amount), actor: actor,
+                    detail: "order \(order.sessionID) line \(index)", now: now)
             }
-            context.logger.info("granted", metadata: [
-                "order": "\(order.sessionID)", "line": "\(index)", "product": "\(product.product)", "kind": "\(product.kind.rawValue)",
-                "quantity": "\(line.quantity)",
-            ])
-            try grants.recordGrant(orderID: order.id, line: index, product: product.product, kind: product.kind.rawValue, quantity: line.quantity,
-                                   licenseID: licenseID, credits: credits, entitlement: product.entitlement, now: now)
-            try outbox.enqueue(kind: "notification", dedupeKey: "grant.created:\(order.id):\(index)", recipient: nil,
-                               payload: String(decoding: JSONValue.object([
-                                   "type": "grant.created", "order": .string(order.sessionID), "line": .int(Int64(index)),
-                                   "product": .string(product.product), "kind": .string(product.kind.rawValue),
-                                   "quantity": .int(Int64(line.quantity)), "customer_email": email.map(JSONValue.string) ?? .null,
-                                   "license_id": licenseID.map(JSONValue.int) ?? .null, "credits": credits.map(JSONValue.int) ?? .null,
-                                   "entitlement": product.entitlement.map(JSONValue.string) ?? .null,
-                               ]).serialized(), as: UTF8.self), sealed: nil, now: now)
+            context.logger.info(
+                "granted",
+                metadata: [
+                    "order": "\(order.sessionID)", "line": "\(index)", "product": "\(product.product)", "kind": "\(product.kind.rawValue)",
+                    "quantity": "\(line.quantity)",
+                ])
+            try grants.recordGrant(
+                orderID: order.id, line: index, product: product.product, kind: product.kind.rawValue, quantity: line.quantity,
+                licenseID: licenseID, credits: credits, entitlement: product.entitlement, now: now)
+            try outbox.enqueue(
+                kind: "notification", dedupeKey: "grant.created:\(order.id):\(index)", recipient: nil,
+                payload: String(
+                    decoding: JSONValue.object([
+                        "type": "grant.created", "order": .string(order.sessionID), "line": .int(Int64(index)),
+                        "product": .string(product.product), "kind": .string(product.kind.rawValue),
+                        "quantity": .int(Int64(line.quantity)), "customer_email": email.map(JSONValue.string) ?? .null,
+                        "license_id": licenseID.map(JSONValue.int) ?? .null, "credits": credits.map(JSONValue.int) ?? .null,
+                        "entitlement": product.entitlement.map(JSONValue.string) ?? .null,
+                    ]).serialized(), as: UTF8.self), sealed: nil, now: now)
         }
         if unknown.isEmpty, order.attention != nil {
             try OrderRepository(connection, prefix: prefix).clearAttention(order.id, now: now)
@@ -280,22 +300,27 @@ public struct CheckoutFulfilment {
         let prefix = context.store.prefix
         let now = context.clock.now
         try OrderRepository(connection, prefix: prefix).flag(order.id, attention: reason, now: now)
-        try AuditLog(connection, prefix: prefix).record(subject: "order", id: order.sessionID, action: "needs_attention", before: nil, after: nil,
-                                                        actor: actor, detail: reason, now: now)
+        try AuditLog(connection, prefix: prefix).record(
+            subject: "order", id: order.sessionID, action: "needs_attention", before: nil, after: nil,
+            actor: actor, detail: reason, now: now)
         context.logger.warning("paid order needs attention", metadata: ["order": "\(order.sessionID)", "reason": "\(reason)"])
     }
 
     /// Issues a key: stored as selector + keyed hash; the key itself only sealed in the outbox
     /// for its email (and erased once delivered).
-    private func issueLicense(_ product: Product, quantity: Int, order: OrderRepository.Order, customerID: Int64?, email: String?,
-                              connection: Connection) throws -> Int64 {
+    private func issueLicense(
+        _ product: Product, quantity: Int, order: OrderRepository.Order, customerID: Int64?, email: String?,
+        connection: Connection
+    ) throws -> Int64 {
         let issuer = LicenseKeyIssuer(context: context)
         let (hasher, box) = try issuer.secrets()
         let prefix = context.store.prefix
         let now = context.clock.now
         // A subscription's license is not valid until its subscription says so (right after,
         // in `catchUp`): never for ever by default.
-        let expiresAt = product.kind == .license ? product.durationDays.map { now.addingTimeInterval(Double($0) * 86_400) }
+        let expiresAt =
+            product.kind == .license
+            ? product.durationDays.map { now.addingTimeInterval(Double($0) * 86_400) }
             : order.mode == "subscription" ? now : nil
         var attempt = 0
         while true {
@@ -306,18 +331,21 @@ public struct CheckoutFulfilment {
                     selector: key.selector, verifier: hasher.verifier(for: key), product: product.product, tier: product.tier,
                     activationLimit: (product.activationLimit ?? 1) * quantity, expiresAt: expiresAt, customerID: customerID,
                     orderID: order.id, now: now)
-                try issuer.queueEmail(key, licenseID: id, product: product.product, productName: product.name, order: order.sessionID,
-                                      email: email, dedupeKey: "license-email:\(id)", box: box, connection: connection)
+                try issuer.queueEmail(
+                    key, licenseID: id, product: product.product, productName: product.name, order: order.sessionID,
+                    email: email, dedupeKey: "license-email:\(id)", box: box, connection: connection)
                 let minutes = context.configuration.checkout.keyDisplayMinutes
                 if minutes > 0 {
                     // The success page may show the key for a short while, to the browser that
                     // started the checkout; then only the email has it.
-                    let sealed = box.seal(Array(key.formatted(prefix: context.configuration.licensing.keyPrefix).utf8),
-                                          context: Array("license-display:\(id)".utf8), random: context.random)
+                    let sealed = box.seal(
+                        Array(key.formatted(prefix: context.configuration.licensing.keyPrefix).utf8),
+                        context: Array("license-display:\(id)".utf8), random: context.random)
                     try LicenseRepository(connection, prefix: prefix).setDisplay(id, sealed: sealed, until: now.addingTimeInterval(Double(minutes) * 60))
                 }
-                try AuditLog(connection, prefix: prefix).record(subject: "license", id: String(id), action: "issued", before: nil, after: "active",
-                                                                actor: actor, detail: "order \(order.sessionID), product \(product.product)", now: now)
+                try AuditLog(connection, prefix: prefix).record(
+                    subject: "license", id: String(id), action: "issued", before: nil, after: "active",
+                    actor: actor, detail: "order \(order.sessionID), product \(product.product)", now: now)
                 return id
             } catch let error as DatabaseError where error.kind == .duplicateKey && attempt < 3 {
                 continue  // the selector was taken by another key: draw again
@@ -332,11 +360,13 @@ public struct CheckoutFulfilment {
         guard let site = SiteURL(text) else { return }
         let staging = StagingSites(extraSuffixes: context.configuration.licensing.stagingDomains).isStaging(site)
         let prefix = context.store.prefix
-        try ActivationRepository(connection, prefix: prefix).insert(licenseID: licenseID, activationID: "act_" + Hex.encode(context.random.bytes(10)),
-                                                                    site: site.canonical, kind: staging ? .staging : .production, now: context.clock.now)
-        try AuditLog(connection, prefix: prefix).record(subject: "license", id: String(licenseID), action: "activated", before: nil,
-                                                        after: staging ? "staging" : "production", actor: actor, detail: "site \(site.canonical), typed at checkout",
-                                                        now: context.clock.now)
+        try ActivationRepository(connection, prefix: prefix).insert(
+            licenseID: licenseID, activationID: "act_" + Hex.encode(context.random.bytes(10)),
+            site: site.canonical, kind: staging ? .staging : .production, now: context.clock.now)
+        try AuditLog(connection, prefix: prefix).record(
+            subject: "license", id: String(licenseID), action: "activated", before: nil,
+            after: staging ? "staging" : "production", actor: actor, detail: "site \(site.canonical), typed at checkout",
+            now: context.clock.now)
     }
 
     /// Fetches a Checkout Session from Stripe and fulfils it through the same idempotent path

@@ -23,9 +23,11 @@ extension CheckoutFulfilment {
         public var siteURL: String? = nil
 
         /// A purchase that is not a Checkout Session (a PaymentIntent from Stripe Elements).
-        public init(id: String, mode: String, paymentStatus: String, amountTotal: Int64, currency: String, stripeCustomerID: String?,
-                    email: String?, clientReferenceID: String?, paymentIntent: String?, subscription: String?,
-                    metadata: [String: String], livemode: Bool) {
+        public init(
+            id: String, mode: String, paymentStatus: String, amountTotal: Int64, currency: String, stripeCustomerID: String?,
+            email: String?, clientReferenceID: String?, paymentIntent: String?, subscription: String?,
+            metadata: [String: String], livemode: Bool
+        ) {
             self.id = id
             self.mode = mode
             self.status = nil

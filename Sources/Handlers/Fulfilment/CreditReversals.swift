@@ -27,11 +27,12 @@ struct CreditReversals {
         let ledger = CreditLedger(connection, prefix: prefix)
         let id = try currentID(cause, grantID)
         guard try ledger.entry(source: cause.source, sourceID: id) == nil,
-              let customer = try ledger.creditRecipient(source: grantSource, sourceID: grantID) ?? fallbackCustomer,
-              try ledger.appendCredits(customerID: customer, delta: -credits, kind: "reversal", source: cause.source, sourceID: id, now: now)
+            let customer = try ledger.creditRecipient(source: grantSource, sourceID: grantID) ?? fallbackCustomer,
+            try ledger.appendCredits(customerID: customer, delta: -credits, kind: "reversal", source: cause.source, sourceID: id, now: now)
         else { return false }
-        try AuditLog(connection, prefix: prefix).record(subject: "credits", id: String(customer), action: "reversed", before: nil,
-                                                        after: String(-credits), actor: actor, detail: detail, now: now)
+        try AuditLog(connection, prefix: prefix).record(
+            subject: "credits", id: String(customer), action: "reversed", before: nil,
+            after: String(-credits), actor: actor, detail: detail, now: now)
         return true
     }
 
@@ -41,11 +42,13 @@ struct CreditReversals {
         let ledger = CreditLedger(connection, prefix: prefix)
         let id = try currentID(cause, grantID)
         guard let reversal = try ledger.entry(source: cause.source, sourceID: id), reversal.delta < 0,
-              try ledger.appendCredits(customerID: reversal.customerID, delta: -reversal.delta, kind: "grant", source: cause.undoneSource,
-                                       sourceID: id, now: now)
+            try ledger.appendCredits(
+                customerID: reversal.customerID, delta: -reversal.delta, kind: "grant", source: cause.undoneSource,
+                sourceID: id, now: now)
         else { return false }
-        try AuditLog(connection, prefix: prefix).record(subject: "credits", id: String(reversal.customerID), action: "restored", before: nil,
-                                                        after: String(-reversal.delta), actor: actor, detail: detail, now: now)
+        try AuditLog(connection, prefix: prefix).record(
+            subject: "credits", id: String(reversal.customerID), action: "restored", before: nil,
+            after: String(-reversal.delta), actor: actor, detail: detail, now: now)
         return true
     }
 

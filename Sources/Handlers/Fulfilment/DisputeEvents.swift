@@ -24,8 +24,9 @@ struct DisputeEvents {
                 dispute: dispute, paymentIntent: paymentIntent, status: status, amount: amount, currency: currency, reason: reason,
                 eventCreated: event.created, now: context.clock.now)
             guard applied else { return }
-            try AuditLog(connection, prefix: prefix).record(subject: "dispute", id: dispute, action: "status", before: before, after: status,
-                                                            actor: actor, now: context.clock.now)
+            try AuditLog(connection, prefix: prefix).record(
+                subject: "dispute", id: dispute, action: "status", before: before, after: status,
+                actor: actor, now: context.clock.now)
             guard let paymentIntent else { return }
             if let order = try OrderRepository(connection, prefix: prefix).lock(paymentIntent: paymentIntent) {
                 try OrderAdjustments(context: context, connection: connection, actor: actor).disputeChanged(order, dispute: dispute, status: status)

@@ -117,8 +117,10 @@ public struct EventProcessor {
             // A fresh claim already holds the final outcome (and rolls back with everything
             // else if apply throws); only a retry of a failed event must overwrite its record.
             let retryOfFailure: Bool
-            if try ledger.claim(id: event.id, type: event.type, livemode: event.livemode, apiVersion: event.apiVersion,
-                                created: event.created, receivedAt: now, outcome: outcome) {
+            if try ledger.claim(
+                id: event.id, type: event.type, livemode: event.livemode, apiVersion: event.apiVersion,
+                created: event.created, receivedAt: now, outcome: outcome)
+            {
                 retryOfFailure = false
             } else {
                 // Only an event that failed before may be applied again (the claim holds its lock).
@@ -127,8 +129,9 @@ public struct EventProcessor {
             }
             try apply(connection)
             if retryOfFailure {
-                try ledger.record(id: event.id, type: event.type, livemode: event.livemode, apiVersion: event.apiVersion,
-                                  created: event.created, receivedAt: now, outcome: outcome)
+                try ledger.record(
+                    id: event.id, type: event.type, livemode: event.livemode, apiVersion: event.apiVersion,
+                    created: event.created, receivedAt: now, outcome: outcome)
             }
             return true
         }
@@ -146,8 +149,9 @@ public struct EventProcessor {
         try store.transaction { connection in
             let ledger = EventLedger(connection, prefix: store.prefix)
             if let existing = try ledger.lockedOutcome(of: event.id), existing != .failed { return }
-            try ledger.record(id: event.id, type: event.type, livemode: event.livemode, apiVersion: event.apiVersion,
-                              created: event.created, receivedAt: now, outcome: .failed, error: reason, payload: rawBody)
+            try ledger.record(
+                id: event.id, type: event.type, livemode: event.livemode, apiVersion: event.apiVersion,
+                created: event.created, receivedAt: now, outcome: .failed, error: reason, payload: rawBody)
         }
         return Unprocessed(reason: reason)
     }

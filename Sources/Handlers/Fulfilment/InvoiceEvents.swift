@@ -48,7 +48,8 @@ struct InvoiceEvents {
         }
 
         let invoice = try object.string("id")
-        let subscription = try object.optionalObject("parent")?.optionalObject("subscription_details")?.reference("subscription")
+        let subscription =
+            try object.optionalObject("parent")?.optionalObject("subscription_details")?.reference("subscription")
             ?? object.reference("subscription")
         let customer = try object.reference("customer")
         let email = try object.optionalString("customer_email")
@@ -59,9 +60,10 @@ struct InvoiceEvents {
                 let recipient = try email ?? CustomerRepository(connection, prefix: prefix).email(stripeCustomerID: customer)
                 try Outbox(connection, prefix: prefix).enqueue(
                     kind: "payment_failed_email", dedupeKey: "payment-failed:\(invoice):\(event.id)", recipient: recipient,
-                    payload: String(decoding: JSONValue.object([
-                        "invoice": .string(invoice), "subscription": subscription.map(JSONValue.string) ?? .null,
-                    ]).serialized(), as: UTF8.self), sealed: nil, now: context.clock.now)
+                    payload: String(
+                        decoding: JSONValue.object([
+                            "invoice": .string(invoice), "subscription": subscription.map(JSONValue.string) ?? .null,
+                        ]).serialized(), as: UTF8.self), sealed: nil, now: context.clock.now)
             }
         }
 
@@ -75,22 +77,29 @@ struct InvoiceEvents {
         return { connection in
             let now = context.clock.now
             let customerID = try CustomerRepository(connection, prefix: prefix).findOrCreate(stripeCustomerID: customer, email: email, actor: actor, now: now)
-            try InvoiceRepository(connection, prefix: prefix).record(InvoiceRepository.Invoice(
-                invoice: invoice, subscription: subscription, customerID: customerID, billingReason: reason, periodStart: period?.periodStart,
-                periodEnd: period?.periodEnd, amountPaid: amountPaid, currency: currency, paymentIntent: intent), actor: actor, now: now)
+            try InvoiceRepository(connection, prefix: prefix).record(
+                InvoiceRepository.Invoice(
+                    invoice: invoice, subscription: subscription, customerID: customerID, billingReason: reason, periodStart: period?.periodStart,
+                    periodEnd: period?.periodEnd, amountPaid: amountPaid, currency: currency, paymentIntent: intent), actor: actor, now: now)
             if let reason, Self.periodReasons.contains(reason), amountPaid > 0, let subscription, let start = period?.periodStart, let customerID {
                 try grantPeriod(lines, subscription: subscription, start: start, customerID: customerID, invoice: invoice, actor: actor, connection: connection)
             } else if amountPaid <= 0 || !(reason.map(Self.periodReasons.contains) ?? false) {
-                context.logger.info("invoice grants no credits", metadata: ["invoice": "\(invoice)", "billing_reason": "\(reason ?? "none")",
-                                                                             "amount_paid": "\(amountPaid)"])
+                context.logger.info(
+                    "invoice grants no credits",
+                    metadata: [
+                        "invoice": "\(invoice)", "billing_reason": "\(reason ?? "none")",
+                        "amount_paid": "\(amountPaid)",
+                    ])
             }
             if let intent { try Self.catchUp(invoice, paymentIntent: intent, actor: actor, context: context, connection: connection) }
         }
     }
 
     /// The plan's credits for the period, by the quantity its non-proration lines paid for.
-    private func grantPeriod(_ lines: [Line], subscription: String, start: Date, customerID: Int64, invoice: String, actor: String,
-                             connection: Connection) throws {
+    private func grantPeriod(
+        _ lines: [Line], subscription: String, start: Date, customerID: Int64, invoice: String, actor: String,
+        connection: Connection
+    ) throws {
         let prefix = context.store.prefix
         let now = context.clock.now
         let products = ProductRepository(connection, prefix: prefix)
@@ -108,11 +117,14 @@ struct InvoiceEvents {
                 context.logger.warning("invoice quantity out of range; no credits granted", metadata: ["invoice": "\(invoice)"])
                 continue
             }
-            if try grants.appendCredits(customerID: customerID, delta: credits, kind: "grant", source: "subscription",
-                                        sourceID: Self.periodKey(subscription, start) + ":\(name)", now: now) {
-                try AuditLog(connection, prefix: prefix).record(subject: "credits", id: String(customerID), action: "granted", before: nil,
-                                                                after: String(credits), actor: actor, detail: "invoice \(invoice), \(entry.quantity) × \(name)",
-                                                                now: now)
+            if try grants.appendCredits(
+                customerID: customerID, delta: credits, kind: "grant", source: "subscription",
+                sourceID: Self.periodKey(subscription, start) + ":\(name)", now: now)
+            {
+                try AuditLog(connection, prefix: prefix).record(
+                    subject: "credits", id: String(customerID), action: "granted", before: nil,
+                    after: String(credits), actor: actor, detail: "invoice \(invoice), \(entry.quantity) × \(name)",
+                    now: now)
             }
         }
     }
@@ -156,9 +168,10 @@ struct InvoiceEvents {
         let flat = try line.optionalBool("proration")
         let proration = nested ?? flat ?? false
         let period = try line.optionalObject("period")
-        return Line(price: modern ?? legacy, quantity: try line.optionalInt("quantity") ?? 1, amount: try line.optionalInt("amount") ?? 0,
-                    proration: proration, periodStart: try period?.optionalInt("start").map { Date(timeIntervalSince1970: Double($0)) },
-                    periodEnd: try period?.optionalInt("end").map { Date(timeIntervalSince1970: Double($0)) })
+        return Line(
+            price: modern ?? legacy, quantity: try line.optionalInt("quantity") ?? 1, amount: try line.optionalInt("amount") ?? 0,
+            proration: proration, periodStart: try period?.optionalInt("start").map { Date(timeIntervalSince1970: Double($0)) },
+            periodEnd: try period?.optionalInt("end").map { Date(timeIntervalSince1970: Double($0)) })
     }
 
     /// The PaymentIntent that paid the invoice: in the event (older API versions, or with the

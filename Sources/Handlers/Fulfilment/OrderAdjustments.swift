@@ -50,21 +50,24 @@ struct OrderAdjustments {
                 // naming what was refunded now, not the order's total.
                 try Outbox(connection, prefix: prefix).enqueue(
                     kind: "refund_email", dedupeKey: "refund:\(order.id):\(amountRefunded)", recipient: email,
-                    payload: String(decoding: JSONValue.object([
-                        "amount": .string(Money.format(amountRefunded - order.amountRefunded, currency: order.currency)),
-                        "order": .string(order.sessionID),
-                    ]).serialized(), as: UTF8.self), sealed: nil, now: now)
+                    payload: String(
+                        decoding: JSONValue.object([
+                            "amount": .string(Money.format(amountRefunded - order.amountRefunded, currency: order.currency)),
+                            "order": .string(order.sessionID),
+                        ]).serialized(), as: UTF8.self), sealed: nil, now: now)
             }
             // A WooCommerce order paid through us gets the same refund, partial ones too.
-            try WooCommerceOrders(context: context).orderRefunded(order, refundedBefore: order.amountRefunded, refundedNow: amountRefunded,
-                                                                  connection: connection)
+            try WooCommerceOrders(context: context).orderRefunded(
+                order, refundedBefore: order.amountRefunded, refundedNow: amountRefunded,
+                connection: connection)
         }
         try orders.setRefunded(order.id, amount: amountRefunded, now: now)
         let full = amountRefunded >= max(order.amountTotal, chargeAmount) || (chargeAmount > 0 && amountRefunded >= chargeAmount)
         guard full, let next = OrderTransitions.next(from: order.status, to: .refunded) else {
             if !full {
-                try AuditLog(connection, prefix: prefix).record(subject: "order", id: order.sessionID, action: "partially_refunded", before: nil,
-                                                                after: String(amountRefunded), actor: actor, now: now)
+                try AuditLog(connection, prefix: prefix).record(
+                    subject: "order", id: order.sessionID, action: "partially_refunded", before: nil,
+                    after: String(amountRefunded), actor: actor, now: now)
             }
             return
         }
@@ -77,11 +80,13 @@ struct OrderAdjustments {
         let licenses = LicenseRepository(connection, prefix: prefix)
         for license in try licenses.licenses(orderID: order.id) where license.status != .refunded {
             try licenses.update(license.id, status: .refunded, expiresAt: license.expiresAt, now: now)
-            try audit.record(subject: "license", id: String(license.id), action: "status", before: license.status.rawValue, after: "refunded", actor: actor, now: now)
+            try audit.record(
+                subject: "license", id: String(license.id), action: "status", before: license.status.rawValue, after: "refunded", actor: actor, now: now)
             let released = try ActivationRepository(connection, prefix: prefix).removeAll(licenseID: license.id)
             if released > 0 {
-                try audit.record(subject: "license", id: String(license.id), action: "activations_released", before: nil, after: String(released),
-                                 actor: actor, detail: "refund", now: now)
+                try audit.record(
+                    subject: "license", id: String(license.id), action: "activations_released", before: nil, after: String(released),
+                    actor: actor, detail: "refund", now: now)
             }
         }
         try revokeGrants(order, cause: .refund, reason: "refunded")
@@ -96,13 +101,15 @@ struct OrderAdjustments {
         guard order.status == .refunded, amountRefunded < order.amountTotal else { return }
         try orders.setStatus(order.id, .paid, now: now)
         let audit = AuditLog(connection, prefix: prefix)
-        try audit.record(subject: "order", id: order.sessionID, action: "status", before: "refunded", after: "paid", actor: actor,
-                         detail: "the refund failed or was cancelled", now: now)
+        try audit.record(
+            subject: "order", id: order.sessionID, action: "status", before: "refunded", after: "paid", actor: actor,
+            detail: "the refund failed or was cancelled", now: now)
         let licenses = LicenseRepository(connection, prefix: prefix)
         for license in try licenses.licenses(orderID: order.id) where license.status == .refunded {
             try licenses.update(license.id, status: .active, expiresAt: license.expiresAt, now: now)
-            try audit.record(subject: "license", id: String(license.id), action: "status", before: "refunded", after: "active", actor: actor,
-                             detail: "refund undone", now: now)
+            try audit.record(
+                subject: "license", id: String(license.id), action: "status", before: "refunded", after: "active", actor: actor,
+                detail: "refund undone", now: now)
         }
         try restoreGrants(order, cause: .refund, reason: "refund undone")
     }
@@ -128,8 +135,9 @@ struct OrderAdjustments {
         let audit = AuditLog(connection, prefix: prefix)
         for license in try licenses.licenses(orderID: order.id) where from.contains(license.status) {
             try licenses.update(license.id, status: target, expiresAt: license.expiresAt, now: now)
-            try audit.record(subject: "license", id: String(license.id), action: "status", before: license.status.rawValue, after: target.rawValue,
-                             actor: actor, detail: "dispute \(status)", now: now)
+            try audit.record(
+                subject: "license", id: String(license.id), action: "status", before: license.status.rawValue, after: target.rawValue,
+                actor: actor, detail: "dispute \(status)", now: now)
         }
         if status == "lost" { try revokeGrants(order, cause: .dispute, reason: "dispute lost") }
         if status == "won" || status == "warning_closed" { try restoreGrants(order, cause: .dispute, reason: "dispute won") }
@@ -139,8 +147,9 @@ struct OrderAdjustments {
     private func revokeGrants(_ order: OrderRepository.Order, cause: CreditReversals.Cause, reason: String) throws {
         for grant in try GrantRepository(connection, prefix: prefix).grants(orderID: order.id) {
             if let credits = grant.credits {
-                try reversals.reverse(cause, grantSource: "order", grantID: "\(order.id):\(grant.line)", credits: credits, fallbackCustomer: order.customerID,
-                                      detail: "order \(order.sessionID) line \(grant.line): \(reason)")
+                try reversals.reverse(
+                    cause, grantSource: "order", grantID: "\(order.id):\(grant.line)", credits: credits, fallbackCustomer: order.customerID,
+                    detail: "order \(order.sessionID) line \(grant.line): \(reason)")
             }
             try notify("grant.revoked", order: order, grant: grant, reason: reason)
         }
@@ -166,10 +175,11 @@ struct OrderAdjustments {
         guard type == "grant.revoked" ? revoked == restored : revoked > restored else { return }
         try outbox.enqueue(
             kind: "notification", dedupeKey: "\(type):\(order.id):\(grant.line)" + (restored == 0 ? "" : "#\(restored)"), recipient: nil,
-            payload: String(decoding: JSONValue.object([
-                "type": .string(type), "reason": .string(reason), "order": .string(order.sessionID), "line": .int(Int64(grant.line)),
-                "product": .string(grant.product), "license_id": grant.licenseID.map(JSONValue.int) ?? .null,
-                "entitlement": grant.entitlement.map(JSONValue.string) ?? .null,
-            ]).serialized(), as: UTF8.self), sealed: nil, now: now)
+            payload: String(
+                decoding: JSONValue.object([
+                    "type": .string(type), "reason": .string(reason), "order": .string(order.sessionID), "line": .int(Int64(grant.line)),
+                    "product": .string(grant.product), "license_id": grant.licenseID.map(JSONValue.int) ?? .null,
+                    "entitlement": grant.entitlement.map(JSONValue.string) ?? .null,
+                ]).serialized(), as: UTF8.self), sealed: nil, now: now)
     }
 }

@@ -31,16 +31,22 @@ struct PaymentEvents {
                 // What was received is checked against what the product costs (once: not again
                 // for an order already granted).
                 let received = try object.optionalInt("amount_received") ?? state.amount
-                elements = (session, try fulfilment.isGranted(paymentIntent) ? nil
-                    : try fulfilment.purchase(ofIntent: paymentIntent, amount: received, currency: state.currency, metadata: session.metadata))
+                elements = (
+                    session,
+                    try fulfilment.isGranted(paymentIntent)
+                        ? nil
+                        : try fulfilment.purchase(ofIntent: paymentIntent, amount: received, currency: state.currency, metadata: session.metadata)
+                )
             }
             let event = self.event
             return { connection in
                 let before = try PaymentRepository(connection, prefix: prefix).lock(paymentIntent)?.status
                 if try PaymentRepository(connection, prefix: prefix).report(paymentIntent, state, eventID: event.id, eventCreated: event.created, now: now),
-                   before != state.status {
-                    try AuditLog(connection, prefix: prefix).record(subject: "payment", id: paymentIntent, action: "status", before: before,
-                                                                    after: state.status, actor: actor, now: now)
+                    before != state.status
+                {
+                    try AuditLog(connection, prefix: prefix).record(
+                        subject: "payment", id: paymentIntent, action: "status", before: before,
+                        after: state.status, actor: actor, now: now)
                 }
                 if let elements {
                     try fulfilment.apply(elements.session, proposed: .paid, purchase: elements.purchase, on: connection)
@@ -72,7 +78,9 @@ struct PaymentEvents {
                     if let order = try OrderRepository(connection, prefix: prefix).lock(paymentIntent: paymentIntent) {
                         try OrderAdjustments(context: context, connection: connection, actor: actor)
                             .refund(order, amountRefunded: refunded, chargeAmount: amount)
-                    } else if let invoice = try InvoiceRepository(connection, prefix: prefix).lock(paymentIntent: paymentIntent), refunded > invoice.amountRefunded {
+                    } else if let invoice = try InvoiceRepository(connection, prefix: prefix).lock(paymentIntent: paymentIntent),
+                        refunded > invoice.amountRefunded
+                    {
                         try PeriodAdjustments(context: context, connection: connection, actor: actor).refundChanged(invoice, amountRefunded: refunded)
                     }
                 } else {

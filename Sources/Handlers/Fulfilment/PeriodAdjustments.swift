@@ -20,10 +20,11 @@ struct PeriodAdjustments {
         if amountRefunded > invoice.amountRefunded, let email = try CustomerRepository(connection, prefix: prefix).email(of: invoice.customerID) {
             try Outbox(connection, prefix: prefix).enqueue(
                 kind: "refund_email", dedupeKey: "refund:\(invoice.invoice):\(amountRefunded)", recipient: email,
-                payload: String(decoding: JSONValue.object([
-                    "amount": .string(Money.format(amountRefunded - invoice.amountRefunded, currency: invoice.currency)),
-                    "order": .string(invoice.invoice),
-                ]).serialized(), as: UTF8.self), sealed: nil, now: now)
+                payload: String(
+                    decoding: JSONValue.object([
+                        "amount": .string(Money.format(amountRefunded - invoice.amountRefunded, currency: invoice.currency)),
+                        "order": .string(invoice.invoice),
+                    ]).serialized(), as: UTF8.self), sealed: nil, now: now)
         }
         try invoices.setRefunded(invoice.invoice, amount: amountRefunded)
         let full = invoice.amountPaid > 0 && amountRefunded >= invoice.amountPaid
@@ -52,8 +53,9 @@ struct PeriodAdjustments {
 
     private func reverse(_ invoice: InvoiceRepository.Invoice, cause: CreditReversals.Cause, reason: String) throws {
         for grant in try grants(invoice) where grant.delta > 0 {
-            try reversals.reverse(cause, grantSource: "subscription", grantID: grant.sourceID, credits: grant.delta, fallbackCustomer: grant.customerID,
-                                  detail: "invoice \(invoice.invoice): \(reason)")
+            try reversals.reverse(
+                cause, grantSource: "subscription", grantID: grant.sourceID, credits: grant.delta, fallbackCustomer: grant.customerID,
+                detail: "invoice \(invoice.invoice): \(reason)")
         }
     }
 

@@ -56,8 +56,9 @@ public enum Purchase: Sendable, Equatable {
                 return .mismatch("the record of WooCommerce order \(order)'s session holds no amount")
             }
             guard session.amountTotal == amount, session.currency == currency else {
-                return .mismatch("paid \(Money.format(session.amountTotal, currency: session.currency ?? "?")), but WooCommerce order \(order) "
-                                 + "was bound at \(Money.format(amount, currency: currency))")
+                return .mismatch(
+                    "paid \(Money.format(session.amountTotal, currency: session.currency ?? "?")), but WooCommerce order \(order) "
+                        + "was bound at \(Money.format(amount, currency: currency))")
             }
             return .wooCommerce(orderID: order, amount: amount, currency: currency)
         }
@@ -75,14 +76,17 @@ public enum Purchase: Sendable, Equatable {
 
     /// What an Elements PaymentIntent we created bought: the amount and currency received must
     /// be what we asked for, and metadata must name the same product and quantity.
-    static func createdIntent(amount: Int64, currency: String, metadata: [String: String], record: CheckoutRepository.Checkout,
-                              maxQuantity: Int) -> Purchase {
+    static func createdIntent(
+        amount: Int64, currency: String, metadata: [String: String], record: CheckoutRepository.Checkout,
+        maxQuantity: Int
+    ) -> Purchase {
         guard let product = record.product, let quantity = record.quantity, let expected = record.amount, let expectedCurrency = record.currency else {
             return .mismatch("the record of this PaymentIntent names no product and amount")
         }
         guard amount == expected, currency == expectedCurrency else {
-            return .mismatch("received \(Money.format(amount, currency: currency)), the PaymentIntent was created for "
-                             + Money.format(expected, currency: expectedCurrency))
+            return .mismatch(
+                "received \(Money.format(amount, currency: currency)), the PaymentIntent was created for "
+                    + Money.format(expected, currency: expectedCurrency))
         }
         switch claim(in: metadata, maxQuantity: maxQuantity) {
         case .failure(let mismatch): return .mismatch(mismatch.reason)

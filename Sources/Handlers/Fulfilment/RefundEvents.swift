@@ -23,11 +23,13 @@ struct RefundEvents {
             let (applied, before) = try RefundRepository(connection, prefix: prefix).report(
                 refund: refund, paymentIntent: paymentIntent, amount: amount, status: status, eventCreated: event.created, now: context.clock.now)
             guard applied, before != status else { return }
-            try AuditLog(connection, prefix: prefix).record(subject: "refund", id: refund, action: "status", before: before, after: status, actor: actor,
-                                                            now: context.clock.now)
+            try AuditLog(connection, prefix: prefix).record(
+                subject: "refund", id: refund, action: "status", before: before, after: status, actor: actor,
+                now: context.clock.now)
             // Only a refund that was counted (it was not failed before) is taken back now.
             guard RefundRepository.undone.contains(status), let paymentIntent,
-                  let payment = try PaymentRepository(connection, prefix: prefix).find(paymentIntent) else { return }
+                let payment = try PaymentRepository(connection, prefix: prefix).find(paymentIntent)
+            else { return }
             let still = max(0, payment.amountRefunded - (try RefundRepository(connection, prefix: prefix).undoneTotal(paymentIntent: paymentIntent)))
             if let order = try OrderRepository(connection, prefix: prefix).lock(paymentIntent: paymentIntent), order.amountRefunded > still {
                 try OrderAdjustments(context: context, connection: connection, actor: actor).refundUndone(order, amountRefunded: still)

@@ -12,8 +12,9 @@ public enum StripeWebhook {
             throw APIError.unavailable("the webhook signing secret (stripe.webhook_secret) is not configured", retryAfterSeconds: 60)
         }
         do {
-            try WebhookSignature.verify(payload: request.body, header: request.headers["stripe-signature"],
-                                        secrets: settings.webhookSecrets, toleranceSeconds: settings.toleranceSeconds, now: context.clock.now)
+            try WebhookSignature.verify(
+                payload: request.body, header: request.headers["stripe-signature"],
+                secrets: settings.webhookSecrets, toleranceSeconds: settings.toleranceSeconds, now: context.clock.now)
         } catch {
             context.logger.warning("webhook signature refused", metadata: ["reason": "\(error.description)"])
             ServiceMetrics.shared.signatureRefused(reason: error.metricLabel)

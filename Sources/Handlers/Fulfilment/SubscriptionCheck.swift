@@ -24,8 +24,10 @@ public struct SubscriptionCheck {
         for object in objects {
             let reported = try SubscriptionEvents.state(object)
             let (known, product) = try store.withConnection { connection in
-                (try SubscriptionRepository(connection, prefix: store.prefix).find(reported.subscription),
-                 try reported.priceID.flatMap { try ProductRepository(connection, prefix: store.prefix).forPrice($0)?.product })
+                (
+                    try SubscriptionRepository(connection, prefix: store.prefix).find(reported.subscription),
+                    try reported.priceID.flatMap { try ProductRepository(connection, prefix: store.prefix).forPrice($0)?.product }
+                )
             }
             var differences: [String] = []
             func note(_ name: String, _ here: String?, _ there: String?) {
@@ -46,8 +48,9 @@ public struct SubscriptionCheck {
             let now = context.clock.now
             try store.transaction { connection in
                 // As of now: what Stripe says at this moment is newer than any event sent before.
-                try SubscriptionEvents.apply(reported, eventCreated: Int64(now.timeIntervalSince1970), actor: "operator:subscriptions-check",
-                                             dedupe: "check:\(reported.subscription):\(Int64(now.timeIntervalSince1970))", context: context, connection: connection)
+                try SubscriptionEvents.apply(
+                    reported, eventCreated: Int64(now.timeIntervalSince1970), actor: "operator:subscriptions-check",
+                    dedupe: "check:\(reported.subscription):\(Int64(now.timeIntervalSince1970))", context: context, connection: connection)
             }
         }
         return (objects.count, changes)

@@ -30,7 +30,8 @@ struct SubscriptionEvents {
         }
         return SubscriptionRepository.State(
             subscription: subscription, stripeCustomerID: customer, status: try object.string("status"),
-            currentPeriodStart: periodStart.map { Date(timeIntervalSince1970: Double($0)) }, currentPeriodEnd: periodEnd.map { Date(timeIntervalSince1970: Double($0)) },
+            currentPeriodStart: periodStart.map { Date(timeIntervalSince1970: Double($0)) },
+            currentPeriodEnd: periodEnd.map { Date(timeIntervalSince1970: Double($0)) },
             cancelAtPeriodEnd: (try object.optionalBool("cancel_at_period_end")) ?? false, priceID: price, quantity: quantity)
     }
 
@@ -45,39 +46,50 @@ struct SubscriptionEvents {
 
     /// Records a state (from an event, or read from Stripe's API) and lets the licenses
     /// follow it; nothing when an older state arrives late. `dedupe` names the notification.
-    static func apply(_ reported: SubscriptionRepository.State, eventCreated: Int64, actor: String, dedupe: String, context: Context,
-                      connection: Connection) throws {
+    static func apply(
+        _ reported: SubscriptionRepository.State, eventCreated: Int64, actor: String, dedupe: String, context: Context,
+        connection: Connection
+    ) throws {
         let prefix = context.store.prefix
         let now = context.clock.now
         var state = reported
         state.product = try state.priceID.flatMap { try ProductRepository(connection, prefix: prefix).forPrice($0)?.product }
-        state.customerID = try CustomerRepository(connection, prefix: prefix).findOrCreate(stripeCustomerID: state.stripeCustomerID, email: nil, actor: actor, now: now)
+        state.customerID = try CustomerRepository(connection, prefix: prefix).findOrCreate(
+            stripeCustomerID: state.stripeCustomerID, email: nil, actor: actor, now: now)
         let subscriptions = SubscriptionRepository(connection, prefix: prefix)
         let before = try subscriptions.find(state.subscription)
         guard try subscriptions.report(state, eventCreated: eventCreated, now: now), let stored = try subscriptions.find(state.subscription) else { return }
         let audit = AuditLog(connection, prefix: prefix)
-        try audit.record(subject: "subscription", id: state.subscription, action: "status", before: before?.status, after: stored.status,
-                         actor: actor, now: now)
+        try audit.record(
+            subject: "subscription", id: state.subscription, action: "status", before: before?.status, after: stored.status,
+            actor: actor, now: now)
         if let before, before.product != stored.product || before.quantity != stored.quantity {
-            try audit.record(subject: "subscription", id: state.subscription, action: "plan",
-                             before: "\(before.product ?? "?") ×\(before.quantity ?? 1)", after: "\(stored.product ?? "?") ×\(stored.quantity ?? 1)",
-                             actor: actor, now: now)
+            try audit.record(
+                subject: "subscription", id: state.subscription, action: "plan",
+                before: "\(before.product ?? "?") ×\(before.quantity ?? 1)", after: "\(stored.product ?? "?") ×\(stored.quantity ?? 1)",
+                actor: actor, now: now)
         }
         let outbox = Outbox(connection, prefix: prefix)
-        try outbox.enqueue(kind: "notification", dedupeKey: "subscription.changed:\(dedupe)", recipient: nil,
-                           payload: String(decoding: JSONValue.object([
-                               "type": "subscription.changed", "subscription": .string(state.subscription), "status": .string(stored.status),
-                               "cancel_at_period_end": .bool(stored.cancelAtPeriodEnd),
-                               "current_period_end": stored.currentPeriodEnd.map { .string(ISOTime.string($0)) } ?? .null,
-                               "product": stored.product.map(JSONValue.string) ?? .null, "quantity": stored.quantity.map { .int(Int64($0)) } ?? .null,
-                           ]).serialized(), as: UTF8.self), sealed: nil, now: now)
+        try outbox.enqueue(
+            kind: "notification", dedupeKey: "subscription.changed:\(dedupe)", recipient: nil,
+            payload: String(
+                decoding: JSONValue.object([
+                    "type": "subscription.changed", "subscription": .string(state.subscription), "status": .string(stored.status),
+                    "cancel_at_period_end": .bool(stored.cancelAtPeriodEnd),
+                    "current_period_end": stored.currentPeriodEnd.map { .string(ISOTime.string($0)) } ?? .null,
+                    "product": stored.product.map(JSONValue.string) ?? .null, "quantity": stored.quantity.map { .int(Int64($0)) } ?? .null,
+                ]).serialized(), as: UTF8.self), sealed: nil, now: now)
         if stored.cancelAtPeriodEnd, stored.status == "active" || stored.status == "trialing", let end = stored.currentPeriodEnd,
-           let email = try CustomerRepository(connection, prefix: prefix).email(of: stored.customerID) {
+            let email = try CustomerRepository(connection, prefix: prefix).email(of: stored.customerID)
+        {
             // Once per subscription and period: a repeated update does not mail again.
-            try outbox.enqueue(kind: "subscription_ending_email", dedupeKey: "subscription-ending:\(state.subscription):\(Int64(end.timeIntervalSince1970))",
-                               recipient: email, payload: String(decoding: JSONValue.object([
-                                   "period_end": .string(String(ISOTime.string(end).prefix(10))),
-                               ]).serialized(), as: UTF8.self), sealed: nil, now: now)
+            try outbox.enqueue(
+                kind: "subscription_ending_email", dedupeKey: "subscription-ending:\(state.subscription):\(Int64(end.timeIntervalSince1970))",
+                recipient: email,
+                payload: String(
+                    decoding: JSONValue.object([
+                        "period_end": .string(String(ISOTime.string(end).prefix(10)))
+                    ]).serialized(), as: UTF8.self), sealed: nil, now: now)
         }
         try SubscriptionAdjustments(context: context, connection: connection, actor: actor).follow(stored)
     }

@@ -57,8 +57,9 @@ public struct APIError: HTTPResponseError, Equatable, CustomStringConvertible {
 
     /// 401: the API key is missing or wrong (`WWW-Authenticate` when one was expected).
     public static func unauthorized(_ message: String, challenge: Bool = true) -> APIError {
-        APIError(.unauthorized, code: "unauthorized", message: message,
-                 headers: challenge ? HTTPHeaders([("WWW-Authenticate", "Bearer")]) : HTTPHeaders())
+        APIError(
+            .unauthorized, code: "unauthorized", message: message,
+            headers: challenge ? HTTPHeaders([("WWW-Authenticate", "Bearer")]) : HTTPHeaders())
     }
 
     /// 400: a Stripe-Signature that does not verify.
@@ -100,31 +101,36 @@ public struct APIError: HTTPResponseError, Equatable, CustomStringConvertible {
     }
 
     public static func methodNotAllowed(_ method: String, allowed: [String]) -> APIError {
-        APIError(.methodNotAllowed, code: "method_not_allowed",
-                 message: "\(method) is not allowed here; use \(allowed.joined(separator: ", "))",
-                 headers: HTTPHeaders([("Allow", allowed.joined(separator: ", "))]))
+        APIError(
+            .methodNotAllowed, code: "method_not_allowed",
+            message: "\(method) is not allowed here; use \(allowed.joined(separator: ", "))",
+            headers: HTTPHeaders([("Allow", allowed.joined(separator: ", "))]))
     }
 
     public static func payloadTooLarge(limit: Int) -> APIError {
-        APIError(.payloadTooLarge, code: "payload_too_large",
-                 message: "the request body is larger than the limit of \(limit) bytes")
+        APIError(
+            .payloadTooLarge, code: "payload_too_large",
+            message: "the request body is larger than the limit of \(limit) bytes")
     }
 
     /// 408: the body did not arrive within `server.request_read_timeout_seconds`.
     public static func requestTimeout(seconds: Int) -> APIError {
-        APIError(.requestTimeout, code: "request_timeout",
-                 message: "the request body did not arrive within \(seconds) seconds")
+        APIError(
+            .requestTimeout, code: "request_timeout",
+            message: "the request body did not arrive within \(seconds) seconds")
     }
 
     public static func unsupportedMediaType(_ got: String?, accepted: [String]) -> APIError {
-        APIError(.unsupportedMediaType, code: "unsupported_media_type",
-                 message: "Content-Type \(got ?? "(none)") is not accepted here; send \(accepted.joined(separator: " or "))")
+        APIError(
+            .unsupportedMediaType, code: "unsupported_media_type",
+            message: "Content-Type \(got ?? "(none)") is not accepted here; send \(accepted.joined(separator: " or "))")
     }
 
     /// 503: a dependency (the database) is not available now; try again later.
     public static func unavailable(_ message: String, retryAfterSeconds: Int = 5) -> APIError {
-        APIError(.serviceUnavailable, code: "unavailable", message: message,
-                 headers: HTTPHeaders([("Retry-After", String(retryAfterSeconds))]))
+        APIError(
+            .serviceUnavailable, code: "unavailable", message: message,
+            headers: HTTPHeaders([("Retry-After", String(retryAfterSeconds))]))
     }
 
     public static let internalError = APIError(

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// One blocking HTTP exchange through URLSession (libcurl underneath: TLS, proxies, timeouts).

@@ -86,7 +86,10 @@ public struct JSONParser {
         index += 1  // {
         var members: [String: JSONNode] = [:]
         skipSpace()
-        if current == UInt8(ascii: "}") { index += 1; return .object(members) }
+        if current == UInt8(ascii: "}") {
+            index += 1
+            return .object(members)
+        }
         while true {
             guard current == UInt8(ascii: "\"") else { throw failure("expected a member name") }
             let key = try string()
@@ -97,8 +100,12 @@ public struct JSONParser {
             members[key] = try value(depth: depth + 1)
             skipSpace()
             switch current {
-            case UInt8(ascii: ","): index += 1; skipSpace()
-            case UInt8(ascii: "}"): index += 1; return .object(members)
+            case UInt8(ascii: ","):
+                index += 1
+                skipSpace()
+            case UInt8(ascii: "}"):
+                index += 1
+                return .object(members)
             default: throw failure("expected ',' or '}'")
             }
         }
@@ -108,13 +115,20 @@ public struct JSONParser {
         index += 1  // [
         var items: [JSONNode] = []
         skipSpace()
-        if current == UInt8(ascii: "]") { index += 1; return .array(items) }
+        if current == UInt8(ascii: "]") {
+            index += 1
+            return .array(items)
+        }
         while true {
             items.append(try value(depth: depth + 1))
             skipSpace()
             switch current {
-            case UInt8(ascii: ","): index += 1; skipSpace()
-            case UInt8(ascii: "]"): index += 1; return .array(items)
+            case UInt8(ascii: ","):
+                index += 1
+                skipSpace()
+            case UInt8(ascii: "]"):
+                index += 1
+                return .array(items)
             default: throw failure("expected ',' or ']'")
             }
         }

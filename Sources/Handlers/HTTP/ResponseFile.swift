@@ -1,3 +1,5 @@
+import Foundation
+
 /// A file a response sends after its head, read and written a bounded buffer at a time by
 /// the gateway (so a large package never sits in memory whole).
 public struct ResponseFile: Sendable, Equatable {
@@ -29,5 +31,3 @@ public struct ResponseFile: Sendable, Equatable {
         return true
     }
 }
-
-import Foundation

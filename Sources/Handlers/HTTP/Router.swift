@@ -60,12 +60,14 @@ public struct Router: Sendable {
         var seen = Set<String>()
         var clashes: [String] = []
         for route in routes {
-            let shape = route.method + " /" + route.segments.map { segment -> String in
-                switch segment {
-                case .literal(let literal): return literal
-                case .parameter: return "{}"
-                }
-            }.joined(separator: "/")
+            let shape =
+                route.method + " /"
+                + route.segments.map { segment -> String in
+                    switch segment {
+                    case .literal(let literal): return literal
+                    case .parameter: return "{}"
+                    }
+                }.joined(separator: "/")
             if !seen.insert(shape).inserted { clashes.append("\(route.method) \(route.pattern)") }
         }
         return clashes

@@ -30,11 +30,14 @@ public enum EDDEndpoint {
             return LicenseEndpoints.signed(body(invalidItem: action, id: id), context: context)
         }
 
-        let verdict = try LicenseService(context: context).handle(action, key: key, site: url, product: product?.product ?? item?.name,
-                                                                  clientAddress: request.clientAddress)
-        let catalogue = try product ?? verdict.product.flatMap { name in
-            try context.store.withConnection { try ProductRepository($0, prefix: context.store.prefix).named(name) }
-        }
+        let verdict = try LicenseService(context: context).handle(
+            action, key: key, site: url, product: product?.product ?? item?.name,
+            clientAddress: request.clientAddress)
+        let catalogue =
+            try product
+            ?? verdict.product.flatMap { name in
+                try context.store.withConnection { try ProductRepository($0, prefix: context.store.prefix).named(name) }
+            }
         let mismatch: String = if case .id = item { "invalid_item_id" } else { "item_name_mismatch" }
         let (success, license, error) = translate(action, verdict.status, mismatch: mismatch)
         var pairs: [(String, JSONValue)] = [("success", .bool(success)), ("license", .string(license))]
@@ -64,11 +67,12 @@ public enum EDDEndpoint {
 
     /// The answer to an `item_id` the catalogue does not have.
     static func body(invalidItem action: LicenseService.Action, id: Int64) -> [UInt8] {
-        let license = switch action {
-        case .activate: "invalid"
-        case .verify: "invalid_item_id"
-        case .deactivate: "failed"
-        }
+        let license =
+            switch action {
+            case .activate: "invalid"
+            case .verify: "invalid_item_id"
+            case .deactivate: "failed"
+            }
         return JSONValue.object([
             "success": false, "license": .string(license), "error": "invalid_item_id", "item_id": .int(id), "item_name": false, "expires": false,
         ]).serialized()

@@ -16,7 +16,8 @@ public struct LicenseAdministration {
     public func resolve(_ reference: String) throws -> Int64 {
         if let id = Int64(reference) { return id }
         guard let key = LicenseKey(parsing: reference, prefix: context.configuration.licensing.keyPrefix),
-              let pepper = context.configuration.licensing.keyPepper else {
+            let pepper = context.configuration.licensing.keyPepper
+        else {
             throw APIError.notFound(message: "not a license id or a valid key")
         }
         let store = context.store
@@ -55,7 +56,8 @@ public struct LicenseAdministration {
         try change(id, action: "extended") { record, connection, now in
             guard let expiresAt = record.expiresAt else { return ("lifetime", "lifetime", "nothing to extend") }
             let extended = max(expiresAt, now).addingTimeInterval(Double(days) * 86_400)
-            try LicenseRepository(connection, prefix: context.store.prefix).update(id, status: record.status == .expired ? .active : record.status, expiresAt: extended, now: now)
+            try LicenseRepository(connection, prefix: context.store.prefix).update(
+                id, status: record.status == .expired ? .active : record.status, expiresAt: extended, now: now)
             return (ISOTime.string(expiresAt), ISOTime.string(extended), "\(days) days")
         }
     }
@@ -87,16 +89,20 @@ public struct LicenseAdministration {
             let id = try GrantRepository(connection, prefix: store.prefix).insertLicense(
                 selector: key.selector, verifier: hasher.verifier(for: key), product: product.product, tier: product.tier,
                 activationLimit: product.activationLimit ?? 1, expiresAt: expiry, customerID: customer, orderID: nil, now: now)
-            try issuer.queueEmail(key, licenseID: id, product: product.product, productName: product.name, order: nil, email: email,
-                                  dedupeKey: "license-email:\(id)", box: box, connection: connection)
-            try AuditLog(connection, prefix: store.prefix).record(subject: "license", id: String(id), action: "issued", before: nil, after: "active",
-                                                                  actor: actor, detail: "by hand, product \(product.product)", now: now)
+            try issuer.queueEmail(
+                key, licenseID: id, product: product.product, productName: product.name, order: nil, email: email,
+                dedupeKey: "license-email:\(id)", box: box, connection: connection)
+            try AuditLog(connection, prefix: store.prefix).record(
+                subject: "license", id: String(id), action: "issued", before: nil, after: "active",
+                actor: actor, detail: "by hand, product \(product.product)", now: now)
             return id
         }
     }
 
-    private func change(_ id: Int64, action: String,
-                        _ body: (LicenseRepository.Record, Connection, Date) throws -> (before: String?, after: String?, detail: String)) throws {
+    private func change(
+        _ id: Int64, action: String,
+        _ body: (LicenseRepository.Record, Connection, Date) throws -> (before: String?, after: String?, detail: String)
+    ) throws {
         let store = context.store
         try store.transaction { connection in
             guard let record = try LicenseRepository(connection, prefix: store.prefix).lockForDecision(id: id) else {
@@ -104,8 +110,9 @@ public struct LicenseAdministration {
             }
             let now = context.clock.now
             let (before, after, detail) = try body(record, connection, now)
-            try AuditLog(connection, prefix: store.prefix).record(subject: "license", id: String(id), action: action, before: before, after: after,
-                                                                  actor: actor, detail: detail, now: now)
+            try AuditLog(connection, prefix: store.prefix).record(
+                subject: "license", id: String(id), action: action, before: before, after: after,
+                actor: actor, detail: detail, now: now)
         }
     }
 }

@@ -24,10 +24,11 @@ public enum LicenseEndpoints {
         guard let signer = signer(context) else {
             throw APIError.notFound(message: "license answers are not signed on this server (licensing.signing_key)")
         }
-        var response = Response.json(.object([
-            "algorithm": "Ed25519", "public_key_hex": .string(Hex.encode(signer.publicKey)),
-            "public_key_base64": .string(Data(signer.publicKey).base64EncodedString()),
-        ]))
+        var response = Response.json(
+            .object([
+                "algorithm": "Ed25519", "public_key_hex": .string(Hex.encode(signer.publicKey)),
+                "public_key_base64": .string(Data(signer.publicKey).base64EncodedString()),
+            ]))
         response.headers.replace("Cache-Control", "public, max-age=3600")
         return response
     }
@@ -57,9 +58,10 @@ public enum LicenseEndpoints {
             // A key is at least 28 symbols; shorter text is not worth parsing.
             text.utf8.count >= 28 && (LicenseKey(parsing: String(text)) != nil || LicenseKey(parsing: String(text), prefix: prefix) != nil)
         }
-        let suspicious = request.queryItems.contains { item in
-            ["license_key", "license", "key"].contains(item.name.lowercased()) || isKey(Substring(item.value))
-        } || request.path.split(separator: "/").contains(where: isKey)
+        let suspicious =
+            request.queryItems.contains { item in
+                ["license_key", "license", "key"].contains(item.name.lowercased()) || isKey(Substring(item.value))
+            } || request.path.split(separator: "/").contains(where: isKey)
         if suspicious {
             throw APIError.keyInURL
         }

@@ -21,16 +21,20 @@ public struct LicenseKeyIssuer {
     }
 
     /// Seals `key` for license `id` and queues its email.
-    func queueEmail(_ key: LicenseKey, licenseID id: Int64, product: String, productName: String, order: String?, email: String?,
-                    dedupeKey: String, box: SecretBox, connection: Connection) throws {
-        let sealed = box.seal(Array(key.formatted(prefix: context.configuration.licensing.keyPrefix).utf8),
-                              context: Array("license:\(id)".utf8), random: context.random)
+    func queueEmail(
+        _ key: LicenseKey, licenseID id: Int64, product: String, productName: String, order: String?, email: String?,
+        dedupeKey: String, box: SecretBox, connection: Connection
+    ) throws {
+        let sealed = box.seal(
+            Array(key.formatted(prefix: context.configuration.licensing.keyPrefix).utf8),
+            context: Array("license:\(id)".utf8), random: context.random)
         try Outbox(connection, prefix: context.store.prefix).enqueue(
             kind: "license_email", dedupeKey: dedupeKey, recipient: email,
-            payload: String(decoding: JSONValue.object([
-                "license_id": .int(id), "product": .string(product), "product_name": .string(productName),
-                "order": order.map(JSONValue.string) ?? .null,
-            ]).serialized(), as: UTF8.self),
+            payload: String(
+                decoding: JSONValue.object([
+                    "license_id": .int(id), "product": .string(product), "product_name": .string(productName),
+                    "order": order.map(JSONValue.string) ?? .null,
+                ]).serialized(), as: UTF8.self),
             sealed: sealed, now: context.clock.now)
     }
 
@@ -56,12 +60,14 @@ public struct LicenseKeyIssuer {
             do {
                 try licenses.replaceKey(id, selector: key.selector, verifier: hasher.verifier(for: key), now: now)
                 let name = try ProductRepository(connection, prefix: prefix).named(license.product)?.name ?? license.product
-                try queueEmail(key, licenseID: id, product: license.product, productName: name, order: nil, email: email,
-                               dedupeKey: "license-email:\(id):\(key.selector)", box: box, connection: connection)
+                try queueEmail(
+                    key, licenseID: id, product: license.product, productName: name, order: nil, email: email,
+                    dedupeKey: "license-email:\(id):\(key.selector)", box: box, connection: connection)
                 // A key shown on the success page is the old one now: never show it again.
                 try licenses.setDisplay(id, sealed: nil, until: nil)
-                try AuditLog(connection, prefix: prefix).record(subject: "license", id: String(id), action: "key_rotated", before: nil,
-                                                                after: nil, actor: actor, now: now)
+                try AuditLog(connection, prefix: prefix).record(
+                    subject: "license", id: String(id), action: "key_rotated", before: nil,
+                    after: nil, actor: actor, now: now)
                 return
             } catch let error as DatabaseError where error.kind == .duplicateKey && attempt < 3 {
                 continue

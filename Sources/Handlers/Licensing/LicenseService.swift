@@ -64,8 +64,9 @@ public struct LicenseService {
         let change: Change
         switch action {
         case .verify:
-            return try verify(selector: selector, keyIsWellFormed: key != nil, expected: expected, site: site, product: product,
-                              clientAddress: clientAddress, now: context.clock.now)
+            return try verify(
+                selector: selector, keyIsWellFormed: key != nil, expected: expected, site: site, product: product,
+                clientAddress: clientAddress, now: context.clock.now)
         case .activate: change = .activate
         case .deactivate: change = .deactivate
         }
@@ -84,7 +85,8 @@ public struct LicenseService {
             // of both counting one free seat.
             let candidate = try licenses.record(selector: selector, lock: false)
             guard let candidate, key != nil, Digest.constantTimeEqual(candidate.verifier, expected),
-                  let record = try licenses.record(id: candidate.id), Digest.constantTimeEqual(record.verifier, expected) else {
+                let record = try licenses.record(id: candidate.id), Digest.constantTimeEqual(record.verifier, expected)
+            else {
                 try countFailure(from: clientAddress, connection: connection, now: now)
                 return LicenseAnswer(status: .invalid, site: site.canonical)
             }
@@ -99,8 +101,10 @@ public struct LicenseService {
     /// a transaction and writes only when it must: a failed lookup is counted, and last-seen is
     /// recorded at most hourly. Stale seats count as released here; their rows go at the next
     /// activation or deactivation, under the license's lock.
-    private func verify(selector: String, keyIsWellFormed: Bool, expected: [UInt8], site: SiteURL, product: String?,
-                        clientAddress: String, now: Date) throws -> LicenseAnswer {
+    private func verify(
+        selector: String, keyIsWellFormed: Bool, expected: [UInt8], site: SiteURL, product: String?,
+        clientAddress: String, now: Date
+    ) throws -> LicenseAnswer {
         let store = context.store
         let found = try store.readLatest { try LicenseRepository($0, prefix: store.prefix).recordWithActivations(selector: selector) }
         guard let found, keyIsWellFormed, Digest.constantTimeEqual(found.record.verifier, expected) else {
@@ -114,8 +118,14 @@ public struct LicenseService {
         let cutoff = staleCutoff(now)
         var answer = Self.answer(record, seats: found.activations.filter { $0.lastSeen >= cutoff }, site: site)
         let standing = Self.standing(record, now: now)
-        guard standing == .active else { answer.status = standing; return answer }
-        guard answer.activationID != nil else { answer.status = .siteInactive; return answer }
+        guard standing == .active else {
+            answer.status = standing
+            return answer
+        }
+        guard answer.activationID != nil else {
+            answer.status = .siteInactive
+            return answer
+        }
         // Seats go stale after days; recording "seen" once an hour is plenty, and spares the
         // database a durable write (an fsync) on nearly every verify.
         if let mine = found.activations.first(where: { $0.site == site.canonical }), now.timeIntervalSince(mine.lastSeen) >= 3600 {
@@ -131,9 +141,10 @@ public struct LicenseService {
 
     /// The verdict for a license in good standing, counted over its current seats.
     private static func answer(_ record: LicenseRepository.Record, seats: [ActivationRepository.Activation], site: SiteURL) -> LicenseAnswer {
-        LicenseAnswer(status: .active, product: record.product, tier: record.tier, expiresAt: record.expiresAt,
-                      activationLimit: record.activationLimit, activations: seats.filter { $0.kind == .production }.count,
-                      site: site.canonical, activationID: seats.first { $0.site == site.canonical }?.activationID, licenseID: record.id)
+        LicenseAnswer(
+            status: .active, product: record.product, tier: record.tier, expiresAt: record.expiresAt,
+            activationLimit: record.activationLimit, activations: seats.filter { $0.kind == .production }.count,
+            site: site.canonical, activationID: seats.first { $0.site == site.canonical }?.activationID, licenseID: record.id)
     }
 
     /// The actions that change seats, and so run on the locked license row.
@@ -149,8 +160,9 @@ public struct LicenseService {
         let releasedSites = try activations.releaseStale(licenseID: record.id, seenBefore: staleCutoff(now))
         if !releasedSites.isEmpty { try licenses.countSeatChange(record.id) }
         for released in releasedSites {
-            try audit.record(subject: "license", id: String(record.id), action: "activation_released", before: nil, after: nil,
-                             actor: "stale-release", detail: "site \(released)", now: now)
+            try audit.record(
+                subject: "license", id: String(record.id), action: "activation_released", before: nil, after: nil,
+                actor: "stale-release", detail: "site \(released)", now: now)
         }
         var current = try activations.all(licenseID: record.id)
         var answer = Self.answer(record, seats: current, site: site)
@@ -158,14 +170,18 @@ public struct LicenseService {
 
         switch change {
         case .activate:
-            guard standing == .active else { answer.status = standing; return answer }
+            guard standing == .active else {
+                answer.status = standing
+                return answer
+            }
             if answer.activationID != nil {
                 // Re-activating an active site: same activation, no seat, no churn.
                 try activations.touch(licenseID: record.id, site: site.canonical, now: now)
                 return answer
             }
             try checkChurn(record.id, connection: connection, now: now)
-            let staging = StagingSites(extraSuffixes: settings.stagingDomains).isStaging(site)
+            let staging =
+                StagingSites(extraSuffixes: settings.stagingDomains).isStaging(site)
                 && current.filter({ $0.kind == .staging }).count < settings.stagingLimit
             if !staging && answer.activations! >= record.activationLimit {
                 answer.status = .noActivationsLeft
@@ -176,8 +192,9 @@ public struct LicenseService {
             let kind: ActivationRepository.Kind = staging ? .staging : .production
             try activations.insert(licenseID: record.id, activationID: activationID, site: site.canonical, kind: kind, now: now)
             try RateLimiter(connection, prefix: prefix).hit("churn:\(record.id)", window: 86_400, now: now)
-            try audit.record(subject: "license", id: String(record.id), action: "activated", before: nil, after: kind.rawValue, actor: actor,
-                             detail: "site \(site.canonical)", now: now)
+            try audit.record(
+                subject: "license", id: String(record.id), action: "activated", before: nil, after: kind.rawValue, actor: actor,
+                detail: "site \(site.canonical)", now: now)
             current = try activations.all(licenseID: record.id)
             answer.activations = current.filter { $0.kind == .production }.count
             answer.activationID = activationID
@@ -190,8 +207,9 @@ public struct LicenseService {
                 try licenses.countSeatChange(record.id)
                 try activations.remove(licenseID: record.id, site: site.canonical)
                 try RateLimiter(connection, prefix: prefix).hit("churn:\(record.id)", window: 86_400, now: now)
-                try audit.record(subject: "license", id: String(record.id), action: "deactivated", before: nil, after: nil, actor: actor,
-                                 detail: "site \(site.canonical)", now: now)
+                try audit.record(
+                    subject: "license", id: String(record.id), action: "deactivated", before: nil, after: nil, actor: actor,
+                    detail: "site \(site.canonical)", now: now)
                 current = try activations.all(licenseID: record.id)
                 answer.activations = current.filter { $0.kind == .production }.count
                 answer.activationID = nil
@@ -221,15 +239,18 @@ public struct LicenseService {
     private func checkChurn(_ licenseID: Int64, connection: Connection, now: Date) throws {
         let hits = try RateLimiter(connection, prefix: context.store.prefix).hits("churn:\(licenseID)", window: 86_400, now: now)
         if hits >= Int64(settings.churnLimit) {
-            throw APIError.rateLimited("too many activations and deactivations of this license today",
-                                       retryAfterSeconds: RateLimiter.secondsLeft(now, 86_400))
+            throw APIError.rateLimited(
+                "too many activations and deactivations of this license today",
+                retryAfterSeconds: RateLimiter.secondsLeft(now, 86_400))
         }
     }
 
     /// The failed-lookup buckets of a client: its address and its network, with their limits.
     private func guessingBuckets(_ address: String) -> [(bucket: String, limit: Int)] {
-        [("lookup-ip:" + ClientNetwork.address(address), settings.failedLookupsPerAddress),
-         ("lookup-net:" + ClientNetwork.of(address), settings.failedLookupsPerNetwork)]
+        [
+            ("lookup-ip:" + ClientNetwork.address(address), settings.failedLookupsPerAddress),
+            ("lookup-net:" + ClientNetwork.of(address), settings.failedLookupsPerNetwork),
+        ]
     }
 
     private static let guessingWindow: Int64 = 600
@@ -257,8 +278,9 @@ public struct LicenseService {
     }
 
     private func rateLimited(_ now: Date) -> APIError {
-        APIError.rateLimited("too many failed license lookups from this address; try again later",
-                             retryAfterSeconds: RateLimiter.secondsLeft(now, Self.guessingWindow))
+        APIError.rateLimited(
+            "too many failed license lookups from this address; try again later",
+            retryAfterSeconds: RateLimiter.secondsLeft(now, Self.guessingWindow))
     }
 
     /// A key used only to spend the same hashing time when the given text is not a key.

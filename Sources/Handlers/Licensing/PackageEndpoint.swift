@@ -34,9 +34,9 @@ public enum PackageEndpoint {
             }
             let staleCutoff = now.addingTimeInterval(-Double(settings.licensing.staleDays) * 86_400)
             guard let license = try LicenseRepository(connection, prefix: store.prefix).record(id: link.licenseID),
-                  license.product == release.product, LicenseService.standing(license, now: now) == .active,
-                  try ActivationRepository(connection, prefix: store.prefix).all(licenseID: license.id)
-                      .contains(where: { PackageLink.siteTag(of: $0.site) == link.siteTag && $0.lastSeen >= staleCutoff })
+                license.product == release.product, LicenseService.standing(license, now: now) == .active,
+                try ActivationRepository(connection, prefix: store.prefix).all(licenseID: license.id)
+                    .contains(where: { PackageLink.siteTag(of: $0.site) == link.siteTag && $0.lastSeen >= staleCutoff })
             else {
                 throw APIError(.forbidden, code: "license_not_valid", message: "the license is no longer valid for this site")
             }
@@ -55,11 +55,13 @@ public enum PackageEndpoint {
             context.logger.error("release file missing", metadata: ["product": "\(release.product)", "version": "\(release.version)", "path": "\(path)"])
             throw APIError.internalError
         }
-        var response = Response(status: .ok, headers: HTTPHeaders([
-            ("Content-Type", "application/zip"),
-            ("Content-Disposition", "attachment; filename=\"\(release.product)-\(release.version).zip\""),
-            ("Cache-Control", "private, no-store"),
-        ]))
+        var response = Response(
+            status: .ok,
+            headers: HTTPHeaders([
+                ("Content-Type", "application/zip"),
+                ("Content-Disposition", "attachment; filename=\"\(release.product)-\(release.version).zip\""),
+                ("Cache-Control", "private, no-store"),
+            ]))
         switch releases.delivery {
         case .xAccelRedirect: response.headers.add("X-Accel-Redirect", releases.accelLocation + release.file)
         case .xSendfile: response.headers.add("X-Sendfile", path)

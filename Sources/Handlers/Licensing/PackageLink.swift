@@ -36,8 +36,8 @@ public struct PackageLink: Sendable, Equatable {
     public init?(token: String, pepper: String) {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 5, let release = Int64(parts[0]), let license = Int64(parts[1]), let expires = Int64(parts[2]),
-              parts[3].utf8.count == 16, parts[3].utf8.allSatisfy({ Hex.value($0) != nil }),
-              let mac = Hex.decode(String(parts[4])), mac.count == 32
+            parts[3].utf8.count == 16, parts[3].utf8.allSatisfy({ Hex.value($0) != nil }),
+            let mac = Hex.decode(String(parts[4])), mac.count == 32
         else { return nil }
         self.init(releaseID: release, licenseID: license, expires: expires, siteTag: String(parts[3]))
         // Recomputed over the parsed values: leading zeros or signs in the token fail here.

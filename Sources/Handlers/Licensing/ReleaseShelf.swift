@@ -16,8 +16,10 @@ public struct ReleaseShelf {
     }
 
     /// Copies `file` into the releases directory and records it as `version` of `product`.
-    public func add(product: String, version: String, file: String, changelog: String?, requires: String?, tested: String?,
-                    requiresPHP: String?) throws -> ReleaseRepository.Release {
+    public func add(
+        product: String, version: String, file: String, changelog: String?, requires: String?, tested: String?,
+        requiresPHP: String?
+    ) throws -> ReleaseRepository.Release {
         guard Self.isVersion(version) else {
             throw Refusal(description: "version must be 1 to 32 letters, digits, '.', '-' or '+' (1.4.2, 2.0.0-beta.1)")
         }
@@ -51,11 +53,15 @@ public struct ReleaseShelf {
         let now = context.clock.now
         let recorded = try store.transaction { connection -> ReleaseRepository.Release? in
             let releases = ReleaseRepository(connection, prefix: store.prefix)
-            guard let id = try releases.insert(.init(product: product, version: version, file: name, size: Int64(bytes.count), sha256: digest,
-                                                     changelog: changelog, requires: requires, tested: tested, requiresPHP: requiresPHP), now: now)
+            guard
+                let id = try releases.insert(
+                    .init(
+                        product: product, version: version, file: name, size: Int64(bytes.count), sha256: digest,
+                        changelog: changelog, requires: requires, tested: tested, requiresPHP: requiresPHP), now: now)
             else { return nil }
-            try AuditLog(connection, prefix: store.prefix).record(subject: "release", id: String(id), action: "added", before: nil, after: version,
-                                                                  actor: "operator", detail: "\(product) \(version) sha256 \(digest)", now: now)
+            try AuditLog(connection, prefix: store.prefix).record(
+                subject: "release", id: String(id), action: "added", before: nil, after: version,
+                actor: "operator", detail: "\(product) \(version) sha256 \(digest)", now: now)
             return try releases.find(id: id)
         }
         guard let recorded else { throw Refusal(description: "\(product) already has a release \(version) (versions are never replaced)") }
@@ -73,8 +79,9 @@ public struct ReleaseShelf {
             }
             let yanked = try releases.yank(id: release.id, now: now)
             if yanked {
-                try AuditLog(connection, prefix: store.prefix).record(subject: "release", id: String(release.id), action: "yanked", before: nil,
-                                                                      after: nil, actor: "operator", detail: "\(product) \(version)", now: now)
+                try AuditLog(connection, prefix: store.prefix).record(
+                    subject: "release", id: String(release.id), action: "yanked", before: nil,
+                    after: nil, actor: "operator", detail: "\(product) \(version)", now: now)
             }
             return yanked
         }

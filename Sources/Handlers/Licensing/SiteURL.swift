@@ -36,7 +36,8 @@ public struct SiteURL: Sendable, Equatable, CustomStringConvertible {
         } else if rest.hasPrefix("//") {
             rest = rest.dropFirst(2)
         } else if let colon = rest.firstIndex(of: ":"), rest[..<colon].allSatisfy({ $0.isLetter || $0 == "+" || $0 == "." }),
-                  !(rest[rest.index(after: colon)...].first?.isNumber ?? false) {
+            !(rest[rest.index(after: colon)...].first?.isNumber ?? false)
+        {
             return nil  // another scheme without "//" (mailto:, javascript:), not a host:port
         }
         // Authority ends at the first '/', '?' or '#'.
@@ -101,7 +102,8 @@ public struct SiteURL: Sendable, Equatable, CustomStringConvertible {
             } else if scalar.isASCII {
                 keep = scalar.value > 0x20 && scalar.value < 0x7F && scalar != "%" && scalar != "?" && scalar != "#"
             } else {
-                keep = !properties.isWhitespace && properties.generalCategory != .control && properties.generalCategory != .format
+                keep =
+                    !properties.isWhitespace && properties.generalCategory != .control && properties.generalCategory != .format
                     && properties.generalCategory != .lineSeparator && properties.generalCategory != .paragraphSeparator
             }
             if keep {
@@ -129,8 +131,8 @@ public struct SiteURL: Sendable, Equatable, CustomStringConvertible {
         var labels: [String] = []
         for label in host.split(separator: ".", omittingEmptySubsequences: false) {
             guard !label.isEmpty, let ascii = Punycode.asciiLabel(String(label)), ascii.utf8.count <= 63,
-                  ascii.utf8.allSatisfy({ ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 45 || $0 == 95 }),
-                  !ascii.hasPrefix("-"), !ascii.hasSuffix("-")
+                ascii.utf8.allSatisfy({ ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 45 || $0 == 95 }),
+                !ascii.hasPrefix("-"), !ascii.hasSuffix("-")
             else { return nil }
             labels.append(ascii)
         }

@@ -32,12 +32,15 @@ public struct MailTransport: Sendable {
         var error = [CChar](repeating: 0, count: 512)
         let status = message.withUnsafeBufferPointer { body in
             body.withMemoryRebound(to: CChar.self) { text in
-                pfc_smtp_send(settings.smtpHost, Int32(settings.smtpPort), security, settings.smtpCAFile, settings.smtpUser,
-                              settings.smtpPassword, from, to, text.baseAddress, text.count, settings.timeoutSeconds, &error)
+                pfc_smtp_send(
+                    settings.smtpHost, Int32(settings.smtpPort), security, settings.smtpCAFile, settings.smtpUser,
+                    settings.smtpPassword, from, to, text.baseAddress, text.count, settings.timeoutSeconds, &error)
             }
         }
         guard status == 0 else {
-            throw Failure(description: "SMTP \(settings.smtpHost):\(settings.smtpPort): " + String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+            throw Failure(
+                description: "SMTP \(settings.smtpHost):\(settings.smtpPort): "
+                    + String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
         }
     }
 

@@ -20,7 +20,10 @@ public enum Money {
         let decimals = decimals(of: currency)
         var negative = false
         var digits = Substring(text)
-        if digits.hasPrefix("-") { negative = true; digits = digits.dropFirst() }
+        if digits.hasPrefix("-") {
+            negative = true
+            digits = digits.dropFirst()
+        }
         let parts = digits.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
         guard let whole = parts.first, !whole.isEmpty, whole.count <= 15, whole.utf8.allSatisfy({ (48...57).contains($0) }) else { return nil }
         var fraction = parts.count == 2 ? parts[1] : ""

@@ -1,8 +1,9 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import MariaStore
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 /// Sends what the outbox holds: license emails and other mail, and signed notifications to
 /// the WordPress site. Runs as a thread of `serve` and as `payments-fcgi deliver` (cron); any
@@ -49,8 +50,9 @@ public struct OutboxDeliverer {
             // Renew the lease of what is still ours; a message whose lease ran out and that
             // another deliverer took is left to it.
             let ours = try store.transaction { connection in
-                try Outbox(connection, prefix: store.prefix).renewClaims(claimed[index...].map(\.id), by: name,
-                                                                        until: context.clock.now.addingTimeInterval(leaseSeconds))
+                try Outbox(connection, prefix: store.prefix).renewClaims(
+                    claimed[index...].map(\.id), by: name,
+                    until: context.clock.now.addingTimeInterval(leaseSeconds))
             }
             guard ours.contains(message.id) else { continue }
             let outcome = deliver(message)
@@ -68,8 +70,9 @@ public struct OutboxDeliverer {
                     try outbox.defer(message.id, by: name, reason: why, until: context.clock.now.addingTimeInterval(Self.deferral))
                 case .failed(let why):
                     report.failed += 1
-                    try outbox.markFailed(message.id, by: name, error: why, maxAttempts: context.configuration.delivery.maxAttempts,
-                                          retryAt: { attempts in nextAttempt(after: attempts) }, now: context.clock.now)
+                    try outbox.markFailed(
+                        message.id, by: name, error: why, maxAttempts: context.configuration.delivery.maxAttempts,
+                        retryAt: { attempts in nextAttempt(after: attempts) }, now: context.clock.now)
                     context.logger.warning("outbox delivery failed", metadata: ["message": "\(message.id)", "kind": "\(message.kind)", "error": "\(why)"])
                 }
             }
@@ -122,7 +125,8 @@ public struct OutboxDeliverer {
         values["account_line"] = settings.accountURL.map { "Manage your purchases: \($0)" } ?? ""
         if message.kind == "license_email" {
             guard let id = Int64(values["license_id"] ?? ""), let sealed = message.sealed,
-                  let keyBytes = context.configuration.licensing.keyEncryptionKey.flatMap(SecretBox.init(key:))?.open(sealed, context: Array("license:\(id)".utf8))
+                let keyBytes = context.configuration.licensing.keyEncryptionKey.flatMap(SecretBox.init(key:))?.open(
+                    sealed, context: Array("license:\(id)".utf8))
             else { return .failed("the sealed license key cannot be opened (licensing.key_encryption_key changed?)") }
             let license = try context.store.withConnection { try LicenseRepository($0, prefix: context.store.prefix).find(id) }
             guard let license, license.status == .active else { return .skipped("license \(id) is no longer active") }
@@ -131,7 +135,8 @@ public struct OutboxDeliverer {
         }
         if message.kind == "key_rotation_email" {
             guard let id = Int64(values["license_id"] ?? ""), let sealed = message.sealed,
-                  let link = context.configuration.licensing.keyEncryptionKey.flatMap(SecretBox.init(key:))?.open(sealed, context: Array("key-rotation:\(id)".utf8))
+                let link = context.configuration.licensing.keyEncryptionKey.flatMap(SecretBox.init(key:))?.open(
+                    sealed, context: Array("key-rotation:\(id)".utf8))
             else { return .failed("the sealed link cannot be opened (licensing.key_encryption_key changed?)") }
             values["link"] = String(decoding: link, as: UTF8.self)
         }

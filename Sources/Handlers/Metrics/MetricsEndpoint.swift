@@ -21,17 +21,21 @@ enum MetricsEndpoint {
         }
         var text = ServiceMetrics.shared.exposition()
         func age(_ stamp: String?) -> Double { stamp.flatMap(SQLTimestamp.date(from:)).map { max(0, now.timeIntervalSince($0)) } ?? 0 }
-        text += "# HELP payments_outbox_pending Messages waiting to be delivered.\n# TYPE payments_outbox_pending gauge\npayments_outbox_pending \(outbox.pending)\n"
-        text += "# HELP payments_outbox_oldest_pending_seconds Age of the oldest waiting message.\n# TYPE payments_outbox_oldest_pending_seconds gauge\n"
+        text +=
+            "# HELP payments_outbox_pending Messages waiting to be delivered.\n# TYPE payments_outbox_pending gauge\npayments_outbox_pending \(outbox.pending)\n"
+        text +=
+            "# HELP payments_outbox_oldest_pending_seconds Age of the oldest waiting message.\n# TYPE payments_outbox_oldest_pending_seconds gauge\n"
             + "payments_outbox_oldest_pending_seconds \(age(outbox.oldestPending))\n"
         text += "# HELP payments_outbox_dead Messages that gave up (dead letters).\n# TYPE payments_outbox_dead gauge\npayments_outbox_dead \(outbox.dead)\n"
-        text += "# HELP payments_webhook_last_verified_timestamp_seconds Unix time of the last verified, recorded event, by mode.\n"
+        text +=
+            "# HELP payments_webhook_last_verified_timestamp_seconds Unix time of the last verified, recorded event, by mode.\n"
             + "# TYPE payments_webhook_last_verified_timestamp_seconds gauge\n"
         for (mode, stamp) in [("live", webhook.lastLive), ("test", webhook.lastTest)] {
             let seconds = stamp.flatMap(SQLTimestamp.date(from:)).map { $0.timeIntervalSince1970 } ?? 0
             text += "payments_webhook_last_verified_timestamp_seconds{mode=\"\(mode)\"} \(seconds)\n"
         }
-        text += "# HELP payments_webhook_failed_events Events recorded as failed, waiting for a replay.\n# TYPE payments_webhook_failed_events gauge\n"
+        text +=
+            "# HELP payments_webhook_failed_events Events recorded as failed, waiting for a replay.\n# TYPE payments_webhook_failed_events gauge\n"
             + "payments_webhook_failed_events \(webhook.failed)\n"
         var headers = HTTPHeaders()
         headers.add("Content-Type", "text/plain; version=0.0.4; charset=utf-8")

@@ -14,14 +14,17 @@ public struct Context {
 
     /// `stripeGate` bounds the Stripe calls of every worker of the process together; each
     /// context gets its own when none is shared (one thread, as on the command line).
-    public init(store: Store, clock: any TimeSource, configuration: Configuration, logger: Logger, random: SecureRandom = SecureRandom(),
-                stripeGate: StripeCallGate? = nil) {
+    public init(
+        store: Store, clock: any TimeSource, configuration: Configuration, logger: Logger, random: SecureRandom = SecureRandom(),
+        stripeGate: StripeCallGate? = nil
+    ) {
         self.store = store
         self.clock = clock
         self.configuration = configuration
         self.logger = logger
         self.random = random
-        self.stripe = StripeClient(configuration: configuration.stripe,
-                                   gate: stripeGate ?? StripeCallGate(limit: configuration.stripe.concurrentCalls))
+        self.stripe = StripeClient(
+            configuration: configuration.stripe,
+            gate: stripeGate ?? StripeCallGate(limit: configuration.stripe.concurrentCalls))
     }
 }

@@ -19,7 +19,7 @@ public enum FastCGIPairs {
         }
         while index < bytes.count {
             guard let nameLength = length(), let valueLength = length(),
-                  nameLength <= bytes.count - index, valueLength <= bytes.count - index - nameLength
+                nameLength <= bytes.count - index, valueLength <= bytes.count - index - nameLength
             else { return false }
             let name = bytes[index..<(index + nameLength)]
             let value = bytes[(index + nameLength)..<(index + nameLength + valueLength)]

@@ -18,7 +18,7 @@ public struct GatewayRequestParser: Sendable {
     /// Everything about the request except the body.
     public func head(from params: [String: String], requestID: String) throws(APIError) -> Request {
         guard let method = params["REQUEST_METHOD"], !method.isEmpty,
-              method.utf8.allSatisfy({ $0 >= 65 && $0 <= 90 || $0 == UInt8(ascii: "-") })
+            method.utf8.allSatisfy({ $0 >= 65 && $0 <= 90 || $0 == UInt8(ascii: "-") })
         else {
             throw .invalidRequest("the request method is missing or malformed")
         }

@@ -19,7 +19,8 @@ public struct Responder: Sendable {
         let started = ContinuousClock.now
         // The web server's id (nginx $request_id, Apache mod_unique_id) lines our log up
         // with its access log; a caller's X-Request-Id is next; otherwise we make one.
-        let requestID = RequestID.accept(params["REQUEST_ID"]) ?? RequestID.accept(params["UNIQUE_ID"])
+        let requestID =
+            RequestID.accept(params["REQUEST_ID"]) ?? RequestID.accept(params["UNIQUE_ID"])
             ?? RequestID.accept(params["HTTP_X_REQUEST_ID"]) ?? RequestID.generate(using: context.random)
         var logger = context.logger
         logger[metadataKey: "request_id"] = "\(requestID)"
@@ -78,11 +79,13 @@ public struct Responder: Sendable {
         let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
         let route = path.flatMap { router.pattern(method: method, path: $0) } ?? "other"
         ServiceMetrics.shared.requestAnswered(route: route, status: response.status.code, seconds: Double(micros) / 1_000_000)
-        logger.info("request", metadata: [
-            // Built only when the line is logged (info and below).
-            "method": "\(method)", "path": "\(path.map(LogRedaction.path) ?? "-")", "status": "\(response.status.code)",
-            "duration_ms": "\(Double(micros) / 1000)",
-        ])
+        logger.info(
+            "request",
+            metadata: [
+                // Built only when the line is logged (info and below).
+                "method": "\(method)", "path": "\(path.map(LogRedaction.path) ?? "-")", "status": "\(response.status.code)",
+                "duration_ms": "\(Double(micros) / 1000)",
+            ])
         return response
     }
 }
@@ -92,7 +95,7 @@ public enum RequestID {
     /// Accepts 8 to 64 characters of `A-Z a-z 0-9 - _ .`, so a client cannot inject into logs.
     public static func accept(_ candidate: String?) -> String? {
         guard let candidate, (8...64).contains(candidate.utf8.count),
-              candidate.utf8.allSatisfy({ isAllowed($0) })
+            candidate.utf8.allSatisfy({ isAllowed($0) })
         else { return nil }
         return candidate
     }
@@ -116,9 +119,11 @@ public enum LogRedaction {
     /// (ids, tokens, a license key pasted into a URL) becomes `*`.
     public static func path(_ path: String) -> String {
         let segments = path.split(separator: "/", omittingEmptySubsequences: false).map { segment -> Substring in
-            let plain = segment.count <= 32 && segment.utf8.allSatisfy {
-                ($0 >= 97 && $0 <= 122) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".")
-            }
+            let plain =
+                segment.count <= 32
+                && segment.utf8.allSatisfy {
+                    ($0 >= 97 && $0 <= 122) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".")
+                }
             return plain ? segment : "*"
         }
         return segments.joined(separator: "/")

@@ -2,8 +2,9 @@
 internal import CCurl
 import Foundation
 import Synchronization
+
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// Calls Stripe's REST API: form-encoded bodies, `Authorization: Bearer`, a pinned
@@ -53,7 +54,7 @@ public struct StripeClient: Sendable {
             switch self {
             case .notConfigured: return "stripe.secret_key is not configured"
             case .unreachable(let reason): return "Stripe could not be reached: \(reason)"
-            case let .api(status, type, code, message, param, decline):
+            case .api(let status, let type, let code, let message, let param, let decline):
                 var text = "Stripe answered \(status) \(type)"
                 if let code { text += " (\(code))" }
                 if let param { text += " for \(param)" }
@@ -92,7 +93,8 @@ public struct StripeClient: Sendable {
         return items
     }
 
-    private func send(method: String, path: String, query: [(String, String)], form: [(String, String)], idempotencyKey: String?) throws(Failure) -> JSONObject {
+    private func send(method: String, path: String, query: [(String, String)], form: [(String, String)], idempotencyKey: String?) throws(Failure) -> JSONObject
+    {
         guard let secretKey = configuration.secretKey else { throw .notConfigured }
         var urlText = configuration.apiBase + path
         if !query.isEmpty { urlText += "?" + FormEncoding.encode(query) }
@@ -117,14 +119,17 @@ public struct StripeClient: Sendable {
         while true {
             let left = Self.seconds(deadline - ContinuousClock.now)
             let started = ContinuousClock.now
-            let outcome = left > 0 ? HTTPExchange.perform(request, timeout: min(Double(configuration.timeoutSeconds), left))
-                                   : .failure("no time left within stripe.total_timeout_seconds")
+            let outcome =
+                left > 0
+                ? HTTPExchange.perform(request, timeout: min(Double(configuration.timeoutSeconds), left))
+                : .failure("no time left within stripe.total_timeout_seconds")
             let result: String
             switch outcome {
             case .failure: result = "unreachable"
             case .success(let status, _, _): result = (200..<300).contains(status) ? "ok" : "http_\(status)"
             }
-            ServiceMetrics.shared.stripeCall(endpoint: method + " " + Self.endpointLabel(path), result: result, seconds: Self.seconds(ContinuousClock.now - started))
+            ServiceMetrics.shared.stripeCall(
+                endpoint: method + " " + Self.endpointLabel(path), result: result, seconds: Self.seconds(ContinuousClock.now - started))
             var retryable: Bool
             let failure: Failure
             switch outcome {
@@ -142,8 +147,9 @@ public struct StripeClient: Sendable {
                 if let error = try? json?.object("error") {
                     // Stripe's error object; a field of the wrong type is treated as absent.
                     func field(_ name: String) -> String? { (try? error.optionalString(name)) ?? nil }
-                    failure = .api(status: status, type: field("type") ?? "api_error", code: field("code"),
-                                   message: field("message") ?? "no message", param: field("param"), declineCode: field("decline_code"))
+                    failure = .api(
+                        status: status, type: field("type") ?? "api_error", code: field("code"),
+                        message: field("message") ?? "no message", param: field("param"), declineCode: field("decline_code"))
                 } else {
                     failure = .invalidResponse(status: status)
                 }

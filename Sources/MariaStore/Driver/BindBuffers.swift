@@ -66,12 +66,12 @@ struct ResultBuffers {
         init(field: MYSQL_FIELD) {
             switch field.type {
             case MYSQL_TYPE_TINY, MYSQL_TYPE_SHORT, MYSQL_TYPE_LONG, MYSQL_TYPE_LONGLONG,
-                 MYSQL_TYPE_INT24, MYSQL_TYPE_YEAR:
+                MYSQL_TYPE_INT24, MYSQL_TYPE_YEAR:
                 self = field.flags & UInt32(UNSIGNED_FLAG) != 0 ? .unsignedInteger : .integer
             case MYSQL_TYPE_FLOAT, MYSQL_TYPE_DOUBLE:
                 self = .double
             case MYSQL_TYPE_TINY_BLOB, MYSQL_TYPE_BLOB, MYSQL_TYPE_MEDIUM_BLOB, MYSQL_TYPE_LONG_BLOB,
-                 MYSQL_TYPE_STRING, MYSQL_TYPE_VAR_STRING, MYSQL_TYPE_VARCHAR:
+                MYSQL_TYPE_STRING, MYSQL_TYPE_VAR_STRING, MYSQL_TYPE_VARCHAR:
                 // Charset 63 is "binary": BINARY, VARBINARY and BLOB columns.
                 self = field.charsetnr == 63 ? .binary : .text
             default:
@@ -122,7 +122,10 @@ struct ResultBuffers {
         var values: [SQLValue] = []
         values.reserveCapacity(kinds.count)
         for i in 0..<kinds.count {
-            if nulls[i] != 0 { values.append(.null); continue }
+            if nulls[i] != 0 {
+                values.append(.null)
+                continue
+            }
             let memory = buffers[i]
             switch kinds[i] {
             case .integer: values.append(.int(memory.load(as: Int64.self)))

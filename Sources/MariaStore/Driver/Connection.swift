@@ -77,7 +77,9 @@ public final class Connection {
         // Session settings are fixed text (no input), so plain queries are fine here.
         // UTC everywhere; strict mode so bad data fails loudly; READ COMMITTED so concurrent
         // inserts of distinct business keys do not deadlock on InnoDB gap locks.
-        try control("SET time_zone = '+00:00', sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ENGINE_SUBSTITUTION', innodb_lock_wait_timeout = \(options.lockWaitTimeoutSeconds)")
+        try control(
+            "SET time_zone = '+00:00', sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ENGINE_SUBSTITUTION', innodb_lock_wait_timeout = \(options.lockWaitTimeoutSeconds)"
+        )
         try control("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
         roundTrips = 0
     }
@@ -100,8 +102,9 @@ public final class Connection {
 
     private static func optionError(_ mysql: UnsafeMutablePointer<MYSQL>, _ name: String) -> DatabaseError {
         let detail = String(cString: mysql_error(mysql))
-        return DatabaseError(kind: .misuse, code: mysql_errno(mysql),
-                             message: "mysql_options(\(name)) failed" + (detail.isEmpty ? "" : ": \(detail)"))
+        return DatabaseError(
+            kind: .misuse, code: mysql_errno(mysql),
+            message: "mysql_options(\(name)) failed" + (detail.isEmpty ? "" : ": \(detail)"))
     }
 
     /// Closes the connection and frees its statements. Safe to call twice.
@@ -186,8 +189,9 @@ public final class Connection {
         inTransaction = false
         // The statement's opening words (verb and table, never a value: values are bound).
         let statement = sql.split(whereSeparator: \.isWhitespace).prefix(3).joined(separator: " ")
-        throw DatabaseError(kind: .deadlock, code: Self.endedTransaction, sqlState: "40001",
-                            message: "the server ended the transaction before this statement finished (a Galera abort); it ran outside the transaction: \(statement)")
+        throw DatabaseError(
+            kind: .deadlock, code: Self.endedTransaction, sqlState: "40001",
+            message: "the server ended the transaction before this statement finished (a Galera abort); it ran outside the transaction: \(statement)")
     }
 
     /// Commits, and returns only when the server confirmed it. A COMMIT that fails (on Galera,

@@ -4,7 +4,7 @@ import Foundation
 /// Sessions run with `time_zone = '+00:00'`, so no zone ever enters the arithmetic.
 public enum SQLTimestamp {
     /// DATETIME's own range, 0001-01-01 to 9999-12-31 23:59:59, in seconds since 1970.
-    static let representable: ClosedRange<Double> = -62_135_596_800 ... 253_402_300_799
+    static let representable: ClosedRange<Double> = -62_135_596_800...253_402_300_799
 
     /// Formats a date as a DATETIME(6) literal in UTC. A date outside DATETIME's range (a
     /// timestamp from a payload that was never a real time) is clamped to its nearest end
@@ -14,7 +14,10 @@ public enum SQLTimestamp {
         let clamped = time.isNaN ? representable.lowerBound : min(max(time, representable.lowerBound), representable.upperBound)
         var seconds = Int64(clamped.rounded(.down))
         var micros = Int64(((clamped - Double(seconds)) * 1_000_000).rounded())
-        if micros == 1_000_000 { seconds += 1; micros = 0 }
+        if micros == 1_000_000 {
+            seconds += 1
+            micros = 0
+        }
         var clock = time_t(seconds)
         var parts = tm()
         gmtime_r(&clock, &parts)
@@ -41,7 +44,7 @@ public enum SQLTimestamp {
             return value
         }
         guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
-              let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19)
+            let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19)
         else { return nil }
         var parts = tm()
         parts.tm_year = Int32(year - 1900)

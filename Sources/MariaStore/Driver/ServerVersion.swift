@@ -23,8 +23,8 @@ public struct ServerVersion: Sendable, Equatable, CustomStringConvertible {
         if isMariaDB, rest.hasPrefix("5.5.5-") { rest = rest.dropFirst(6) }
         let numbers = rest.prefix { $0.isASCII && ($0.isNumber || $0 == ".") }.split(separator: ".", omittingEmptySubsequences: false)
         guard numbers.count >= 2, numbers.count <= 3,
-              let major = Int(numbers[0]), let minor = Int(numbers[1]),
-              let patch = numbers.count == 3 ? Int(numbers[2]) : 0
+            let major = Int(numbers[0]), let minor = Int(numbers[1]),
+            let patch = numbers.count == 3 ? Int(numbers[2]) : 0
         else { return nil }
         self.major = major
         self.minor = minor

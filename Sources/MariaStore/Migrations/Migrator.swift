@@ -38,7 +38,8 @@ public struct Migrator {
             defer { _ = try? connection.query("SELECT RELEASE_LOCK(?)", [lockName]) }
 
             let ledger = store.prefix.table("schema_migrations")
-            try connection.execute("""
+            try connection.execute(
+                """
                 CREATE TABLE IF NOT EXISTS \(ledger) (
                     version INT NOT NULL PRIMARY KEY,
                     name VARCHAR(191) NOT NULL,
@@ -56,7 +57,10 @@ public struct Migrator {
             for migration in migrations.sorted(by: { $0.version < $1.version }) {
                 if let checksum = recorded[migration.version] {
                     guard checksum == migration.checksum else {
-                        throw MigrationError(description: "migration \(migration.version) (\(migration.name)) differs from the one applied to this database (checksum \(checksum), now \(migration.checksum))")
+                        throw MigrationError(
+                            description:
+                                "migration \(migration.version) (\(migration.name)) differs from the one applied to this database (checksum \(checksum), now \(migration.checksum))"
+                        )
                     }
                     skipped.append(migration.version)
                     continue

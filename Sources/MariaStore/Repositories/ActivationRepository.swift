@@ -24,15 +24,17 @@ public struct ActivationRepository {
     }
 
     static func decode(_ row: Row) throws -> Activation {
-        Activation(activationID: try row.string("activation_id"), site: try row.string("site"),
-                   kind: try row.value("kind", as: Kind.self),
-                   lastSeen: try row.date("last_seen"))
+        Activation(
+            activationID: try row.string("activation_id"), site: try row.string("site"),
+            kind: try row.value("kind", as: Kind.self),
+            lastSeen: try row.date("last_seen"))
     }
 
     public func insert(licenseID: Int64, activationID: String, site: String, kind: Kind, now: Date) throws {
         let stamp = now
-        try connection.execute("INSERT INTO \(table) (activation_id, license_id, site, kind, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?)",
-                               [activationID, licenseID, site, kind.rawValue, stamp, stamp])
+        try connection.execute(
+            "INSERT INTO \(table) (activation_id, license_id, site, kind, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?)",
+            [activationID, licenseID, site, kind.rawValue, stamp, stamp])
     }
 
     public func touch(licenseID: Int64, site: String, now: Date) throws {

@@ -26,8 +26,9 @@ public struct AdminRepository {
     public func save(email: String, passwordHash: String, totpSecret: [UInt8]?, clearTOTP: Bool, now: Date) throws -> (id: Int64, created: Bool) {
         if let existing = try connection.queryOne("SELECT id FROM \(users) WHERE email = ? FOR UPDATE", [email])?.int("id") {
             if let totpSecret {
-                try connection.execute("UPDATE \(users) SET password_hash = ?, totp_secret = ?, totp_last_step = 0, updated_at = ? WHERE id = ?",
-                                       [passwordHash, totpSecret, now, existing])
+                try connection.execute(
+                    "UPDATE \(users) SET password_hash = ?, totp_secret = ?, totp_last_step = 0, updated_at = ? WHERE id = ?",
+                    [passwordHash, totpSecret, now, existing])
             } else if clearTOTP {
                 try connection.execute("UPDATE \(users) SET password_hash = ?, totp_secret = NULL, updated_at = ? WHERE id = ?", [passwordHash, now, existing])
             } else {
@@ -37,7 +38,8 @@ public struct AdminRepository {
             try connection.execute("DELETE FROM \(sessions) WHERE admin_id = ?", [existing])
             return (existing, false)
         }
-        let inserted = try connection.insertNew("""
+        let inserted = try connection.insertNew(
+            """
             INSERT INTO \(users) (email, password_hash, totp_secret, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
             """, [email, passwordHash, totpSecret, now, now])
         return (Int64(inserted.lastInsertID), true)
@@ -45,8 +47,10 @@ public struct AdminRepository {
 
     /// The account with this email (locked when `lock`, for the TOTP step update).
     public func account(email: String, lock: Bool = false) throws -> Account? {
-        try connection.queryOne("SELECT id, email, password_hash, totp_secret, totp_last_step FROM \(users) WHERE email = ?\(lock ? " FOR UPDATE" : "")",
-                                [email]).map(Self.decode)
+        try connection.queryOne(
+            "SELECT id, email, password_hash, totp_secret, totp_last_step FROM \(users) WHERE email = ?\(lock ? " FOR UPDATE" : "")",
+            [email]
+        ).map(Self.decode)
     }
 
     /// Every admin's email, for `admin list`.
@@ -69,15 +73,18 @@ public struct AdminRepository {
 
     /// Starts a session for `adminID` (the cookie's token hash) ending at `expiresAt`.
     public func startSession(tokenHash: [UInt8], adminID: Int64, expiresAt: Date, now: Date) throws {
-        try connection.execute("INSERT INTO \(sessions) (token_hash, admin_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
-                               [tokenHash, adminID, now, expiresAt])
+        try connection.execute(
+            "INSERT INTO \(sessions) (token_hash, admin_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+            [tokenHash, adminID, now, expiresAt])
     }
 
     /// The signed-in admin of a live session: (id, email).
     public func session(tokenHash: [UInt8], now: Date) throws -> (adminID: Int64, email: String)? {
-        try connection.queryOne("""
+        try connection.queryOne(
+            """
             SELECT u.id, u.email FROM \(sessions) s JOIN \(users) u ON u.id = s.admin_id WHERE s.token_hash = ? AND s.expires_at > ?
-            """, [tokenHash, now]).map { (try $0.int("id"), try $0.string("email")) }
+            """, [tokenHash, now]
+        ).map { (try $0.int("id"), try $0.string("email")) }
     }
 
     /// Ends a session (sign-out).
@@ -91,7 +98,8 @@ public struct AdminRepository {
     }
 
     static func decode(_ row: Row) throws -> Account {
-        Account(id: try row.int("id"), email: try row.string("email"), passwordHash: try row.string("password_hash"),
-                totpSecret: try row.isNull("totp_secret") ? nil : try row.bytes("totp_secret"), totpLastStep: try row.int("totp_last_step"))
+        Account(
+            id: try row.int("id"), email: try row.string("email"), passwordHash: try row.string("password_hash"),
+            totpSecret: try row.isNull("totp_secret") ? nil : try row.bytes("totp_secret"), totpLastStep: try row.int("totp_last_step"))
     }
 }

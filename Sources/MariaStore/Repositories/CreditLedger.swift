@@ -19,12 +19,16 @@ public struct CreditLedger {
     /// on different Galera nodes conflict.
     @discardableResult
     public func appendCredits(customerID: Int64, delta: Int64, kind: String, source: String, sourceID: String, now: Date) throws -> Bool {
-        let inserted = try connection.execute("""
-            INSERT INTO \(credits) (customer_id, delta, kind, source, source_id, created_at) VALUES (?, ?, ?, ?, ?, ?)
-            ON DUPLICATE KEY UPDATE id = id
-            """, [customerID, delta, kind, source, sourceID, now]).affectedRows == 1
+        let inserted =
+            try connection.execute(
+                """
+                INSERT INTO \(credits) (customer_id, delta, kind, source, source_id, created_at) VALUES (?, ?, ?, ?, ?, ?)
+                ON DUPLICATE KEY UPDATE id = id
+                """, [customerID, delta, kind, source, sourceID, now]
+            ).affectedRows == 1
         if inserted {
-            try connection.execute("""
+            try connection.execute(
+                """
                 INSERT INTO \(balances) (customer_id, balance, updated_at) VALUES (?, ?, ?)
                 ON DUPLICATE KEY UPDATE balance = balance + VALUES(balance), updated_at = VALUES(updated_at)
                 """, [customerID, delta, now])
@@ -42,15 +46,19 @@ public struct CreditLedger {
     /// How many entries of `source` have a key that is `sourceIDPrefix` or starts with it and `#`.
     public func count(source: String, sourceIDPrefix: String) throws -> Int {
         // LEFT, not LIKE: ids hold `_`, which LIKE would read as a wildcard.
-        Int(try connection.queryOne("""
-            SELECT COUNT(*) AS n FROM \(credits) WHERE source = ? AND (source_id = ? OR LEFT(source_id, CHAR_LENGTH(?) + 1) = CONCAT(?, '#'))
-            """, [source, sourceIDPrefix, sourceIDPrefix, sourceIDPrefix])?.int("n") ?? 0)
+        Int(
+            try connection.queryOne(
+                """
+                SELECT COUNT(*) AS n FROM \(credits) WHERE source = ? AND (source_id = ? OR LEFT(source_id, CHAR_LENGTH(?) + 1) = CONCAT(?, '#'))
+                """, [source, sourceIDPrefix, sourceIDPrefix, sourceIDPrefix])?.int("n") ?? 0)
     }
 
     /// The entries of `source` whose key starts with `sourceIDPrefix` (a period's grants).
     public func entries(source: String, sourceIDPrefix: String) throws -> [(sourceID: String, customerID: Int64, delta: Int64)] {
-        try connection.query("SELECT source_id, customer_id, delta FROM \(credits) WHERE source = ? AND LEFT(source_id, CHAR_LENGTH(?)) = ? ORDER BY id",
-                             [source, sourceIDPrefix, sourceIDPrefix]).map { (try $0.string("source_id"), try $0.int("customer_id"), try $0.int("delta")) }
+        try connection.query(
+            "SELECT source_id, customer_id, delta FROM \(credits) WHERE source = ? AND LEFT(source_id, CHAR_LENGTH(?)) = ? ORDER BY id",
+            [source, sourceIDPrefix, sourceIDPrefix]
+        ).map { (try $0.string("source_id"), try $0.int("customer_id"), try $0.int("delta")) }
     }
 
     /// The customer a ledger entry credited, or nil when there is no such entry.
@@ -67,13 +75,17 @@ public struct CreditLedger {
 
     /// The spend a customer recorded under `idempotencyKey` (keys are per customer).
     public func consumption(customerID: Int64, idempotencyKey: String) throws -> Consumption? {
-        guard let row = try connection.queryOne("SELECT id, customer_id, delta FROM \(credits) WHERE source = 'consume' AND source_id = ?",
-                                                [Self.consumptionSource(customerID, idempotencyKey)]) else {
+        guard
+            let row = try connection.queryOne(
+                "SELECT id, customer_id, delta FROM \(credits) WHERE source = 'consume' AND source_id = ?",
+                [Self.consumptionSource(customerID, idempotencyKey)])
+        else {
             return nil
         }
         let customer = try row.int("customer_id")
-        let after = try connection.queryOne("SELECT COALESCE(SUM(delta), 0) AS balance FROM \(credits) WHERE customer_id = ? AND id <= ?",
-                                            [customer, try row.int("id")])!.int("balance")
+        let after = try connection.queryOne(
+            "SELECT COALESCE(SUM(delta), 0) AS balance FROM \(credits) WHERE customer_id = ? AND id <= ?",
+            [customer, try row.int("id")])!.int("balance")
         return Consumption(customerID: customer, delta: try row.int("delta"), balanceAfter: after)
     }
 
@@ -94,9 +106,11 @@ public struct CreditLedger {
     /// spend throws `.insertRace`, so the transaction runs again and finds that spend.
     public func spend(customerID: Int64, amount: Int64, idempotencyKey: String, now: Date) throws -> Spend {
         func debit() throws -> Bool {
-            try connection.execute("""
+            try connection.execute(
+                """
                 UPDATE \(balances) SET balance = balance - ?, updated_at = ? WHERE customer_id = ? AND balance >= ?
-                """, [amount, now, customerID, amount]).affectedRows == 1
+                """, [amount, now, customerID, amount]
+            ).affectedRows == 1
         }
         var debited = try debit()
         if !debited {
@@ -106,7 +120,8 @@ public struct CreditLedger {
             debited = try debit()
         }
         guard debited else { return .refused(balance: try creditBalance(customerID: customerID)) }
-        try connection.insertNew("""
+        try connection.insertNew(
+            """
             INSERT INTO \(credits) (customer_id, delta, kind, source, source_id, created_at) VALUES (?, ?, 'consumption', 'consume', ?, ?)
             """, [customerID, -amount, Self.consumptionSource(customerID, idempotencyKey), now])
         return .spent(balanceAfter: try creditBalance(customerID: customerID))
@@ -121,7 +136,8 @@ public struct CreditLedger {
 
     /// Sets a customer's balance row from the ledger (after entries moved between customers).
     public func recountBalance(customerID: Int64) throws {
-        try connection.execute("""
+        try connection.execute(
+            """
             INSERT INTO \(balances) (customer_id, balance, updated_at)
             SELECT ?, COALESCE(SUM(delta), 0), UTC_TIMESTAMP(6) FROM \(credits) WHERE customer_id = ?
             ON DUPLICATE KEY UPDATE balance = VALUES(balance), updated_at = VALUES(updated_at)

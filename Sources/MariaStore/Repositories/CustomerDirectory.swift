@@ -27,12 +27,18 @@ public struct CustomerDirectory {
             return try connection.queryOne("SELECT customer_id FROM \(prefix.table("orders")) WHERE session_id = ?", [text])?.optionalInt("customer_id")
         }
         if text.hasPrefix("pi_") {
-            if let id = try connection.queryOne("SELECT customer_id FROM \(prefix.table("orders")) WHERE payment_intent = ? AND customer_id IS NOT NULL LIMIT 1",
-                                                [text])?.optionalInt("customer_id") { return id }
-            return try connection.queryOne("SELECT customer_id FROM \(prefix.table("invoices")) WHERE payment_intent = ? LIMIT 1", [text])?.optionalInt("customer_id")
+            if let id = try connection.queryOne(
+                "SELECT customer_id FROM \(prefix.table("orders")) WHERE payment_intent = ? AND customer_id IS NOT NULL LIMIT 1",
+                [text])?.optionalInt("customer_id")
+            {
+                return id
+            }
+            return try connection.queryOne("SELECT customer_id FROM \(prefix.table("invoices")) WHERE payment_intent = ? LIMIT 1", [text])?.optionalInt(
+                "customer_id")
         }
         if text.hasPrefix("sub_") {
-            return try connection.queryOne("SELECT customer_id FROM \(prefix.table("subscriptions")) WHERE subscription = ?", [text])?.optionalInt("customer_id")
+            return try connection.queryOne("SELECT customer_id FROM \(prefix.table("subscriptions")) WHERE subscription = ?", [text])?.optionalInt(
+                "customer_id")
         }
         if text.hasPrefix("in_") {
             return try connection.queryOne("SELECT customer_id FROM \(prefix.table("invoices")) WHERE invoice = ?", [text])?.optionalInt("customer_id")
@@ -50,8 +56,9 @@ public struct CustomerDirectory {
 
     public func find(_ id: Int64) throws -> Customer? {
         try connection.queryOne("SELECT id, email, created_at, anonymised_at FROM \(prefix.table("customers")) WHERE id = ?", [id]).map { row in
-            Customer(id: try row.int("id"), email: try row.optionalString("email"), createdAt: try row.string("created_at"),
-                     anonymisedAt: try row.optionalString("anonymised_at"))
+            Customer(
+                id: try row.int("id"), email: try row.optionalString("email"), createdAt: try row.string("created_at"),
+                anonymisedAt: try row.optionalString("anonymised_at"))
         }
     }
 
@@ -68,13 +75,16 @@ public struct CustomerDirectory {
     }
 
     public func invoices(customerID: Int64, limit: Int = 100) throws -> [PaidPeriod] {
-        try connection.query("""
+        try connection.query(
+            """
             SELECT invoice, subscription, period_start, period_end, amount_paid, amount_refunded, currency, payment_intent
             FROM \(prefix.table("invoices")) WHERE customer_id = ? ORDER BY id DESC LIMIT ?
-            """, [customerID, limit]).map { row in
-            PaidPeriod(invoice: try row.string("invoice"), subscription: try row.optionalString("subscription"), periodStart: try row.optionalString("period_start"),
-                       periodEnd: try row.optionalString("period_end"), amountPaid: try row.int("amount_paid"), amountRefunded: try row.int("amount_refunded"),
-                       currency: try row.string("currency"), paymentIntent: try row.optionalString("payment_intent"))
+            """, [customerID, limit]
+        ).map { row in
+            PaidPeriod(
+                invoice: try row.string("invoice"), subscription: try row.optionalString("subscription"), periodStart: try row.optionalString("period_start"),
+                periodEnd: try row.optionalString("period_end"), amountPaid: try row.int("amount_paid"), amountRefunded: try row.int("amount_refunded"),
+                currency: try row.string("currency"), paymentIntent: try row.optionalString("payment_intent"))
         }
     }
 
@@ -87,8 +97,10 @@ public struct CustomerDirectory {
     }
 
     public func credits(customerID: Int64, limit: Int = 200) throws -> [CreditEntry] {
-        try connection.query("SELECT delta, kind, source, created_at FROM \(prefix.table("credit_ledger")) WHERE customer_id = ? ORDER BY id DESC LIMIT ?",
-                             [customerID, limit]).map { row in
+        try connection.query(
+            "SELECT delta, kind, source, created_at FROM \(prefix.table("credit_ledger")) WHERE customer_id = ? ORDER BY id DESC LIMIT ?",
+            [customerID, limit]
+        ).map { row in
             CreditEntry(delta: try row.int("delta"), kind: try row.string("kind"), source: try row.string("source"), createdAt: try row.string("created_at"))
         }
     }
@@ -105,11 +117,15 @@ public struct CustomerDirectory {
 
     public func emails(to address: String?, limit: Int = 100) throws -> [Email] {
         guard let address else { return [] }
-        return try connection.query("""
+        return try connection.query(
+            """
             SELECT id, kind, created_at, delivered_at, dead_at, last_error FROM \(prefix.table("outbox")) WHERE recipient = ? ORDER BY id DESC LIMIT ?
-            """, [address, limit]).map { row in
-            Email(id: try row.int("id"), kind: try row.string("kind"), createdAt: try row.string("created_at"), deliveredAt: try row.optionalString("delivered_at"),
-                  deadAt: try row.optionalString("dead_at"), lastError: try row.optionalString("last_error"))
+            """, [address, limit]
+        ).map { row in
+            Email(
+                id: try row.int("id"), kind: try row.string("kind"), createdAt: try row.string("created_at"),
+                deliveredAt: try row.optionalString("delivered_at"),
+                deadAt: try row.optionalString("dead_at"), lastError: try row.optionalString("last_error"))
         }
     }
 
@@ -130,7 +146,8 @@ public struct CustomerDirectory {
     public func auditTrail(customerID: Int64, limit: Int = 300) throws -> [AuditEntry] {
         let id = String(customerID)
         let orders = prefix.table("orders")
-        return try connection.query("""
+        return try connection.query(
+            """
             SELECT occurred_at, subject_type, subject_id, action, before_state, after_state, actor, detail FROM \(prefix.table("audit_log"))
             WHERE (subject_type IN ('customer', 'credits') AND subject_id = ?)
                OR (subject_type = 'order' AND subject_id IN (SELECT session_id FROM \(orders) WHERE customer_id = ?))
@@ -139,21 +156,25 @@ public struct CustomerDirectory {
                OR (subject_type = 'license' AND subject_id IN (SELECT CAST(id AS CHAR CHARACTER SET utf8mb4) COLLATE utf8mb4_unicode_ci FROM \(prefix.table("licenses")) WHERE customer_id = ?))
                OR (subject_type = 'subscription' AND subject_id IN (SELECT subscription FROM \(prefix.table("subscriptions")) WHERE customer_id = ?))
             ORDER BY id DESC LIMIT ?
-            """, [id, customerID, customerID, customerID, customerID, customerID, limit]).map(Self.auditEntry)
+            """, [id, customerID, customerID, customerID, customerID, customerID, limit]
+        ).map(Self.auditEntry)
     }
 
     /// Audit entries in [`from`, `to`), oldest first (`audit export`).
     public func audit(from: Date, to: Date) throws -> [AuditEntry] {
-        try connection.query("""
+        try connection.query(
+            """
             SELECT occurred_at, subject_type, subject_id, action, before_state, after_state, actor, detail FROM \(prefix.table("audit_log"))
             WHERE occurred_at >= ? AND occurred_at < ? ORDER BY id
-            """, [from, to]).map(Self.auditEntry)
+            """, [from, to]
+        ).map(Self.auditEntry)
     }
 
     static func auditEntry(_ row: Row) throws -> AuditEntry {
-        AuditEntry(occurredAt: try row.string("occurred_at"), subject: try row.string("subject_type"), subjectID: try row.string("subject_id"),
-                   action: try row.string("action"), before: try row.optionalString("before_state"), after: try row.optionalString("after_state"),
-                   actor: try row.string("actor"), detail: try row.optionalString("detail"))
+        AuditEntry(
+            occurredAt: try row.string("occurred_at"), subject: try row.string("subject_type"), subjectID: try row.string("subject_id"),
+            action: try row.string("action"), before: try row.optionalString("before_state"), after: try row.optionalString("after_state"),
+            actor: try row.string("actor"), detail: try row.optionalString("detail"))
     }
 
     /// Events from the ledger with filters, newest first.
@@ -170,17 +191,29 @@ public struct CustomerDirectory {
     public func events(type: String?, outcome: String?, livemode: Bool?, limit: Int = 200) throws -> [Event] {
         var conditions: [String] = []
         var parameters: [any SQLBindable] = []
-        if let type { conditions.append("type = ?"); parameters.append(type) }
-        if let outcome { conditions.append("outcome = ?"); parameters.append(outcome) }
-        if let livemode { conditions.append("livemode = ?"); parameters.append(livemode ? 1 : 0) }
+        if let type {
+            conditions.append("type = ?")
+            parameters.append(type)
+        }
+        if let outcome {
+            conditions.append("outcome = ?")
+            parameters.append(outcome)
+        }
+        if let livemode {
+            conditions.append("livemode = ?")
+            parameters.append(livemode ? 1 : 0)
+        }
         parameters.append(limit)
         let condition = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-        return try connection.query("""
+        return try connection.query(
+            """
             SELECT id, type, livemode, outcome, received_at, error, payload IS NOT NULL AS replayable FROM \(prefix.table("events"))
             \(condition) ORDER BY received_at DESC LIMIT ?
-            """, parameters).map { row in
-            Event(id: try row.string("id"), type: try row.string("type"), livemode: try row.int("livemode") == 1, outcome: try row.string("outcome"),
-                  receivedAt: try row.string("received_at"), error: try row.optionalString("error"), replayable: try row.int("replayable") == 1)
+            """, parameters
+        ).map { row in
+            Event(
+                id: try row.string("id"), type: try row.string("type"), livemode: try row.int("livemode") == 1, outcome: try row.string("outcome"),
+                receivedAt: try row.string("received_at"), error: try row.optionalString("error"), replayable: try row.int("replayable") == 1)
         }
     }
 

@@ -64,13 +64,15 @@ public struct CustomerRepository {
     }
 
     private func audit(_ id: Int64, _ action: String, detail: String? = nil, actor: String, now: Date) throws {
-        try AuditLog(connection, prefix: prefix).record(subject: "customer", id: String(id), action: action, before: nil, after: nil, actor: actor,
-                                                        detail: detail, now: now)
+        try AuditLog(connection, prefix: prefix).record(
+            subject: "customer", id: String(id), action: action, before: nil, after: nil, actor: actor,
+            detail: detail, now: now)
     }
 
     private func attach(_ stripeCustomerID: String, to id: Int64, now: Date) throws {
-        try connection.insertNew("INSERT INTO \(stripeIDs) (stripe_customer_id, customer_id, created_at) VALUES (?, ?, ?)",
-                                 [stripeCustomerID, id, now])
+        try connection.insertNew(
+            "INSERT INTO \(stripeIDs) (stripe_customer_id, customer_id, created_at) VALUES (?, ?, ?)",
+            [stripeCustomerID, id, now])
     }
 
     private func customer(email: String, lock: Bool) throws -> Int64? {
@@ -78,8 +80,9 @@ public struct CustomerRepository {
     }
 
     private func customer(stripeCustomerID: String, lock: Bool) throws -> Int64? {
-        try connection.queryOne("SELECT customer_id FROM \(stripeIDs) WHERE stripe_customer_id = ?\(lock ? " FOR UPDATE" : "")",
-                                [stripeCustomerID])?.int("customer_id")
+        try connection.queryOne(
+            "SELECT customer_id FROM \(stripeIDs) WHERE stripe_customer_id = ?\(lock ? " FOR UPDATE" : "")",
+            [stripeCustomerID])?.int("customer_id")
     }
 
     /// Moves everything of customer `from` to `into` and removes `from` (audited on both).
@@ -88,7 +91,8 @@ public struct CustomerRepository {
             try connection.execute("UPDATE \(prefix.table(column)) SET customer_id = ? WHERE customer_id = ?", [into, from])
         }
         // A consumption's idempotency key is its customer's.
-        try connection.execute("""
+        try connection.execute(
+            """
             UPDATE IGNORE \(prefix.table("credit_ledger")) SET source_id = CONCAT(customer_id, SUBSTRING(source_id, LOCATE(':', source_id)))
             WHERE source = 'consume' AND customer_id = ?
             """, [into])
@@ -121,8 +125,9 @@ public struct CustomerRepository {
 
     /// The customer's most recently attached Stripe customer id.
     public func latestStripeCustomer(customerID: Int64) throws -> String? {
-        try connection.queryOne("SELECT stripe_customer_id FROM \(stripeIDs) WHERE customer_id = ? ORDER BY created_at DESC, stripe_customer_id LIMIT 1",
-                                [customerID])?.string("stripe_customer_id")
+        try connection.queryOne(
+            "SELECT stripe_customer_id FROM \(stripeIDs) WHERE customer_id = ? ORDER BY created_at DESC, stripe_customer_id LIMIT 1",
+            [customerID])?.string("stripe_customer_id")
     }
 
     /// The most recent Stripe customer id known for an email.
@@ -133,8 +138,10 @@ public struct CustomerRepository {
 
     /// Every Stripe customer id of a customer, oldest first.
     public func stripeCustomers(customerID: Int64) throws -> [String] {
-        try connection.query("SELECT stripe_customer_id FROM \(stripeIDs) WHERE customer_id = ? ORDER BY created_at, stripe_customer_id",
-                             [customerID]).map { try $0.string("stripe_customer_id") }
+        try connection.query(
+            "SELECT stripe_customer_id FROM \(stripeIDs) WHERE customer_id = ? ORDER BY created_at, stripe_customer_id",
+            [customerID]
+        ).map { try $0.string("stripe_customer_id") }
     }
 
     /// The customer with this email (any case, trimmed) or Stripe customer id.

@@ -19,18 +19,24 @@ public struct DisputeRepository {
     /// Applies a reported status if at least as new as the stored one; returns whether it did,
     /// and the status it replaced (nil for a new dispute).
     @discardableResult
-    public func report(dispute: String, paymentIntent: String?, status: String, amount: Int64, currency: String, reason: String?,
-                       eventCreated: Int64, now: Date) throws -> (applied: Bool, before: String?) {
+    public func report(
+        dispute: String, paymentIntent: String?, status: String, amount: Int64, currency: String, reason: String?,
+        eventCreated: Int64, now: Date
+    ) throws -> (applied: Bool, before: String?) {
         guard let before = try connection.queryOne("SELECT status FROM \(table) WHERE dispute = ? FOR UPDATE", [dispute])?.string("status") else {
-            try connection.insertNew("""
+            try connection.insertNew(
+                """
                 INSERT INTO \(table) (dispute, payment_intent, status, amount, currency, reason, status_event_created, created_at, updated_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, [dispute, paymentIntent, status, amount, currency, reason, eventCreated, now, now])
             return (true, nil)
         }
-        let applied = try connection.execute("""
-            UPDATE \(table) SET status = ?, status_event_created = ?, updated_at = ? WHERE dispute = ? AND status_event_created <= ?
-            """, [status, eventCreated, now, dispute, eventCreated]).affectedRows > 0
+        let applied =
+            try connection.execute(
+                """
+                UPDATE \(table) SET status = ?, status_event_created = ?, updated_at = ? WHERE dispute = ? AND status_event_created <= ?
+                """, [status, eventCreated, now, dispute, eventCreated]
+            ).affectedRows > 0
         return (applied, before)
     }
 

@@ -51,37 +51,48 @@ public struct EventLedger {
     /// for the exclusive one to read the outcome: two duplicates holding shared locks and
     /// each wanting the other's exclusive lock deadlock (seen with 50 simultaneous copies).
     public func claim(id: String, type: String, livemode: Bool, apiVersion: String?, created: Int64, receivedAt: Date, outcome: Outcome) throws -> Bool {
-        try connection.execute("""
+        try connection.execute(
+            """
             INSERT INTO \(table) (id, type, livemode, api_version, created_at, received_at, outcome) VALUES (?, ?, ?, ?, ?, ?, ?)
             ON DUPLICATE KEY UPDATE id = id
-            """, [id, type, livemode, apiVersion, created, receivedAt, outcome.rawValue]).affectedRows == 1
+            """, [id, type, livemode, apiVersion, created, receivedAt, outcome.rawValue]
+        ).affectedRows == 1
     }
 
     /// Records (or re-records, after a failure) an event's outcome. The payload is kept only
     /// for failed events, so an operator can replay them after an upgrade.
-    public func record(id: String, type: String, livemode: Bool, apiVersion: String?, created: Int64,
-                       receivedAt: Date, outcome: Outcome, error: String? = nil, payload: [UInt8]? = nil) throws {
-        try connection.execute("""
+    public func record(
+        id: String, type: String, livemode: Bool, apiVersion: String?, created: Int64,
+        receivedAt: Date, outcome: Outcome, error: String? = nil, payload: [UInt8]? = nil
+    ) throws {
+        try connection.execute(
+            """
             INSERT INTO \(table) (id, type, livemode, api_version, created_at, received_at, outcome, error, payload)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON DUPLICATE KEY UPDATE outcome = VALUES(outcome), error = VALUES(error), payload = VALUES(payload),
                 received_at = VALUES(received_at)
-            """, [id, type, livemode, apiVersion, created, receivedAt, outcome.rawValue, error,
-                  outcome == .failed ? payload : nil])
+            """,
+            [
+                id, type, livemode, apiVersion, created, receivedAt, outcome.rawValue, error,
+                outcome == .failed ? payload : nil,
+            ])
     }
 
     /// Events by outcome, newest first.
     public func entries(outcome: Outcome? = nil, limit: Int = 100) throws -> [Entry] {
         let rows: [Row]
         if let outcome {
-            rows = try connection.query("SELECT id, type, livemode, outcome, received_at, error FROM \(table) WHERE outcome = ? ORDER BY received_at DESC LIMIT ?", [outcome.rawValue, limit])
+            rows = try connection.query(
+                "SELECT id, type, livemode, outcome, received_at, error FROM \(table) WHERE outcome = ? ORDER BY received_at DESC LIMIT ?",
+                [outcome.rawValue, limit])
         } else {
             rows = try connection.query("SELECT id, type, livemode, outcome, received_at, error FROM \(table) ORDER BY received_at DESC LIMIT ?", [limit])
         }
         return try rows.map { row in
-            Entry(id: try row.string("id"), type: try row.string("type"), livemode: try row.int("livemode") == 1,
-                  outcome: try row.value("outcome", as: Outcome.self), receivedAt: try row.string("received_at"),
-                  error: try row.optionalString("error"))
+            Entry(
+                id: try row.string("id"), type: try row.string("type"), livemode: try row.int("livemode") == 1,
+                outcome: try row.value("outcome", as: Outcome.self), receivedAt: try row.string("received_at"),
+                error: try row.optionalString("error"))
         }
     }
 

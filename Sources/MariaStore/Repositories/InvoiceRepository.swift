@@ -25,8 +25,10 @@ public struct InvoiceRepository {
         public var paymentIntent: String?
         public var amountRefunded: Int64 = 0
 
-        public init(invoice: String, subscription: String?, customerID: Int64?, billingReason: String?, periodStart: Date?, periodEnd: Date?,
-                    amountPaid: Int64, currency: String, paymentIntent: String?) {
+        public init(
+            invoice: String, subscription: String?, customerID: Int64?, billingReason: String?, periodStart: Date?, periodEnd: Date?,
+            amountPaid: Int64, currency: String, paymentIntent: String?
+        ) {
             self.invoice = invoice
             self.subscription = subscription
             self.customerID = customerID
@@ -42,17 +44,22 @@ public struct InvoiceRepository {
     /// Records a paid invoice once (audited, naming `actor`); a later report may only add its
     /// PaymentIntent.
     public func record(_ invoice: Invoice, actor: String, now: Date) throws {
-        let result = try connection.execute("""
+        let result = try connection.execute(
+            """
             INSERT INTO \(table) (invoice, subscription, customer_id, billing_reason, period_start, period_end, amount_paid, currency, payment_intent, created_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON DUPLICATE KEY UPDATE payment_intent = COALESCE(payment_intent, VALUES(payment_intent))
-            """, [invoice.invoice, invoice.subscription, invoice.customerID, invoice.billingReason, invoice.periodStart,
-                  invoice.periodEnd, invoice.amountPaid, invoice.currency, invoice.paymentIntent,
-                  now])
+            """,
+            [
+                invoice.invoice, invoice.subscription, invoice.customerID, invoice.billingReason, invoice.periodStart,
+                invoice.periodEnd, invoice.amountPaid, invoice.currency, invoice.paymentIntent,
+                now,
+            ])
         // 1: a new row; 2: the PaymentIntent added to a known one; 0: nothing new.
         guard result.affectedRows > 0 else { return }
-        try AuditLog(connection, prefix: prefix).record(subject: "invoice", id: invoice.invoice, action: result.affectedRows == 1 ? "paid" : "payment_linked",
-                                                        before: nil, after: "\(invoice.amountPaid) \(invoice.currency)", actor: actor, now: now)
+        try AuditLog(connection, prefix: prefix).record(
+            subject: "invoice", id: invoice.invoice, action: result.affectedRows == 1 ? "paid" : "payment_linked",
+            before: nil, after: "\(invoice.amountPaid) \(invoice.currency)", actor: actor, now: now)
     }
 
     /// Links a paid invoice to the PaymentIntent that paid it (an `invoice_payment` event).
@@ -71,8 +78,10 @@ public struct InvoiceRepository {
 
     /// The subscription's latest paid period, by start.
     public func latest(subscription: String) throws -> Invoice? {
-        try connection.queryOne("SELECT * FROM \(table) WHERE subscription = ? AND amount_paid > 0 ORDER BY period_start DESC, id DESC LIMIT 1",
-                                [subscription]).map(Self.decode)
+        try connection.queryOne(
+            "SELECT * FROM \(table) WHERE subscription = ? AND amount_paid > 0 ORDER BY period_start DESC, id DESC LIMIT 1",
+            [subscription]
+        ).map(Self.decode)
     }
 
     /// The refunded total (as Stripe reports it now, which may shrink when a refund fails).
@@ -81,12 +90,13 @@ public struct InvoiceRepository {
     }
 
     static func decode(_ row: Row) throws -> Invoice {
-        var invoice = Invoice(invoice: try row.string("invoice"), subscription: try row.optionalString("subscription"),
-                              customerID: try row.optionalInt("customer_id"), billingReason: try row.optionalString("billing_reason"),
-                              periodStart: try row.optionalDate("period_start"),
-                              periodEnd: try row.optionalDate("period_end"),
-                              amountPaid: try row.int("amount_paid"), currency: try row.string("currency"),
-                              paymentIntent: try row.optionalString("payment_intent"))
+        var invoice = Invoice(
+            invoice: try row.string("invoice"), subscription: try row.optionalString("subscription"),
+            customerID: try row.optionalInt("customer_id"), billingReason: try row.optionalString("billing_reason"),
+            periodStart: try row.optionalDate("period_start"),
+            periodEnd: try row.optionalDate("period_end"),
+            amountPaid: try row.int("amount_paid"), currency: try row.string("currency"),
+            paymentIntent: try row.optionalString("payment_intent"))
         invoice.amountRefunded = try row.int("amount_refunded")
         return invoice
     }

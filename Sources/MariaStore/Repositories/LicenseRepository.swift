@@ -37,9 +37,11 @@ public struct LicenseRepository {
 
     /// Licenses issued for a subscription's orders, locked.
     public func licenses(subscription: String) throws -> [License] {
-        try connection.query("""
+        try connection.query(
+            """
             SELECT \(Self.columns) FROM \(table) l JOIN \(orders) o ON o.id = l.order_id WHERE o.subscription = ? ORDER BY l.id FOR UPDATE
-            """, [subscription]).map(Self.decode)
+            """, [subscription]
+        ).map(Self.decode)
     }
 
     /// A customer's license as the shop's site may show it (never its key).
@@ -55,14 +57,17 @@ public struct LicenseRepository {
 
     /// A customer's licenses with the production seats they use, newest first.
     public func summaries(customerID: Int64) throws -> [Summary] {
-        try connection.query("""
+        try connection.query(
+            """
             SELECT l.id, l.product, l.tier, l.status, l.expires_at, l.activation_limit,
                    (SELECT COUNT(*) FROM \(activations) a WHERE a.license_id = l.id AND a.kind = 'production') AS seats
             FROM \(table) l WHERE l.customer_id = ? ORDER BY l.id DESC
-            """, [customerID]).map { row in
-            Summary(id: try row.int("id"), product: try row.string("product"), tier: try row.optionalString("tier"),
-                    status: try row.value("status", as: Status.self), expiresAt: try row.optionalDate("expires_at"),
-                    activationLimit: Int(try row.int("activation_limit")), seatsUsed: Int(try row.int("seats")))
+            """, [customerID]
+        ).map { row in
+            Summary(
+                id: try row.int("id"), product: try row.string("product"), tier: try row.optionalString("tier"),
+                status: try row.value("status", as: Status.self), expiresAt: try row.optionalDate("expires_at"),
+                activationLimit: Int(try row.int("activation_limit")), seatsUsed: Int(try row.int("seats")))
         }
     }
 
@@ -80,15 +85,18 @@ public struct LicenseRepository {
     /// The license with this selector; `lock` holds its row until the transaction ends (every
     /// activation of one license is serialised on it).
     public func record(selector: String, lock: Bool) throws -> Record? {
-        try connection.queryOne("""
+        try connection.queryOne(
+            """
             SELECT id, verifier, product, tier, activation_limit, status, expires_at FROM \(table) WHERE selector = ?\(lock ? " FOR UPDATE" : "")
-            """, [selector]).map(Self.decodeRecord)
+            """, [selector]
+        ).map(Self.decodeRecord)
     }
 
     /// The license with this selector and all its activations, in one consistent read and one
     /// round trip: the whole of a verify when nothing needs writing.
     public func recordWithActivations(selector: String) throws -> (record: Record, activations: [ActivationRepository.Activation])? {
-        let rows = try connection.query("""
+        let rows = try connection.query(
+            """
             SELECT l.id, l.verifier, l.product, l.tier, l.activation_limit, l.status, l.expires_at,
                    a.activation_id, a.site, a.kind, a.last_seen
             FROM \(table) l LEFT JOIN \(activations) a ON a.license_id = l.id WHERE l.selector = ? ORDER BY a.id
@@ -122,9 +130,10 @@ public struct LicenseRepository {
     }
 
     static func decodeRecord(_ row: Row) throws -> Record {
-        Record(id: try row.int("id"), verifier: try row.bytes("verifier"), product: try row.string("product"), tier: try row.optionalString("tier"),
-               activationLimit: Int(try row.int("activation_limit")), status: try row.value("status", as: Status.self),
-               expiresAt: try row.optionalDate("expires_at"))
+        Record(
+            id: try row.int("id"), verifier: try row.bytes("verifier"), product: try row.string("product"), tier: try row.optionalString("tier"),
+            activationLimit: Int(try row.int("activation_limit")), status: try row.value("status", as: Status.self),
+            expiresAt: try row.optionalDate("expires_at"))
     }
 
     public func find(_ id: Int64) throws -> License? {
@@ -134,44 +143,53 @@ public struct LicenseRepository {
     /// Replaces the key of a license (the old key stops working at commit). Throws
     /// `.duplicateKey` if the new selector is taken.
     public func replaceKey(_ id: Int64, selector: String, verifier: [UInt8], now: Date) throws {
-        try connection.execute("UPDATE \(table) SET selector = ?, verifier = ?, updated_at = ? WHERE id = ?",
-                               [selector, verifier, now, id])
+        try connection.execute(
+            "UPDATE \(table) SET selector = ?, verifier = ?, updated_at = ? WHERE id = ?",
+            [selector, verifier, now, id])
     }
 
     /// A license locked, with its product and the buyer's email (for the key's email).
     public func lockForKeyChange(_ id: Int64) throws -> (license: License, email: String?)? {
-        guard let row = try connection.queryOne("""
-            SELECT \(Self.columns), c.email FROM \(table) l LEFT JOIN \(customers) c ON c.id = l.customer_id WHERE l.id = ? FOR UPDATE
-            """, [id]) else { return nil }
+        guard
+            let row = try connection.queryOne(
+                """
+                SELECT \(Self.columns), c.email FROM \(table) l LEFT JOIN \(customers) c ON c.id = l.customer_id WHERE l.id = ? FOR UPDATE
+                """, [id])
+        else { return nil }
         return (try Self.decode(row), try row.optionalString("email"))
     }
 
     /// Keeps a new key sealed for the success page until `until`.
     public func setDisplay(_ id: Int64, sealed: [UInt8]?, until: Date?) throws {
-        try connection.execute("UPDATE \(table) SET display_sealed = ?, display_until = ? WHERE id = ?",
-                               [sealed, until, id])
+        try connection.execute(
+            "UPDATE \(table) SET display_sealed = ?, display_until = ? WHERE id = ?",
+            [sealed, until, id])
     }
 
     /// The licenses of an order with their display copies (for the success page).
     public func displays(orderID: Int64) throws -> [(id: Int64, product: String, status: Status, sealed: [UInt8]?, until: Date?)] {
         try connection.query("SELECT id, product, status, display_sealed, display_until FROM \(table) WHERE order_id = ? ORDER BY id", [orderID]).map { row in
-            (try row.int("id"), try row.string("product"), try row.value("status", as: Status.self),
-             try row.value("display_sealed") == .null ? nil : try row.bytes("display_sealed"),
-             try row.optionalDate("display_until"))
+            (
+                try row.int("id"), try row.string("product"), try row.value("status", as: Status.self),
+                try row.value("display_sealed") == .null ? nil : try row.bytes("display_sealed"),
+                try row.optionalDate("display_until")
+            )
         }
     }
 
     /// Erases display copies whose window has passed.
     public func eraseExpiredDisplays(now: Date) throws {
-        try connection.execute("UPDATE \(table) SET display_sealed = NULL, display_until = NULL WHERE display_until IS NOT NULL AND display_until < ?",
-                               [now])
+        try connection.execute(
+            "UPDATE \(table) SET display_sealed = NULL, display_until = NULL WHERE display_until IS NOT NULL AND display_until < ?",
+            [now])
     }
 
     /// Moves a license to another plan: its product, tier and activation limit. Seats above a
     /// lower limit stay until deactivated; new activations are refused meanwhile.
     public func changePlan(_ id: Int64, product: String, tier: String?, activationLimit: Int, now: Date) throws {
-        try connection.execute("UPDATE \(table) SET product = ?, tier = ?, activation_limit = ?, updated_at = ? WHERE id = ?",
-                               [product, tier, activationLimit, now, id])
+        try connection.execute(
+            "UPDATE \(table) SET product = ?, tier = ?, activation_limit = ?, updated_at = ? WHERE id = ?",
+            [product, tier, activationLimit, now, id])
     }
 
     /// A license's plan as stored (product, tier, limit).
@@ -182,12 +200,14 @@ public struct LicenseRepository {
     }
 
     public func update(_ id: Int64, status: Status, expiresAt: Date?, now: Date) throws {
-        try connection.execute("UPDATE \(table) SET status = ?, expires_at = ?, updated_at = ? WHERE id = ?",
-                               [status.rawValue, expiresAt, now, id])
+        try connection.execute(
+            "UPDATE \(table) SET status = ?, expires_at = ?, updated_at = ? WHERE id = ?",
+            [status.rawValue, expiresAt, now, id])
     }
 
     static func decode(_ row: Row) throws -> License {
-        License(id: try row.int("id"), status: try row.value("status", as: Status.self),
-                expiresAt: try row.optionalDate("expires_at"), product: try row.string("product"))
+        License(
+            id: try row.int("id"), status: try row.value("status", as: Status.self),
+            expiresAt: try row.optionalDate("expires_at"), product: try row.string("product"))
     }
 }

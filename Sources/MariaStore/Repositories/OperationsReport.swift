@@ -23,24 +23,34 @@ public struct OperationsReport {
     public func activity(from: Date, to: Date) throws -> Activity {
         let range = [from, to]
         var activity = Activity()
-        activity.licensesIssued = try connection.queryOne("SELECT COUNT(*) AS n FROM \(prefix.table("licenses")) WHERE created_at >= ? AND created_at < ?",
-                                                          range)?.int("n") ?? 0
-        activity.activations = try connection.queryOne("SELECT COUNT(*) AS n FROM \(prefix.table("activations")) WHERE first_seen >= ? AND first_seen < ?",
-                                                       range)?.int("n") ?? 0
+        activity.licensesIssued =
+            try connection.queryOne(
+                "SELECT COUNT(*) AS n FROM \(prefix.table("licenses")) WHERE created_at >= ? AND created_at < ?",
+                range)?.int("n") ?? 0
+        activity.activations =
+            try connection.queryOne(
+                "SELECT COUNT(*) AS n FROM \(prefix.table("activations")) WHERE first_seen >= ? AND first_seen < ?",
+                range)?.int("n") ?? 0
         let credits = prefix.table("credit_ledger")
-        activity.creditsGranted = try connection.queryOne("SELECT COALESCE(SUM(delta), 0) AS n FROM \(credits) WHERE delta > 0 AND kind = 'grant' AND created_at >= ? AND created_at < ?",
-                                                          range)?.int("n") ?? 0
-        activity.creditsConsumed = try connection.queryOne("SELECT COALESCE(-SUM(delta), 0) AS n FROM \(credits) WHERE source = 'consume' AND created_at >= ? AND created_at < ?",
-                                                           range)?.int("n") ?? 0
+        activity.creditsGranted =
+            try connection.queryOne(
+                "SELECT COALESCE(SUM(delta), 0) AS n FROM \(credits) WHERE delta > 0 AND kind = 'grant' AND created_at >= ? AND created_at < ?",
+                range)?.int("n") ?? 0
+        activity.creditsConsumed =
+            try connection.queryOne(
+                "SELECT COALESCE(-SUM(delta), 0) AS n FROM \(credits) WHERE source = 'consume' AND created_at >= ? AND created_at < ?",
+                range)?.int("n") ?? 0
         return activity
     }
 
     /// New activations per day over [`from`, `to`) (days without any are absent).
     public func activationsPerDay(from: Date, to: Date) throws -> [(day: String, count: Int64)] {
-        try connection.query("""
+        try connection.query(
+            """
             SELECT DATE_FORMAT(first_seen, '%Y-%m-%d') AS day, COUNT(*) AS n FROM \(prefix.table("activations"))
             WHERE first_seen >= ? AND first_seen < ? GROUP BY day ORDER BY day
-            """, [from, to]).map { (try $0.string("day"), try $0.int("n")) }
+            """, [from, to]
+        ).map { (try $0.string("day"), try $0.int("n")) }
     }
 
     /// The webhook's state: the last processed event per mode and the failures waiting.

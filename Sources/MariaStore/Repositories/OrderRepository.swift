@@ -49,8 +49,10 @@ public struct OrderRepository {
         public var livemode: Bool
         public var siteURL: String? = nil
 
-        public init(sessionID: String, customerID: Int64?, status: Status, mode: String, paymentIntent: String?, subscription: String?,
-                    amountTotal: Int64, currency: String, clientReferenceID: String?, metadata: String?, livemode: Bool) {
+        public init(
+            sessionID: String, customerID: Int64?, status: Status, mode: String, paymentIntent: String?, subscription: String?,
+            amountTotal: Int64, currency: String, clientReferenceID: String?, metadata: String?, livemode: Bool
+        ) {
             self.sessionID = sessionID
             self.customerID = customerID
             self.status = status
@@ -65,7 +67,8 @@ public struct OrderRepository {
         }
     }
 
-    private static let columns = "id, session_id, customer_id, status, mode, payment_intent, amount_total, amount_refunded, currency, attention, client_reference_id, created_at"
+    private static let columns =
+        "id, session_id, customer_id, status, mode, payment_intent, amount_total, amount_refunded, currency, attention, client_reference_id, created_at"
 
     /// The order of a session, locked until the transaction ends: every change to one order
     /// is serialised on this row.
@@ -79,31 +82,40 @@ public struct OrderRepository {
 
     /// Inserts the order and returns it locked (the insert holds the row lock).
     public func insert(_ order: NewOrder, now: Date) throws -> Order {
-        let id = try connection.insertNew("""
+        let id = try connection.insertNew(
+            """
             INSERT INTO \(table) (session_id, customer_id, status, mode, payment_intent, subscription, amount_total, currency,
                 client_reference_id, metadata, livemode, site_url, created_at, updated_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, [order.sessionID, order.customerID, order.status.rawValue, order.mode, order.paymentIntent, order.subscription,
-                  order.amountTotal, order.currency, order.clientReferenceID, order.metadata, order.livemode, order.siteURL, now, now]).lastInsertID
-        return Order(id: Int64(id), sessionID: order.sessionID, customerID: order.customerID, status: order.status, mode: order.mode,
-                     paymentIntent: order.paymentIntent, amountTotal: order.amountTotal, amountRefunded: 0, currency: order.currency, attention: nil)
+            """,
+            [
+                order.sessionID, order.customerID, order.status.rawValue, order.mode, order.paymentIntent, order.subscription,
+                order.amountTotal, order.currency, order.clientReferenceID, order.metadata, order.livemode, order.siteURL, now, now,
+            ]
+        ).lastInsertID
+        return Order(
+            id: Int64(id), sessionID: order.sessionID, customerID: order.customerID, status: order.status, mode: order.mode,
+            paymentIntent: order.paymentIntent, amountTotal: order.amountTotal, amountRefunded: 0, currency: order.currency, attention: nil)
     }
 
     /// The order paid by a PaymentIntent, locked.
     public func lock(paymentIntent: String) throws -> Order? {
-        try connection.queryOne("SELECT \(Self.columns) FROM \(table) WHERE payment_intent = ? ORDER BY id LIMIT 1 FOR UPDATE", [paymentIntent]).map(Self.decode)
+        try connection.queryOne("SELECT \(Self.columns) FROM \(table) WHERE payment_intent = ? ORDER BY id LIMIT 1 FOR UPDATE", [paymentIntent]).map(
+            Self.decode)
     }
 
     /// Records the refunded total (it only grows).
     public func setRefunded(_ id: Int64, amount: Int64, now: Date) throws {
-        try connection.execute("UPDATE \(table) SET amount_refunded = GREATEST(amount_refunded, ?), updated_at = ? WHERE id = ?",
-                               [amount, now, id])
+        try connection.execute(
+            "UPDATE \(table) SET amount_refunded = GREATEST(amount_refunded, ?), updated_at = ? WHERE id = ?",
+            [amount, now, id])
     }
 
     /// Records the buyer of an order first seen without one.
     public func setCustomer(_ id: Int64, _ customerID: Int64, now: Date) throws {
-        try connection.execute("UPDATE \(table) SET customer_id = ?, updated_at = ? WHERE id = ? AND customer_id IS NULL",
-                               [customerID, now, id])
+        try connection.execute(
+            "UPDATE \(table) SET customer_id = ?, updated_at = ? WHERE id = ? AND customer_id IS NULL",
+            [customerID, now, id])
     }
 
     /// Records the refunded total as it is now (a refund that failed makes it smaller).
@@ -135,10 +147,11 @@ public struct OrderRepository {
     }
 
     static func decode(_ row: Row) throws -> Order {
-        Order(id: try row.int("id"), sessionID: try row.string("session_id"), customerID: try row.optionalInt("customer_id"),
-              status: try row.value("status", as: Status.self), mode: try row.string("mode"),
-              paymentIntent: try row.optionalString("payment_intent"), amountTotal: try row.int("amount_total"),
-              amountRefunded: try row.int("amount_refunded"), currency: try row.string("currency"), attention: try row.optionalString("attention"),
-              clientReferenceID: try row.optionalString("client_reference_id"), createdAt: try row.optionalDate("created_at"))
+        Order(
+            id: try row.int("id"), sessionID: try row.string("session_id"), customerID: try row.optionalInt("customer_id"),
+            status: try row.value("status", as: Status.self), mode: try row.string("mode"),
+            paymentIntent: try row.optionalString("payment_intent"), amountTotal: try row.int("amount_total"),
+            amountRefunded: try row.int("amount_refunded"), currency: try row.string("currency"), attention: try row.optionalString("attention"),
+            clientReferenceID: try row.optionalString("client_reference_id"), createdAt: try row.optionalDate("created_at"))
     }
 }

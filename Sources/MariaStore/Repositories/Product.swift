@@ -34,9 +34,11 @@ public struct Product: Sendable, Equatable {
     public var bannerURL: String?
     public var iconURL: String?
 
-    public init(product: String, name: String, kind: Kind, stripePriceID: String? = nil, tier: String? = nil,
-                activationLimit: Int? = nil, durationDays: Int? = nil, credits: Int64? = nil, entitlement: String? = nil,
-                allowPromotionCodes: Bool = false) {
+    public init(
+        product: String, name: String, kind: Kind, stripePriceID: String? = nil, tier: String? = nil,
+        activationLimit: Int? = nil, durationDays: Int? = nil, credits: Int64? = nil, entitlement: String? = nil,
+        allowPromotionCodes: Bool = false
+    ) {
         self.allowPromotionCodes = allowPromotionCodes
         self.product = product
         self.name = name
@@ -50,8 +52,10 @@ public struct Product: Sendable, Equatable {
     }
 
     /// The same product with its EDD item id and plugin details.
-    public func withPluginDetails(eddItemID: Int64?, slug: String? = nil, homepage: String? = nil, description: String? = nil,
-                                  bannerURL: String? = nil, iconURL: String? = nil) -> Product {
+    public func withPluginDetails(
+        eddItemID: Int64?, slug: String? = nil, homepage: String? = nil, description: String? = nil,
+        bannerURL: String? = nil, iconURL: String? = nil
+    ) -> Product {
         var product = self
         product.eddItemID = eddItemID
         product.slug = slug
@@ -80,7 +84,9 @@ public struct Product: Sendable, Equatable {
         if let days = durationDays, !(1...36_500).contains(days) { problems.append("duration_days must be from 1 to 36500") }
         if let credits, credits <= 0 { problems.append("credits must be positive") }
         if let id = eddItemID, id <= 0 { problems.append("edd_item_id must be a positive whole number") }
-        if let slug, slug.isEmpty || slug.utf8.count > 191 || !slug.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 122) || $0 == 45 || $0 == 95 }) {
+        if let slug,
+            slug.isEmpty || slug.utf8.count > 191 || !slug.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 122) || $0 == 45 || $0 == 95 })
+        {
             problems.append("slug must be lower-case letters, digits, '-' or '_'")
         }
         for (name, url) in [("homepage", homepage), ("banner_url", bannerURL), ("icon_url", iconURL)] {

@@ -27,34 +27,48 @@ public struct Pruning {
     }
 
     /// Every bound is a moment: rows older than it go.
-    public func run(rateLimitsBefore: Date, outboxBefore: Date, eventPayloadsBefore: Date, checkoutsBefore: Date,
-                    deliveredBodiesBefore: Date? = nil, now: Date) throws -> Report {
+    public func run(
+        rateLimitsBefore: Date, outboxBefore: Date, eventPayloadsBefore: Date, checkoutsBefore: Date,
+        deliveredBodiesBefore: Date? = nil, now: Date
+    ) throws -> Report {
         var report = Report()
         // A delivered message's body and address are of no use once it was sent a while ago;
         // its kind and dates stay (what was sent, when) until it is removed.
         if let deliveredBodiesBefore {
-            report.redactedBodies = try connection.execute("""
+            report.redactedBodies = try connection.execute(
+                """
                 UPDATE \(prefix.table("outbox")) SET payload = '{"redacted":true}', recipient = NULL
                 WHERE delivered_at < ? AND (recipient IS NOT NULL OR payload <> '{"redacted":true}')
-                """, [deliveredBodiesBefore]).affectedRows
+                """, [deliveredBodiesBefore]
+            ).affectedRows
         }
         report.adminSessions = try AdminRepository(connection, prefix: prefix).removeExpiredSessions(now: now)
         // Windows are at most a day long; a bucket whose window started before the bound is over.
-        report.rateLimits = try connection.execute("DELETE FROM \(prefix.table("rate_limits")) WHERE window_start < ?",
-                                                   [Int64(rateLimitsBefore.timeIntervalSince1970)]).affectedRows
-        report.keyRotations = try connection.execute("DELETE FROM \(prefix.table("key_rotation_requests")) WHERE expires_at < ?",
-                                                     [rateLimitsBefore]).affectedRows
+        report.rateLimits = try connection.execute(
+            "DELETE FROM \(prefix.table("rate_limits")) WHERE window_start < ?",
+            [Int64(rateLimitsBefore.timeIntervalSince1970)]
+        ).affectedRows
+        report.keyRotations = try connection.execute(
+            "DELETE FROM \(prefix.table("key_rotation_requests")) WHERE expires_at < ?",
+            [rateLimitsBefore]
+        ).affectedRows
         let outboxBound = outboxBefore
-        report.outbox = try connection.execute("DELETE FROM \(prefix.table("outbox")) WHERE (delivered_at < ?) OR (dead_at < ?)",
-                                               [outboxBound, outboxBound]).affectedRows
-        report.eventPayloads = try connection.execute("UPDATE \(prefix.table("events")) SET payload = NULL WHERE payload IS NOT NULL AND received_at < ?",
-                                                      [eventPayloadsBefore]).affectedRows
+        report.outbox = try connection.execute(
+            "DELETE FROM \(prefix.table("outbox")) WHERE (delivered_at < ?) OR (dead_at < ?)",
+            [outboxBound, outboxBound]
+        ).affectedRows
+        report.eventPayloads = try connection.execute(
+            "UPDATE \(prefix.table("events")) SET payload = NULL WHERE payload IS NOT NULL AND received_at < ?",
+            [eventPayloadsBefore]
+        ).affectedRows
         // A checkout's record matters until it is paid (a bank debit can take two weeks);
         // one that never became an order by the bound never will.
-        report.checkouts = try connection.execute("""
+        report.checkouts = try connection.execute(
+            """
             DELETE c FROM \(prefix.table("checkouts")) c LEFT JOIN \(prefix.table("orders")) o ON o.session_id = c.stripe_id
             WHERE o.id IS NULL AND c.created_at < ?
-            """, [checkoutsBefore]).affectedRows
+            """, [checkoutsBefore]
+        ).affectedRows
         return report
     }
 }

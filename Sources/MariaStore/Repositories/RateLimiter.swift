@@ -22,8 +22,10 @@ public struct RateLimiter {
         guard !buckets.isEmpty else { return [:] }
         let marks = Array(repeating: "?", count: buckets.count).joined(separator: ", ")
         var counts: [String: Int64] = [:]
-        for row in try connection.query("SELECT bucket, hits FROM \(table) WHERE window_start = ? AND bucket IN (\(marks))",
-                                        [Self.windowStart(now, window)] + buckets.map { $0 as any SQLBindable }) {
+        for row in try connection.query(
+            "SELECT bucket, hits FROM \(table) WHERE window_start = ? AND bucket IN (\(marks))",
+            [Self.windowStart(now, window)] + buckets.map { $0 as any SQLBindable })
+        {
             counts[try row.string("bucket")] = try row.int("hits")
         }
         return counts
@@ -32,7 +34,8 @@ public struct RateLimiter {
     /// Records one hit in the current window (a new window starts from 1).
     public func hit(_ bucket: String, window: Int64, now: Date) throws {
         let start = Self.windowStart(now, window)
-        try connection.execute("""
+        try connection.execute(
+            """
             INSERT INTO \(table) (bucket, window_start, hits) VALUES (?, ?, 1)
             ON DUPLICATE KEY UPDATE hits = IF(window_start = VALUES(window_start), hits + 1, 1), window_start = VALUES(window_start)
             """, [bucket, start])
@@ -42,7 +45,8 @@ public struct RateLimiter {
     /// one atomic statement: of two simultaneous hits, each sees its own count.
     public func hitAndCount(_ bucket: String, window: Int64, now: Date) throws -> Int64 {
         let start = Self.windowStart(now, window)
-        let result = try connection.execute("""
+        let result = try connection.execute(
+            """
             INSERT INTO \(table) (bucket, window_start, hits) VALUES (?, ?, 1)
             ON DUPLICATE KEY UPDATE hits = LAST_INSERT_ID(IF(window_start = VALUES(window_start), hits + 1, 1)), window_start = VALUES(window_start)
             """, [bucket, start])
@@ -53,8 +57,9 @@ public struct RateLimiter {
     /// Takes back one hit of the current window (an attempt counted before its outcome was
     /// known, which turned out not to be a failure).
     public func unhit(_ bucket: String, window: Int64, now: Date) throws {
-        try connection.execute("UPDATE \(table) SET hits = hits - 1 WHERE bucket = ? AND window_start = ? AND hits > 0",
-                               [bucket, Self.windowStart(now, window)])
+        try connection.execute(
+            "UPDATE \(table) SET hits = hits - 1 WHERE bucket = ? AND window_start = ? AND hits > 0",
+            [bucket, Self.windowStart(now, window)])
     }
 
     /// Seconds until the window that contains `now` ends.

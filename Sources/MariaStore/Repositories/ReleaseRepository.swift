@@ -46,8 +46,10 @@ public struct ReleaseRepository {
         public var tested: String?
         public var requiresPHP: String?
 
-        public init(product: String, version: String, file: String, size: Int64, sha256: String, changelog: String?,
-                    requires: String?, tested: String?, requiresPHP: String?) {
+        public init(
+            product: String, version: String, file: String, size: Int64, sha256: String, changelog: String?,
+            requires: String?, tested: String?, requiresPHP: String?
+        ) {
             self.product = product
             self.version = version
             self.file = file
@@ -69,19 +71,25 @@ public struct ReleaseRepository {
 
     /// Records a release; nil when this product already has this version (yanked or not).
     public func insert(_ release: NewRelease, now: Date) throws -> Int64? {
-        let result = try connection.execute("""
+        let result = try connection.execute(
+            """
             INSERT IGNORE INTO \(table) (product, version, file, size, sha256, changelog, requires, tested, requires_php, released_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, [release.product, release.version, release.file, release.size, release.sha256, release.changelog,
-                  release.requires, release.tested, release.requiresPHP, now])
+            """,
+            [
+                release.product, release.version, release.file, release.size, release.sha256, release.changelog,
+                release.requires, release.tested, release.requiresPHP, now,
+            ])
         return result.affectedRows == 1 ? Int64(result.lastInsertID) : nil
     }
 
     /// The newest release of a product that was not yanked: the one plugins update to.
     public func latest(product: String) throws -> Release? {
-        try connection.queryOne("""
+        try connection.queryOne(
+            """
             SELECT \(columns) FROM \(table) r WHERE r.product = ? AND r.yanked_at IS NULL ORDER BY r.released_at DESC, r.id DESC LIMIT 1
-            """, [product]).map(Self.decode)
+            """, [product]
+        ).map(Self.decode)
     }
 
     public func find(id: Int64) throws -> Release? {
@@ -95,7 +103,8 @@ public struct ReleaseRepository {
     /// Every release, newest first (of one product, or of all).
     public func all(product: String?) throws -> [Release] {
         if let product {
-            return try connection.query("SELECT \(columns) FROM \(table) r WHERE r.product = ? ORDER BY r.released_at DESC, r.id DESC", [product]).map(Self.decode)
+            return try connection.query("SELECT \(columns) FROM \(table) r WHERE r.product = ? ORDER BY r.released_at DESC, r.id DESC", [product]).map(
+                Self.decode)
         }
         return try connection.query("SELECT \(columns) FROM \(table) r ORDER BY r.product, r.released_at DESC, r.id DESC").map(Self.decode)
     }
@@ -108,7 +117,8 @@ public struct ReleaseRepository {
 
     /// Counts one download of a release under a license (one row per pair, incremented in place).
     public func countDownload(releaseID: Int64, licenseID: Int64, now: Date) throws {
-        try connection.execute("""
+        try connection.execute(
+            """
             INSERT INTO \(downloads) (release_id, license_id, downloads, first_at, last_at) VALUES (?, ?, 1, ?, ?)
             ON DUPLICATE KEY UPDATE downloads = downloads + 1, last_at = VALUES(last_at)
             """, [releaseID, licenseID, now, now])
@@ -121,12 +131,13 @@ public struct ReleaseRepository {
     }
 
     static func decode(_ row: Row) throws -> Release {
-        Release(id: try row.int("id"), product: try row.string("product"), version: try row.string("version"), file: try row.string("file"),
-                size: try row.int("size"), sha256: try row.string("sha256"), changelog: try row.optionalString("changelog"),
-                requires: try row.optionalString("requires"), tested: try row.optionalString("tested"),
-                requiresPHP: try row.optionalString("requires_php"),
-                releasedAt: try row.date("released_at"),
-                yankedAt: try row.optionalDate("yanked_at"),
-                downloadCount: try row.optionalInt("download_count") ?? 0)
+        Release(
+            id: try row.int("id"), product: try row.string("product"), version: try row.string("version"), file: try row.string("file"),
+            size: try row.int("size"), sha256: try row.string("sha256"), changelog: try row.optionalString("changelog"),
+            requires: try row.optionalString("requires"), tested: try row.optionalString("tested"),
+            requiresPHP: try row.optionalString("requires_php"),
+            releasedAt: try row.date("released_at"),
+            yankedAt: try row.optionalDate("yanked_at"),
+            downloadCount: try row.optionalInt("download_count") ?? 0)
     }
 }

@@ -55,7 +55,8 @@ public struct RevenueReport {
             parameters.append(currency.uppercased())
         }
         let disputes = prefix.table("disputes")
-        return try connection.query("""
+        return try connection.query(
+            """
             SELECT DATE_FORMAT(at, ?) AS period, currency, product, COUNT(*) AS sales, SUM(gross) AS gross, SUM(refunded) AS refunds,
                    SUM(disputed) AS disputes
             FROM (
@@ -74,9 +75,11 @@ public struct RevenueReport {
             WHERE at >= ? AND at < ?\(currencyCondition)
             GROUP BY period, currency, product
             ORDER BY period, currency, product
-            """, parameters).map { row in
-            Line(period: try row.string("period"), currency: try row.string("currency"), product: try row.string("product"),
-                 sales: try row.int("sales"), gross: try row.int("gross"), refunds: try row.int("refunds"), disputes: try row.int("disputes"))
+            """, parameters
+        ).map { row in
+            Line(
+                period: try row.string("period"), currency: try row.string("currency"), product: try row.string("product"),
+                sales: try row.int("sales"), gross: try row.int("gross"), refunds: try row.int("refunds"), disputes: try row.int("disputes"))
         }
     }
 
@@ -87,12 +90,14 @@ public struct RevenueReport {
         for line in lines {
             let key = line.period + "\u{0}" + line.currency
             if let sum = totals[key] {
-                totals[key] = Line(period: line.period, currency: line.currency, product: "*", sales: sum.sales + line.sales,
-                                   gross: sum.gross + line.gross, refunds: sum.refunds + line.refunds, disputes: sum.disputes + line.disputes)
+                totals[key] = Line(
+                    period: line.period, currency: line.currency, product: "*", sales: sum.sales + line.sales,
+                    gross: sum.gross + line.gross, refunds: sum.refunds + line.refunds, disputes: sum.disputes + line.disputes)
             } else {
                 order.append(key)
-                totals[key] = Line(period: line.period, currency: line.currency, product: "*", sales: line.sales, gross: line.gross,
-                                   refunds: line.refunds, disputes: line.disputes)
+                totals[key] = Line(
+                    period: line.period, currency: line.currency, product: "*", sales: line.sales, gross: line.gross,
+                    refunds: line.refunds, disputes: line.disputes)
             }
         }
         return order.map { totals[$0]! }
@@ -100,8 +105,9 @@ public struct RevenueReport {
 
     /// `lines` summed over periods and products: one line per currency (period and product `*`).
     public static func byCurrency(_ lines: [Line]) -> [Line] {
-        byPeriodAndCurrency(lines.map {
-            Line(period: "*", currency: $0.currency, product: $0.product, sales: $0.sales, gross: $0.gross, refunds: $0.refunds, disputes: $0.disputes)
-        })
+        byPeriodAndCurrency(
+            lines.map {
+                Line(period: "*", currency: $0.currency, product: $0.product, sales: $0.sales, gross: $0.gross, refunds: $0.refunds, disputes: $0.disputes)
+            })
     }
 }

@@ -36,16 +36,19 @@ public struct SubscriptionReport {
     /// MRR at `moment`, per currency and plan (catalogue product).
     public func mrr(at moment: Date) throws -> [Amount] {
         let stamp = moment
-        return try connection.query("""
+        return try connection.query(
+            """
             SELECT UPPER(i.currency) AS currency, COALESCE(s.product, '(unknown)') AS plan,
                    CAST(ROUND(SUM((i.amount_paid - i.amount_refunded) * ? / GREATEST(TIMESTAMPDIFF(SECOND, i.period_start, i.period_end), 1))) AS SIGNED) AS amount,
                    COUNT(DISTINCT i.subscription) AS subscriptions
             FROM \(prefix.table("invoices")) i LEFT JOIN \(prefix.table("subscriptions")) s ON s.subscription = i.subscription
             WHERE i.amount_paid > i.amount_refunded AND i.period_start <= ? AND i.period_end > ?
             GROUP BY currency, plan ORDER BY currency, plan
-            """, [Self.monthSeconds, stamp, stamp]).map { row in
-            Amount(currency: try row.string("currency"), plan: try row.string("plan"), amount: try row.int("amount"),
-                   subscriptions: try row.int("subscriptions"))
+            """, [Self.monthSeconds, stamp, stamp]
+        ).map { row in
+            Amount(
+                currency: try row.string("currency"), plan: try row.string("plan"), amount: try row.int("amount"),
+                subscriptions: try row.int("subscriptions"))
         }
     }
 
@@ -55,8 +58,9 @@ public struct SubscriptionReport {
         var totals: [String: Amount] = [:]
         for amount in amounts {
             if let sum = totals[amount.currency] {
-                totals[amount.currency] = Amount(currency: amount.currency, plan: "*", amount: sum.amount + amount.amount,
-                                                 subscriptions: sum.subscriptions + amount.subscriptions)
+                totals[amount.currency] = Amount(
+                    currency: amount.currency, plan: "*", amount: sum.amount + amount.amount,
+                    subscriptions: sum.subscriptions + amount.subscriptions)
             } else {
                 order.append(amount.currency)
                 totals[amount.currency] = Amount(currency: amount.currency, plan: "*", amount: amount.amount, subscriptions: amount.subscriptions)
@@ -92,10 +96,14 @@ public struct SubscriptionReport {
         let live = "status IN ('active', 'trialing', 'past_due')"
         counts.active = try connection.queryOne("SELECT COUNT(*) AS n FROM \(table) WHERE \(live)")?.int("n") ?? 0
         counts.started = try connection.queryOne("SELECT COUNT(*) AS n FROM \(table) WHERE created_at >= ? AND created_at < ?", range)?.int("n") ?? 0
-        counts.churned = try connection.queryOne("SELECT COUNT(*) AS n FROM \(table) WHERE status = 'canceled' AND updated_at >= ? AND updated_at < ?",
-                                                 range)?.int("n") ?? 0
-        counts.activeByPlan = try connection.query("SELECT COALESCE(product, '(unknown)') AS plan, COUNT(*) AS n FROM \(table) WHERE \(live) GROUP BY plan ORDER BY plan")
-            .map { (try $0.string("plan"), try $0.int("n")) }
+        counts.churned =
+            try connection.queryOne(
+                "SELECT COUNT(*) AS n FROM \(table) WHERE status = 'canceled' AND updated_at >= ? AND updated_at < ?",
+                range)?.int("n") ?? 0
+        counts.activeByPlan = try connection.query(
+            "SELECT COALESCE(product, '(unknown)') AS plan, COUNT(*) AS n FROM \(table) WHERE \(live) GROUP BY plan ORDER BY plan"
+        )
+        .map { (try $0.string("plan"), try $0.int("n")) }
         return counts
     }
 }

@@ -40,8 +40,10 @@ public struct SubscriptionRepository {
         public var product: String?
         public var quantity: Int?
 
-        public init(subscription: String, stripeCustomerID: String?, customerID: Int64? = nil, status: String, currentPeriodStart: Date? = nil,
-                    currentPeriodEnd: Date?, cancelAtPeriodEnd: Bool, priceID: String? = nil, product: String? = nil, quantity: Int? = nil) {
+        public init(
+            subscription: String, stripeCustomerID: String?, customerID: Int64? = nil, status: String, currentPeriodStart: Date? = nil,
+            currentPeriodEnd: Date?, cancelAtPeriodEnd: Bool, priceID: String? = nil, product: String? = nil, quantity: Int? = nil
+        ) {
             self.subscription = subscription
             self.stripeCustomerID = stripeCustomerID
             self.customerID = customerID
@@ -61,25 +63,34 @@ public struct SubscriptionRepository {
         let periodStart = state.currentPeriodStart
         let periodEnd = state.currentPeriodEnd
         if try connection.queryOne("SELECT id FROM \(table) WHERE subscription = ? FOR UPDATE", [state.subscription]) == nil {
-            try connection.insertNew("""
+            try connection.insertNew(
+                """
                 INSERT INTO \(table) (subscription, stripe_customer_id, customer_id, status, current_period_start, current_period_end, cancel_at_period_end,
                     price_id, product, quantity, status_event_created, created_at, updated_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, [state.subscription, state.stripeCustomerID, state.customerID, state.status, periodStart, periodEnd, state.cancelAtPeriodEnd,
-                      state.priceID, state.product, state.quantity, eventCreated, now, now])
+                """,
+                [
+                    state.subscription, state.stripeCustomerID, state.customerID, state.status, periodStart, periodEnd, state.cancelAtPeriodEnd,
+                    state.priceID, state.product, state.quantity, eventCreated, now, now,
+                ])
             return true
         }
         // Newer states win, except that an ended subscription never comes back (Stripe cannot
         // reactivate it), so its end applies whenever it arrives and nothing applies after it.
         let ending = Self.terminal.contains(state.status)
-        return try connection.execute("""
+        return try connection.execute(
+            """
             UPDATE \(table) SET status = ?, current_period_start = COALESCE(?, current_period_start), current_period_end = COALESCE(?, current_period_end),
                 cancel_at_period_end = ?, price_id = COALESCE(?, price_id), product = COALESCE(?, product), quantity = COALESCE(?, quantity),
                 customer_id = COALESCE(customer_id, ?), stripe_customer_id = COALESCE(stripe_customer_id, ?),
                 status_event_created = GREATEST(status_event_created, ?), updated_at = ?
             WHERE subscription = ? AND status NOT IN ('canceled', 'incomplete_expired') AND (status_event_created <= ? OR ?)
-            """, [state.status, periodStart, periodEnd, state.cancelAtPeriodEnd, state.priceID, state.product, state.quantity, state.customerID,
-                  state.stripeCustomerID, eventCreated, now, state.subscription, eventCreated, ending]).affectedRows > 0
+            """,
+            [
+                state.status, periodStart, periodEnd, state.cancelAtPeriodEnd, state.priceID, state.product, state.quantity, state.customerID,
+                state.stripeCustomerID, eventCreated, now, state.subscription, eventCreated, ending,
+            ]
+        ).affectedRows > 0
     }
 
     private static let columns = """
@@ -101,12 +112,13 @@ public struct SubscriptionRepository {
     }
 
     static func decode(_ row: Row) throws -> Subscription {
-        Subscription(subscription: try row.string("subscription"), status: try row.string("status"),
-                     currentPeriodEnd: try row.optionalDate("current_period_end"),
-                     cancelAtPeriodEnd: try row.int("cancel_at_period_end") == 1,
-                     currentPeriodStart: try row.optionalDate("current_period_start"),
-                     priceID: try row.optionalString("price_id"), product: try row.optionalString("product"),
-                     quantity: try row.optionalInt("quantity").map(Int.init), customerID: try row.optionalInt("customer_id"),
-                     stripeCustomerID: try row.optionalString("stripe_customer_id"))
+        Subscription(
+            subscription: try row.string("subscription"), status: try row.string("status"),
+            currentPeriodEnd: try row.optionalDate("current_period_end"),
+            cancelAtPeriodEnd: try row.int("cancel_at_period_end") == 1,
+            currentPeriodStart: try row.optionalDate("current_period_start"),
+            priceID: try row.optionalString("price_id"), product: try row.optionalString("product"),
+            quantity: try row.optionalInt("quantity").map(Int.init), customerID: try row.optionalInt("customer_id"),
+            stripeCustomerID: try row.optionalString("stripe_customer_id"))
     }
 }

@@ -34,8 +34,9 @@ struct AdminCommand: ParsableCommand {
                 let hash = try PasswordHash.make(password, random: context.random)
                 let store = context.store
                 return try store.transaction { connection in
-                    let saved = try AdminRepository(connection, prefix: store.prefix).save(email: address, passwordHash: hash, totpSecret: secret,
-                                                                                           clearTOTP: noTOTP, now: context.clock.now)
+                    let saved = try AdminRepository(connection, prefix: store.prefix).save(
+                        email: address, passwordHash: hash, totpSecret: secret,
+                        clearTOTP: noTOTP, now: context.clock.now)
                     try AuditLog(connection, prefix: store.prefix).record(
                         subject: "admin", id: String(saved.id), action: saved.created ? "added" : "password_changed", before: nil,
                         after: secret != nil ? "totp" : noTOTP ? "no_totp" : nil, actor: "operator:cli", now: context.clock.now)
@@ -80,7 +81,7 @@ struct AdminCommand: ParsableCommand {
                 try context.store.withConnection { try AdminRepository($0, prefix: context.store.prefix).emails() }
             }
             if emails.isEmpty { print("no admin accounts") }
-            emails.forEach { print($0) }
+            for email in emails { print(email) }
         }
     }
 
@@ -93,8 +94,9 @@ struct AdminCommand: ParsableCommand {
             let removed = try options.withContext { context in
                 try context.store.transaction { connection -> Bool in
                     guard let id = try AdminRepository(connection, prefix: context.store.prefix).remove(email: address) else { return false }
-                    try AuditLog(connection, prefix: context.store.prefix).record(subject: "admin", id: String(id), action: "removed", before: nil,
-                                                                                  after: nil, actor: "operator:cli", now: context.clock.now)
+                    try AuditLog(connection, prefix: context.store.prefix).record(
+                        subject: "admin", id: String(id), action: "removed", before: nil,
+                        after: nil, actor: "operator:cli", now: context.clock.now)
                     return true
                 }
             }

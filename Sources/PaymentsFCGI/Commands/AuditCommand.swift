@@ -21,11 +21,13 @@ struct AuditCommand: ParsableCommand {
             }
             func text(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
             for entry in entries {
-                print(String(decoding: JSONValue.object([
-                    ("occurred_at", .string(entry.occurredAt)), ("subject", .string(entry.subject)), ("subject_id", .string(entry.subjectID)),
-                    ("action", .string(entry.action)), ("before", text(entry.before)), ("after", text(entry.after)), ("actor", .string(entry.actor)),
-                    ("detail", text(entry.detail)),
-                ]).serialized(), as: UTF8.self))
+                print(
+                    String(
+                        decoding: JSONValue.object([
+                            ("occurred_at", .string(entry.occurredAt)), ("subject", .string(entry.subject)), ("subject_id", .string(entry.subjectID)),
+                            ("action", .string(entry.action)), ("before", text(entry.before)), ("after", text(entry.after)), ("actor", .string(entry.actor)),
+                            ("detail", text(entry.detail)),
+                        ]).serialized(), as: UTF8.self))
             }
         }
     }

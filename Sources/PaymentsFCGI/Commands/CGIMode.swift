@@ -35,7 +35,10 @@ enum CGIMode {
         var body = CGIGateway.StandardInput()
         let response = responder.respond(params: CGIGateway.params(), body: &body, context: context)
         CGIGateway.write(GatewayResponse.encode(response))
-        _ = response.file?.stream { CGIGateway.write($0); return true }
+        _ = response.file?.stream {
+            CGIGateway.write($0)
+            return true
+        }
         store.close()
         exit(0)
     }

@@ -69,11 +69,14 @@ struct CatalogCommand: ParsableCommand {
             guard let kind = Product.Kind(rawValue: kind) else {
                 throw ValidationError("--kind must be one of \(Product.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
             }
-            let product = Product(product: product, name: name ?? product, kind: kind, stripePriceID: price, tier: tier,
-                                  activationLimit: activationLimit ?? (kind == .license ? 1 : nil), durationDays: durationDays,
-                                  credits: credits, entitlement: entitlement)
-                .withPluginDetails(eddItemID: eddItemID, slug: slug, homepage: homepage, description: description,
-                                   bannerURL: bannerURL, iconURL: iconURL)
+            let product = Product(
+                product: product, name: name ?? product, kind: kind, stripePriceID: price, tier: tier,
+                activationLimit: activationLimit ?? (kind == .license ? 1 : nil), durationDays: durationDays,
+                credits: credits, entitlement: entitlement
+            )
+            .withPluginDetails(
+                eddItemID: eddItemID, slug: slug, homepage: homepage, description: description,
+                bannerURL: bannerURL, iconURL: iconURL)
             try CatalogCommand.save([product], options: options)
             print("saved \(product.product) (\(product.kind.rawValue))")
         }

@@ -46,7 +46,9 @@ struct CheckConfigCommand: ParsableCommand {
             let version = try store.serverVersion()
             let applied = try Migrator(store: store).appliedVersions()
             let pending = Schema.migrations.map(\.version).filter { !applied.contains($0) }
-            print("database \(configuration.database): reachable (\(version)); \(pending.isEmpty ? "schema up to date" : "\(pending.count) migrations pending (run payments-fcgi migrate)")")
+            print(
+                "database \(configuration.database): reachable (\(version)); \(pending.isEmpty ? "schema up to date" : "\(pending.count) migrations pending (run payments-fcgi migrate)")"
+            )
         } catch {
             StandardError.write("database \(configuration.database): \(error)\n")
             throw ExitCode(1)

@@ -42,8 +42,9 @@ struct CustomerCommand: ParsableCommand {
                 let id = try CustomerCommand.customer(email, context)
                 return (id, try PersonalDataService(context: context).erase(customerID: id, dryRun: dryRun, actor: "operator:cli"))
             }
-            print("\(dryRun ? "would anonymise" : "anonymised") customer \(id): \(report.orders) orders, \(report.payments) payments, "
-                  + "\(report.outbox) messages, \(report.eventPayloads) kept event payloads")
+            print(
+                "\(dryRun ? "would anonymise" : "anonymised") customer \(id): \(report.orders) orders, \(report.payments) payments, "
+                    + "\(report.outbox) messages, \(report.eventPayloads) kept event payloads")
         }
     }
 }

@@ -18,7 +18,10 @@ final class DeliveryThread: Sendable {
 
     func start(configuration: Configuration, logger: Logger) {
         let interval = configuration.delivery.intervalSeconds
-        guard interval > 0 else { finished.store(true, ordering: .sequentiallyConsistent); return }
+        guard interval > 0 else {
+            finished.store(true, ordering: .sequentiallyConsistent)
+            return
+        }
         let thread = Thread { [self] in
             do {
                 try MariaLibrary.threadStarted()

@@ -22,7 +22,9 @@ struct EventsCommand: ParsableCommand {
             }
             if entries.isEmpty { print(failed ? "no failed events" : "no events yet") }
             for entry in entries {
-                print("\(entry.receivedAt)\t\(entry.id)\t\(entry.type)\t\(entry.outcome.rawValue)\(entry.livemode ? "\tlive" : "")" + (entry.error.map { "\t\($0)" } ?? ""))
+                print(
+                    "\(entry.receivedAt)\t\(entry.id)\t\(entry.type)\t\(entry.outcome.rawValue)\(entry.livemode ? "\tlive" : "")"
+                        + (entry.error.map { "\t\($0)" } ?? ""))
             }
         }
     }

@@ -20,9 +20,10 @@ struct GrantsCommand: ParsableCommand {
 
     func run() throws {
         let (configuration, _, _) = try options.load()
-        guard let statements = ServiceGrants.statements(database: configuration.database.database, prefix: configuration.tablePrefix, user: user, host: host) else {
+        guard let statements = ServiceGrants.statements(database: configuration.database.database, prefix: configuration.tablePrefix, user: user, host: host)
+        else {
             throw ValidationError("the database, user and host may hold only letters, digits, _ - . and %")
         }
-        statements.forEach { print($0) }
+        for statement in statements { print(statement) }
     }
 }

@@ -34,7 +34,9 @@ struct LicenseCommand: ParsableCommand {
             try LicenseCommand.run(options, license) { admin, id in
                 let summary = try admin.show(id)
                 let r = summary.record
-                print("license \(r.id): \(r.product)\(r.tier.map { " (\($0))" } ?? ""), \(r.status.rawValue), expires \(r.expiresAt.map(ISOTime.string) ?? "never"), \(r.activationLimit) sites")
+                print(
+                    "license \(r.id): \(r.product)\(r.tier.map { " (\($0))" } ?? ""), \(r.status.rawValue), expires \(r.expiresAt.map(ISOTime.string) ?? "never"), \(r.activationLimit) sites"
+                )
                 for a in summary.activations { print("  \(a.site)\t\(a.kind.rawValue)\tlast seen \(ISOTime.string(a.lastSeen))\t\(a.activationID)") }
             }
         }

@@ -1,5 +1,5 @@
-import Foundation
 import ArgumentParser
+import Foundation
 
 /// How an operator names a license: its id as an argument, or its key on standard input.
 enum LicenseReference {
@@ -16,8 +16,9 @@ enum LicenseReference {
             }
             return key
         }
-        StandardError.write("name the license by its id, or pass - and give its key on standard input "
-            + "(a key on the command line is visible to every user and stays in shell history)\n")
+        StandardError.write(
+            "name the license by its id, or pass - and give its key on standard input "
+                + "(a key on the command line is visible to every user and stays in shell history)\n")
         throw ExitCode(64)
     }
 }

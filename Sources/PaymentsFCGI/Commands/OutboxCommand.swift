@@ -9,7 +9,8 @@ struct OutboxCommand: ParsableCommand {
         commandName: "outbox", abstract: "See and retry outgoing messages.", subcommands: [List.self, Show.self, Retry.self])
 
     static func print(_ s: Outbox.Summary) {
-        Swift.print("\(s.id)\t\(s.kind)\t\(s.recipient ?? "-")\t\(s.state)\tattempts \(s.attempts)\tnext \(s.nextAttemptAt)" + (s.lastError.map { "\t\($0)" } ?? ""))
+        Swift.print(
+            "\(s.id)\t\(s.kind)\t\(s.recipient ?? "-")\t\(s.state)\tattempts \(s.attempts)\tnext \(s.nextAttemptAt)" + (s.lastError.map { "\t\($0)" } ?? ""))
     }
 
     struct List: ParsableCommand {
@@ -30,9 +31,11 @@ struct OutboxCommand: ParsableCommand {
         @OptionGroup var options: ConfigurationOptions
         @Argument var id: Int64
         func run() throws {
-            guard let row = try options.withContext({ context in
-                try context.store.withConnection { try Outbox($0, prefix: context.store.prefix).summary(id) }
-            }) else {
+            guard
+                let row = try options.withContext({ context in
+                    try context.store.withConnection { try Outbox($0, prefix: context.store.prefix).summary(id) }
+                })
+            else {
                 StandardError.write("no outbox message \(id)\n")
                 throw ExitCode(1)
             }

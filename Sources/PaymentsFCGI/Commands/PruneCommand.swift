@@ -12,9 +12,10 @@ struct PruneCommand: ParsableCommand {
     func run() throws {
         try options.withContext { context in
             let report = try Maintenance(context: context).prune()
-            print("removed \(report.rateLimits) rate-limit windows, \(report.keyRotations) key-rotation tokens, \(report.outbox) outbox messages, "
-                  + "\(report.checkouts) unpaid checkout records, \(report.adminSessions) expired admin sessions; cleared \(report.eventPayloads) event payloads "
-                  + "and \(report.redactedBodies) delivered message bodies")
+            print(
+                "removed \(report.rateLimits) rate-limit windows, \(report.keyRotations) key-rotation tokens, \(report.outbox) outbox messages, "
+                    + "\(report.checkouts) unpaid checkout records, \(report.adminSessions) expired admin sessions; cleared \(report.eventPayloads) event payloads "
+                    + "and \(report.redactedBodies) delivered message bodies")
         }
     }
 }

@@ -15,7 +15,9 @@ struct ReconcileCommand: ParsableCommand {
         try options.withContext { context in
             do {
                 let report = try Reconciliation(context: context).run(hours: hours)
-                print("examined \(report.examined) sessions, fulfilled \(report.fulfilled.count)" + (report.fulfilled.isEmpty ? "" : ": " + report.fulfilled.joined(separator: ", ")))
+                print(
+                    "examined \(report.examined) sessions, fulfilled \(report.fulfilled.count)"
+                        + (report.fulfilled.isEmpty ? "" : ": " + report.fulfilled.joined(separator: ", ")))
                 for failure in report.failed { StandardError.write("reconcile: \(failure.session) not applied: \(failure.reason)\n") }
                 if !report.failed.isEmpty { throw ExitCode(1) }
             } catch let exit as ExitCode {

@@ -33,8 +33,9 @@ struct ReleaseCommand: ParsableCommand {
             }
             try options.withContext { context in
                 do {
-                    let release = try ReleaseShelf(context: context).add(product: product, version: version, file: file, changelog: changes,
-                                                                         requires: requires, tested: tested, requiresPHP: requiresPHP)
+                    let release = try ReleaseShelf(context: context).add(
+                        product: product, version: version, file: file, changelog: changes,
+                        requires: requires, tested: tested, requiresPHP: requiresPHP)
                     print("added \(release.product) \(release.version) (\(release.size) bytes, sha256 \(release.sha256))")
                 } catch let refusal as ReleaseShelf.Refusal {
                     StandardError.write("\(refusal)\n")
@@ -56,8 +57,9 @@ struct ReleaseCommand: ParsableCommand {
             if releases.isEmpty { print("no releases (payments-fcgi release add …)") }
             for release in releases {
                 let state = release.yankedAt == nil ? "offered" : "yanked"
-                print("\(release.product)\t\(release.version)\t\(ISOTime.string(release.releasedAt))\t\(release.size) bytes\t"
-                      + "sha256 \(release.sha256.prefix(16))…\t\(release.downloadCount) downloads\t\(state)")
+                print(
+                    "\(release.product)\t\(release.version)\t\(ISOTime.string(release.releasedAt))\t\(release.size) bytes\t"
+                        + "sha256 \(release.sha256.prefix(16))…\t\(release.downloadCount) downloads\t\(state)")
             }
         }
     }

@@ -46,8 +46,10 @@ struct ReportCommand: ParsableCommand {
                 for line in shown {
                     var pairs: [(String, JSONValue)] = [("period", .string(line.period)), ("currency", .string(line.currency))]
                     if byProduct { pairs.append(("product", .string(line.product))) }
-                    pairs += [("sales", .int(line.sales)), ("gross", .int(line.gross)), ("refunds", .int(line.refunds)),
-                              ("disputes", .int(line.disputes)), ("net", .int(line.net))]
+                    pairs += [
+                        ("sales", .int(line.sales)), ("gross", .int(line.gross)), ("refunds", .int(line.refunds)),
+                        ("disputes", .int(line.disputes)), ("net", .int(line.net)),
+                    ]
                     print(String(decoding: JSONValue.object(pairs).serialized(), as: UTF8.self))
                 }
                 return
@@ -73,7 +75,9 @@ struct ReportCommand: ParsableCommand {
         func run() throws {
             let now = Date()
             let start = try from.map { try ReportCommand.day($0, "from") } ?? BusinessCalendar.startOfMonth(now)
-            let end = try to.map { try ReportCommand.day($0, "to") }.map { $0.addingTimeInterval(86_400) } ?? BusinessCalendar.startOfDay(now).addingTimeInterval(86_400)
+            let end =
+                try to.map { try ReportCommand.day($0, "to") }.map { $0.addingTimeInterval(86_400) }
+                ?? BusinessCalendar.startOfDay(now).addingTimeInterval(86_400)
             let (mrr, counts) = try CatalogCommand.withStore(options) { store in
                 try store.withConnection { connection in
                     let report = SubscriptionReport(connection, prefix: store.prefix)
@@ -83,8 +87,13 @@ struct ReportCommand: ParsableCommand {
             if json {
                 let value = JSONValue.object([
                     "mrr": .array(SubscriptionReport.byCurrency(mrr).map { .object(["currency": .string($0.currency), "amount": .int($0.amount)]) }),
-                    "mrr_by_plan": .array(mrr.map { .object(["currency": .string($0.currency), "plan": .string($0.plan), "amount": .int($0.amount),
-                                                             "subscriptions": .int($0.subscriptions)]) }),
+                    "mrr_by_plan": .array(
+                        mrr.map {
+                            .object([
+                                "currency": .string($0.currency), "plan": .string($0.plan), "amount": .int($0.amount),
+                                "subscriptions": .int($0.subscriptions),
+                            ])
+                        }),
                     "active": .int(counts.active), "started": .int(counts.started), "churned": .int(counts.churned),
                     "active_by_plan": .array(counts.activeByPlan.map { .object(["plan": .string($0.plan), "count": .int($0.count)]) }),
                 ])

@@ -32,7 +32,8 @@ struct Server {
             if let problem = configuration.server.exposureProblem(listen: address) { throw StartupError(problem) }
             listener = try FastCGIListener.open(address, mode: configuration.server.socketMode)
         } else {
-            throw StartupError("no listen address: set server.listen (or --listen), or start payments-fcgi from a FastCGI process manager such as mod_fcgid or spawn-fcgi")
+            throw StartupError(
+                "no listen address: set server.listen (or --listen), or start payments-fcgi from a FastCGI process manager such as mod_fcgid or spawn-fcgi")
         }
         // Under mod_fcgid every process would try to bind the one liveness socket: there each
         // process's own workers answer /livez (mod_fcgid sends one request at a time anyway).
@@ -87,8 +88,9 @@ struct Server {
         let probes = ArrivedConnections()
         var entrances = [ArrivalGate.Entrance(listener: listener, queue: arrived)]
         if let liveness { entrances.append(ArrivalGate.Entrance(listener: liveness, queue: probes)) }
-        let gate = try ArrivalGate(entrances: entrances, readTimeoutSeconds: server.requestReadTimeoutSeconds,
-                                   maxBodyBytes: server.maxBodyBytes, allowedPeers: server.allowedPeers, logger: logger)
+        let gate = try ArrivalGate(
+            entrances: entrances, readTimeoutSeconds: server.requestReadTimeoutSeconds,
+            maxBodyBytes: server.maxBodyBytes, allowedPeers: server.allowedPeers, logger: logger)
         if liveness != nil {
             try LivenessResponder(queue: probes, gate: gate, readTimeoutSeconds: server.requestReadTimeoutSeconds, logger: logger).start()
         }
@@ -98,10 +100,12 @@ struct Server {
         // Under mod_fcgid many processes run at once; each may deliver: claims keep it once.
         let delivery = DeliveryThread()
         delivery.start(configuration: configuration, logger: logger)
-        logger.info("serving", metadata: [
-            "listen": "\(listener.describe)", "liveness": "\(liveness?.describe ?? "-")", "workers": "\(server.workers)",
-            "database": "\(configuration.database)", "mount_prefix": "\(server.mountPrefix)",
-        ])
+        logger.info(
+            "serving",
+            metadata: [
+                "listen": "\(listener.describe)", "liveness": "\(liveness?.describe ?? "-")", "workers": "\(server.workers)",
+                "database": "\(configuration.database)", "mount_prefix": "\(server.mountPrefix)",
+            ])
 
         var received: Int32 = 0
         sigwait(&stopSignals, &received)

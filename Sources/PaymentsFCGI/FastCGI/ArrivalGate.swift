@@ -248,7 +248,8 @@ final class ArrivalGate: @unchecked Sendable {
                 default:
                     if stopping { return }
                     // The listening socket itself is unusable: stop the whole process.
-                    logger.critical("accepting FastCGI connections failed", metadata: ["listen": "\(listener.describe)", "reason": "\(String(cString: strerror(error)))"])
+                    logger.critical(
+                        "accepting FastCGI connections failed", metadata: ["listen": "\(listener.describe)", "reason": "\(String(cString: strerror(error)))"])
                     pauseListening(for: .seconds(3600))
                     kill(getpid(), SIGTERM)
                     return
@@ -383,7 +384,8 @@ final class ArrivalGate: @unchecked Sendable {
 
     @discardableResult
     private func startListening() -> Bool {
-        for (index, entrance) in entrances.enumerated() where !register(entrance.listener.fileDescriptor, tag: Self.listenerTag + UInt64(index), events: EPOLLIN.rawValue) {
+        for (index, entrance) in entrances.enumerated()
+        where !register(entrance.listener.fileDescriptor, tag: Self.listenerTag + UInt64(index), events: EPOLLIN.rawValue) {
             return false
         }
         listening = true

@@ -16,11 +16,13 @@ enum DedicatedThread {
     static func start(_ body: @escaping () -> Void) throws(StartupError) {
         let context = Unmanaged.passRetained(Work(body)).toOpaque()
         var thread = pthread_t()
-        let status = pthread_create(&thread, nil, { raw in
-            guard let raw else { return nil }
-            Unmanaged<Work>.fromOpaque(raw).takeRetainedValue().body()
-            return nil
-        }, context)
+        let status = pthread_create(
+            &thread, nil,
+            { raw in
+                guard let raw else { return nil }
+                Unmanaged<Work>.fromOpaque(raw).takeRetainedValue().body()
+                return nil
+            }, context)
         guard status == 0 else {
             Unmanaged<Work>.fromOpaque(context).release()
             throw StartupError("cannot start a thread: \(String(cString: strerror(status)))")

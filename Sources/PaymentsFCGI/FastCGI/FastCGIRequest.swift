@@ -109,8 +109,9 @@ final class FastCGIRequest {
 
     /// The request body as a stream, bounded by the request's deadline.
     private var body: FastCGIBody {
-        FastCGIBody(stream: request.pointee.in, fileDescriptor: request.pointee.ipcFd, deadline: deadline,
-                    timeoutSeconds: readTimeoutSeconds, boundsReads: boundsReads)
+        FastCGIBody(
+            stream: request.pointee.in, fileDescriptor: request.pointee.ipcFd, deadline: deadline,
+            timeoutSeconds: readTimeoutSeconds, boundsReads: boundsReads)
     }
 
     /// Writes the whole response; false when the web server went away mid-write.
