@@ -162,6 +162,18 @@ struct AdminPageTests {
         #expect(try admin.signIn("boss@example.com", device: forged).reply.status == 429)
     }
 
+    /// Found by reviewing the fix above: strangers behind the seller's own address (an office,
+    /// a carrier's shared address) could use up the address's limit and keep even the
+    /// remembered browser out. It counts its own failures only.
+    @Test func aRememberedBrowserIsNotHeldByItsAddressesLimit() throws {
+        let small = try AdminShop(extraSettings: "\n[admin]\nfailures_per_address = 3\n")
+        try small.addAdmin("boss@example.com")
+        let device = try #require(AdminShop.cookies(try small.signIn("boss@example.com").reply)["pfc_admin_device"])
+        for n in 0..<4 { _ = try small.signIn("stranger\(n)@example.com", password: "guess") }
+        #expect(try small.signIn("boss@example.com").reply.status == 429)
+        #expect(try small.signIn("boss@example.com", device: device).reply.status == 303)
+    }
+
     /// Found by attacking the admin page: failures counted per exact address, so the addresses
     /// of one IPv6 /64 (one subscriber's) each had a fresh limit, and a flood of sign-ins held
     /// every worker in scrypt. Now one network shares a limit (three times an address's), and
@@ -321,9 +333,19 @@ struct AdminPageTests {
                             "client_reference_id": NSNull(), "metadata": [:] as [String: String],
                         ])), email)
         }
-        // A failed event kept for replay that names joann only.
+        // A failed event kept for replay that names joann only, and two that name ann outside
+        // any email field.
         let broken = try ShopStack.completed("cs_test_erase_broken", ["amount_total": "not a number", "customer_details": ["email": "joann@example.com"]])
         #expect(try admin.shop.deliver(broken).status >= 500)
+        for (index, mention) in ["Ann <ann@example.com>", "Order for ann@example.com."].enumerated() {
+            let named = try ShopStack.completed(
+                "cs_test_erase_named\(index)",
+                [
+                    "amount_total": "not a number", "customer_details": ["email": NSNull()], "metadata": ["note": mention],
+                ])
+            #expect(try admin.shop.deliver(named).status >= 500)
+        }
+        #expect(try admin.shop.count("events", "payload LIKE '%ann@example.com>%' OR payload LIKE '%Order for ann@example.com.%'") == 2)
         let othersMessages = try admin.shop.count(
             "outbox", "payload LIKE '%joann@example.com%' OR payload LIKE '%example.com.au%' OR recipient IN ('joann@example.com', 'ann@example.com.au')")
         #expect(othersMessages > 0)
@@ -342,6 +364,7 @@ struct AdminPageTests {
                 "outbox", "payload LIKE '%joann@example.com%' OR payload LIKE '%example.com.au%' OR recipient IN ('joann@example.com', 'ann@example.com.au')")
                 == othersMessages)
         #expect(try admin.shop.count("events", "payload LIKE '%joann@example.com%'") == 1)
+        #expect(try admin.shop.count("events", "payload LIKE '%ann@example.com>%' OR payload LIKE '%Order for ann@example.com.%'") == 0)
         #expect(try admin.shop.count("customers", "anonymised_at IS NOT NULL") == 1)
 
         // A customer known by a Stripe id alone is erased too, never reported erased for nothing.

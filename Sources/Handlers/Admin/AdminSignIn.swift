@@ -11,9 +11,9 @@ import MariaStore
 /// counted atomically before the password is checked and taken back when it was right, so N
 /// simultaneous guesses get no more checks than the limit. Past a limit every attempt is
 /// refused — right or wrong — until the window ends, except that a browser which signed in to
-/// the account before (`AdminDevice`) is not held by the account's limit: strangers cannot lock
-/// the seller out. An unknown email costs the same scrypt work as a known one, and at most two
-/// checks run at once (`PasswordCheckGate`).
+/// the account before (`AdminDevice`) counts its own failures only: strangers cannot lock the
+/// seller out. An unknown email costs the same scrypt work as a known one; at most two checks
+/// run at once, plus one kept for remembered browsers (`PasswordCheckGate`).
 enum AdminSignIn {
     static let formCookie = "pfc_admin_signin"
     static let window: Int64 = 900
@@ -59,22 +59,24 @@ enum AdminSignIn {
         // The account's bucket is named by a digest: no email sits in the rate-limit table.
         let accountBucket = "admin-signin-account:\(Hex.encode(Digest.sha256(Array(email.utf8)).prefix(16)))"
         let account = try store.withConnection { try AdminRepository($0, prefix: store.prefix).account(email: email) }
-        let knownDevice = account.map { AdminDevice.isKnown(request, account: $0, now: now) } ?? false
-        var buckets = [
-            ("admin-signin-address:" + ClientNetwork.address(request.clientAddress), limits.failuresPerAddress),
-            ("admin-signin-network:" + network, limits.failuresPerAddress * 3),
-        ]
-        if !knownDevice { buckets.append((accountBucket, limits.failuresPerAccount)) }
+        let device = account.flatMap { AdminDevice.known(request, account: $0, pepper: context.configuration.licensing.keyPepper, now: now) }
+        // A remembered browser counts its own failures only: nobody else can use them up.
+        let buckets =
+            device.map { [("admin-signin-device:" + $0, limits.failuresPerAccount)] } ?? [
+                ("admin-signin-address:" + ClientNetwork.address(request.clientAddress), limits.failuresPerAddress),
+                ("admin-signin-network:" + network, limits.failuresPerAddress * 3),
+                (accountBucket, limits.failuresPerAccount),
+            ]
         let over = try store.transaction { connection -> Bool in
             let limiter = RateLimiter(connection, prefix: store.prefix)
             var over = false
             for (bucket, limit) in buckets where try limiter.hitAndCount(bucket, window: window, now: now) > Int64(limit) { over = true }
             return over
         }
-        func takeBack() throws {
+        func takeBack(_ taken: [(String, Int)]) throws {
             try store.transaction { connection in
                 let limiter = RateLimiter(connection, prefix: store.prefix)
-                for (bucket, _) in buckets { try limiter.unhit(bucket, window: window, now: now) }
+                for (bucket, _) in taken { try limiter.unhit(bucket, window: window, now: now) }
             }
         }
         if over {
@@ -84,11 +86,13 @@ enum AdminSignIn {
             return refused
         }
         guard
-            let passwordMatches = try PasswordCheckGate.shared.run({
+            let passwordMatches = try (device == nil ? PasswordCheckGate.shared : PasswordCheckGate.rememberedBrowsers).run({
                 try PasswordHash.verify(password, against: account?.passwordHash ?? PasswordHash.decoy) && account != nil
             })
         else {
-            try takeBack()
+            // Not checked, so not the account's failure; the address and network keep theirs
+            // (a flood pays for its attempts).
+            try takeBack(buckets.filter { $0.0 == accountBucket || $0.0.hasPrefix("admin-signin-device:") })
             var busy = page(message: "Too many sign-ins at once. Try again in a moment.", status: .serviceUnavailable, request: request, context: context)
             busy.headers.add("Retry-After", "2")
             return busy
@@ -113,9 +117,10 @@ enum AdminSignIn {
             context.logger.notice("admin sign-in refused", metadata: ["network": "\(network)"])
             return page(message: "The email, password or code is not right.", status: .unauthorized, request: request, context: context)
         }
-        try takeBack()
-        let device = AdminCookies.setCookie(
-            AdminDevice.cookie, try AdminDevice.value(adminID: adminID, passwordHash: account.passwordHash, issuedAt: now),
+        try takeBack(buckets)
+        let deviceCookie = AdminCookies.setCookie(
+            AdminDevice.cookie,
+            try AdminDevice.value(adminID: adminID, passwordHash: account.passwordHash, pepper: context.configuration.licensing.keyPepper, issuedAt: now),
             maxAge: AdminDevice.lifetimeSeconds, request: request, context: context)
         let sessionCookie = try AdminSession.start(adminID: adminID, request: request, context: context)
         try store.transaction { connection in
@@ -124,7 +129,8 @@ enum AdminSignIn {
                 actor: "admin:\(email)", detail: "from \(request.clientAddress)", now: now)
         }
         return AdminPage.redirect(
-            "/", context: context, cookies: [sessionCookie, device, AdminCookies.setCookie(formCookie, "", maxAge: 0, request: request, context: context)])
+            "/", context: context,
+            cookies: [sessionCookie, deviceCookie, AdminCookies.setCookie(formCookie, "", maxAge: 0, request: request, context: context)])
     }
 
     /// `POST /admin/sign-out` (form: `csrf`)

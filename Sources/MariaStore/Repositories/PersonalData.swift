@@ -105,24 +105,29 @@ public struct PersonalData {
         let orders = prefix.table("orders")
         let intents =
             "SELECT payment_intent FROM \(orders) WHERE customer_id = ? AND payment_intent IS NOT NULL UNION SELECT payment_intent FROM \(prefix.table("invoices")) WHERE customer_id = ? AND payment_intent IS NOT NULL"
-        // Kept payloads and message bodies that name the person: their email (any case) or one
-        // of their Stripe customer ids, each as a whole JSON string — with its quotes, so that
-        // erasing ann@example.com leaves joann@example.com's and ann@example.com.au's alone.
+        // Kept payloads and message bodies that name the person: their email (any case), one of
+        // their Stripe customer ids or one of their PaymentIntents, wherever it stands ("Order for
+        // ann@example.com", "Ann <ann@example.com>", a URL) — but as a whole token, so that
+        // erasing ann@example.com leaves joann@example.com's and ann@example.com.au's alone. A
+        // LIKE finds candidates cheaply; the regular expression decides. Both compare bytes
+        // (utf8mb4_bin), so zoë@ never matches zoe@.
+        let paymentIntents = try connection.query(intents, [id, id]).map { try $0.string("payment_intent") }
         var conditions: [String] = []
         var needles: [any SQLBindable] = []
         if let email {
-            conditions.append("LOWER(CONVERT(%@ USING utf8mb4)) LIKE ?")
-            needles.append("%" + Self.likeEscaped(Self.jsonString(email.lowercased())) + "%")
+            let lowered = email.lowercased()
+            conditions.append("(LOWER(CONVERT(%@ USING utf8mb4)) COLLATE utf8mb4_bin LIKE ? AND LOWER(CONVERT(%@ USING utf8mb4)) COLLATE utf8mb4_bin REGEXP ?)")
+            needles += ["%" + Self.likeEscaped(lowered) + "%", "(^|[^a-z0-9._%+-])" + Self.regexEscaped(lowered) + "($|[^a-z0-9.-]|\\.($|[^a-z0-9-]))"]
         }
-        for stripeID in stripeIDs {
-            conditions.append("CONVERT(%@ USING utf8mb4) LIKE ?")
-            needles.append("%" + Self.likeEscaped(Self.jsonString(stripeID)) + "%")
+        for identifier in stripeIDs + paymentIntents {
+            conditions.append("(CONVERT(%@ USING utf8mb4) COLLATE utf8mb4_bin LIKE ? AND CONVERT(%@ USING utf8mb4) COLLATE utf8mb4_bin REGEXP ?)")
+            needles += ["%" + Self.likeEscaped(identifier) + "%", "(^|[^A-Za-z0-9_])" + Self.regexEscaped(identifier) + "($|[^A-Za-z0-9_])"]
         }
         let mentions = conditions.isEmpty ? "FALSE" : conditions.joined(separator: " OR ")
         func mentioning(_ column: String) -> String { "(" + mentions.replacingOccurrences(of: "%@", with: column) + ")" }
         let outbox = prefix.table("outbox")
         let events = prefix.table("events")
-        let outboxCondition = "LOWER(recipient) = ? OR \(mentioning("payload"))"
+        let outboxCondition = "LOWER(recipient) COLLATE utf8mb4_bin = ? OR \(mentioning("payload"))"
         let eventCondition = "payload IS NOT NULL AND \(mentioning("payload"))"
         var report = ErasureReport()
         if dryRun {
@@ -158,9 +163,14 @@ public struct PersonalData {
         return report
     }
 
-    /// `text` as it appears inside JSON, quotes included (`"ann@example.com"`).
-    static func jsonString(_ text: String) -> String {
-        "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+    /// `text` as a literal in a regular expression (PCRE): every ASCII character but letters and
+    /// digits escaped (a backslash before any other ASCII character means the character itself).
+    static func regexEscaped(_ text: String) -> String {
+        var escaped = ""
+        for character in text {
+            if !character.isASCII || character.isLetter || character.isNumber { escaped.append(character) } else { escaped += "\\" + String(character) }
+        }
+        return escaped
     }
 
     static func likeEscaped(_ text: String) -> String {
